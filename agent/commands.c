@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * commands.c: the verbs. Each one calls the steps, then prints what happened on stdout: a
+ * human table, or one JSON document with --json. Output never contains user data, vendor data,
+ * a startup script or a whole key; `metadata` redacts those unless asked for by name.
+ */
+#include "commands.h"
+#include "fetch.h"
+#include "json.h"
+#include "log.h"
+#include "state.h"
+#include "steps.h"
+#include "storage.h"
+#include "util.h"
+
+static void print_report_human(const struct boot_report *b, FILE *f)
+{
+	fprintf(f, "instance:        %s\n", b->instance_id ? b->instance_id : "unknown");
+	fprintf(f, "first boot:      %s\n", b->first_boot ? "yes" : "no");
+	fprintf(f, "metadata source: %s\n", b->metadata_source ? b->metadata_source : "none");
+	if (b->started)
+		fprintf(f, "started:         %s\n", b->started);
+	if (b->finished)
+		fprintf(f, "finished:        %s\n", b->finished);
+	if (b->userdata_ran)
+		fprintf(f, "user data exit:  %d\n", b->userdata_exit);
+	if (b->n_steps > 0)
+		fprintf(f, "\n%-10s %-10s %8s  %s\n", "STEP", "RESULT", "TIME", "MESSAGE");
+	for (size_t i = 0; i < b->n_steps; i++)
+		fprintf(f, "%-10s %-10s %6llums  %s\n", b->steps[i].name,
+			step_result_to_string(b->steps[i].result),
+			(unsigned long long)b->steps[i].duration_ms,
+			b->steps[i].message ? b->steps[i].message : "");
+	if (b->n_volumes > 0)
+		fprintf(f, "\n%-16s %-12s %-16s %-24s %s\n", "DEVICE", "VERDICT", "ACTION",
+			"MOUNTPOINT", "REASON");
+	for (size_t i = 0; i < b->n_volumes; i++) {
+		const struct volume_report *v = &b->volumes[i];
+		fprintf(f, "%-16s %-12s %-16s %-24s %s%s%s\n", v->device, v->verdict, v->action,
+			v->mountpoint ? v->mountpoint : "-", v->reason ? v->reason : "",
+			v->result ? "; " : "", v->result ? v->result : "");
+	}
+}
+
+static int print_report(const struct invocation *inv, const struct boot_report *b)
+{
+	if (inv->json) {
+		_cleanup_free_ char *j = NULL;
+		int r = boot_report_to_json(b, &j);
+		if (r < 0)
+			return log_error_errno(r, "Failed to format the report: %m");
+		fputs(j, stdout);
+		return 0;
+	}
+	print_report_human(b, stdout);
+	return 0;
+}
+
+static struct boot_options boot_options_of(const struct invocation *inv)
+{
+	return (struct boot_options){
+		.root = inv->root,
+		.dry_run = inv->dry_run,
+		.userdata = !inv->no_userdata,
+		.storage = !inv->no_storage,
+	};
+}
+
+int verb_boot(const struct invocation *inv, const struct config *cfg)
+{
+	struct boot_options o = boot_options_of(inv);
+	struct boot_report b;
+	int r, k;
+
+	r = boot_run(cfg, &o, &b);
+	notify_ready();
+	k = print_report(inv, &b);
+	boot_report_done(&b);
+	return r < 0 ? r : k;
+}
+
+static int one_step(const struct invocation *inv, const struct config *cfg, const char *name)
+{
+	struct boot_options o = boot_options_of(inv);
+	struct boot_report b;
+	int r, k;
+
+	r = step_run_one(cfg, &o, name, &b);
+	k = print_report(inv, &b);
+	boot_report_done(&b);
+	return r < 0 ? r : k;
+}
+
+int verb_hostname(const struct invocation *inv, const struct config *cfg)
+{
+	return one_step(inv, cfg, "hostname");
+}
+
+int verb_sshkeys(const struct invocation *inv, const struct config *cfg)
+{
+	return one_step(inv, cfg, "ssh-keys");
+}
+
+int verb_userdata(const struct invocation *inv, const struct config *cfg)
+{
+	return one_step(inv, cfg, "userdata");
+}
+
+int verb_metadata(const struct invocation *inv, const struct config *cfg)
+{
+	_cleanup_free_ char *text = NULL;
+	struct fetched f;
+	int r;
+
+	/* Reading never writes: the cache is refreshed by boot, not by looking. */
+	r = metadata_acquire(inv->root, cfg, true, true, &f);
+	if (r < 0) {
+		log_error("No metadata: %s.", f.error ? f.error : "unknown error");
+		fetched_done(&f);
+		return r;
+	}
+	if (f.source == SOURCE_CACHE)
+		log_notice("Service unavailable (%s); showing the cached document.", f.error);
+
+	r = metadata_render(f.doc, f.doc_len, inv->n_args > 0 ? inv->args[0] : NULL, &text);
+	fetched_done(&f);
+	if (r == -ENOENT)
+		return log_error_errno(r, "No key '%s' in the metadata document.", inv->args[0]);
+	if (r < 0)
+		return log_error_errno(r, "Failed to render the document: %m");
+	fputs(text, stdout);
+	return 0;
+}
+
+static void print_volumes_human(const struct volume_report *v, size_t n, bool dry_run)
+{
+	if (n == 0) {
+		printf("No volumes found.\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		printf("%s: %s", v[i].device, v[i].verdict);
+		if (v[i].volume_id)
+			printf(" (volume %s)", v[i].volume_id);
+		printf("\n  reason: %s\n", v[i].reason ? v[i].reason : "-");
+		printf("  %s: %s", dry_run ? "would do" : "action", v[i].action);
+		if (v[i].mountpoint)
+			printf(" at %s", v[i].mountpoint);
+		printf("\n");
+		if (v[i].uuid)
+			printf("  filesystem uuid: %s\n", v[i].uuid);
+		if (v[i].result)
+			printf("  result: %s\n", v[i].result);
+	}
+}
+
+static int storage_verb(const struct invocation *inv, const struct config *cfg, bool mount)
+{
+	struct volume_report *v = NULL;
+	size_t n = 0;
+	int r, k = 0;
+
+	if (mount)
+		r = storage_mount(inv->root, cfg, inv->n_args > 0 ? inv->args : NULL, inv->dry_run,
+				  &v, &n);
+	else
+		r = storage_umount(inv->root, cfg, inv->n_args > 0 ? inv->args : NULL, &v, &n);
+
+	if (inv->json) {
+		_cleanup_free_ char *j = NULL;
+		k = volumes_to_json(v, n, &j);
+		if (k >= 0)
+			fputs(j, stdout);
+	} else
+		print_volumes_human(v, n, inv->dry_run);
+
+	for (size_t i = 0; i < n; i++)
+		volume_report_done(&v[i]);
+	free(v);
+	return r < 0 ? r : k;
+}
+
+int verb_mount(const struct invocation *inv, const struct config *cfg)
+{
+	return storage_verb(inv, cfg, true);
+}
+
+int verb_umount(const struct invocation *inv, const struct config *cfg)
+{
+	return storage_verb(inv, cfg, false);
+}
+
+int verb_status(const struct invocation *inv, const struct config *cfg _unused_)
+{
+	_cleanup_free_ char *path = NULL;
+	struct boot_report b = {};
+	int r;
+
+	r = state_read_report(inv->root, &b, &path);
+	if (r == -ENOENT)
+		return log_error_errno(r, "No boot report yet ('%s' and '%s' are missing).",
+				       RUN_STATUS, STATE_LAST_BOOT);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read the boot report: %m");
+	r = print_report(inv, &b);
+	boot_report_done(&b);
+	return r;
+}
+
+int verb_clean(const struct invocation *inv, const struct config *cfg _unused_)
+{
+	if (inv->dry_run) {
+		printf("would remove %s, %s, %s and %s\n", STATE_INSTANCES, STATE_CACHE,
+		       STATE_LAST_BOOT, RUN_STATUS);
+		return 0;
+	}
+	return state_clean(inv->root);
+}

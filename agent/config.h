@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h: /etc/vagent/vagent.conf parsed into struct config, with built-in defaults so the
+ * binary runs without the file. Format: INI sections, "key = value", '#' comments.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum hostname_policy {
+	HOSTNAME_FIRST_BOOT, /* apply on an instance's first boot only (default) */
+	HOSTNAME_EVERY_BOOT,
+	HOSTNAME_NEVER,
+};
+
+enum sshkeys_policy {
+	SSHKEYS_SYNC, /* vagent's block mirrors the metadata: revoked keys go (default) */
+	SSHKEYS_ADD_ONLY,
+};
+
+enum sshkeys_target {
+	SSHKEYS_TARGET_BLOCK, /* a marked block inside ~/.ssh/authorized_keys (default) */
+	SSHKEYS_TARGET_FILE,  /* ~/.ssh/authorized_keys.d/vagent */
+};
+
+enum fs_type {
+	FS_EXT4,
+	FS_XFS,
+};
+
+struct config {
+	/* [metadata] */
+	char *metadata_url;          /* url, default http://169.254.169.254 */
+	uint64_t deadline_usec;      /* deadline: overall, all tries, default 20 s */
+	uint64_t connect_timeout_usec; /* connect-timeout: per try, default 2 s */
+	uint64_t request_timeout_usec; /* request-timeout: per try, whole transfer, default 5 s */
+	uint64_t backoff_initial_usec; /* backoff-initial: default 250 ms */
+	uint64_t backoff_max_usec;   /* backoff-max: default 4 s */
+	uint64_t max_document_size;  /* max-document-size: default 1 MiB */
+	uint64_t max_userdata_size;  /* max-userdata-size: default 16 MiB */
+
+	/* [hostname] */
+	enum hostname_policy hostname_policy; /* policy */
+
+	/* [ssh] */
+	char *ssh_user;                     /* user, default root */
+	enum sshkeys_policy sshkeys_policy; /* policy */
+	enum sshkeys_target sshkeys_target; /* target */
+
+	/* [userdata] */
+	bool userdata_enabled;         /* run, default yes */
+	uint64_t userdata_timeout_usec; /* timeout, default 10 min */
+
+	/* [storage] */
+	bool storage_enabled;      /* enabled, default yes */
+	enum fs_type fs_type;      /* filesystem, default ext4 */
+	char *mount_dir;           /* mount-dir, default /mnt */
+	uint64_t min_size;         /* min-size, default 64 MiB */
+	bool require_zeros;        /* require-zeros, default yes */
+	bool discard;              /* discard at mkfs time, default no */
+	uint64_t lock_timeout_usec; /* lock-timeout, default 30 s */
+};
+
+/* Fill in the defaults (allocates). */
+int config_init(struct config *c);
+void config_done(struct config *c);
+
+/*
+ * Load PATH over the defaults. Missing file: 0 when !MUST_EXIST. A malformed file logs
+ * "PATH:LINE: reason" once and returns -EINVAL.
+ */
+int config_load(struct config *c, const char *path, bool must_exist);
+
+/* Print the configuration in the file's own format (tests compare it with conf/vagent.conf). */
+void config_dump(const struct config *c, FILE *f);
+
+const char *fs_type_to_string(enum fs_type t);

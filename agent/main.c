@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c: parse the command line, load the configuration, run the verb, and map the result to
+ * the exit status: 0 success, 1 failure, 2 usage or configuration error.
+ */
+#include <locale.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+int main(int argc, char **argv)
+{
+	struct invocation inv;
+	struct config cfg;
+	int r;
+
+	umask(0022);
+	log_setup();
+
+	r = cli_parse(argc, argv, &inv);
+	if (r > 0)
+		return 0;
+	if (r < 0)
+		return 2;
+	if (inv.verbose)
+		log_set_max_level(inv.verbose > 1 ? LOG_DEBUG : LOG_INFO);
+
+	if (config_init(&cfg) < 0) {
+		log_error("Out of memory.");
+		return 1;
+	}
+	r = config_load(&cfg, inv.config_path, inv.config_explicit);
+	if (r < 0) {
+		config_done(&cfg);
+		return 2;
+	}
+	if (inv.metadata_url) {
+		free(cfg.metadata_url);
+		cfg.metadata_url = strdup(inv.metadata_url);
+		if (!cfg.metadata_url) {
+			config_done(&cfg);
+			return 1;
+		}
+	}
+
+	if (inv.dump_config) {
+		config_dump(&cfg, stdout);
+		config_done(&cfg);
+		return 0;
+	}
+
+	r = http_global_init();
+	if (r < 0) {
+		log_error_errno(r, "Failed to initialise the HTTP library: %m");
+		config_done(&cfg);
+		return 1;
+	}
+	r = inv.verb->run(&inv, &cfg);
+	http_global_done();
+	config_done(&cfg);
+	fflush(stdout);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * process.h: run a program from an argv with posix_spawn (never a shell string), stdin from
+ * /dev/null, stdout and stderr captured line by line, with a timeout that kills the whole
+ * process group. Used by user data (scripts) and storage (mkfs.*).
+ */
+#pragma once
+
+#include <stdint.h>
+
+struct spawn_options {
+	uint64_t timeout_usec; /* 0 = no timeout; else SIGTERM, then SIGKILL 5 s later */
+	int log_fd;            /* a copy of all output goes here; -1 for none */
+	void (*line_cb)(const char *line, void *userdata); /* each output line; may be NULL */
+	void *userdata;
+	char *const *envp;     /* NULL: a minimal environment (PATH, LANG=C.UTF-8, HOME=/root) */
+};
+
+/*
+ * Run ARGV (argv[0] is an absolute path, or looked up in PATH). Returns 0 when the program ran,
+ * with *ret_exit = its exit status, or 128+signal when it died of a signal; -ETIME when it was
+ * killed for the timeout; another negative errno when it could not be started.
+ */
+int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit);

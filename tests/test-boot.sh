@@ -1,0 +1,211 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Integration test of `vagent boot` (no disks) against the mock metadata service in a scratch
+# --root: first boot, idempotence, key revocation, new instance, degraded mode, fault modes,
+# secrets, dry run, clean.
+. "$(dirname "$0")/lib.sh"
+
+R="$SCRATCH/root"
+CONF="$SCRATCH/vagent.conf"
+make_root "$R"
+fast_conf "$CONF" 3s
+# The typical document plus a second valid key. (Its ssh-rsa key is not valid base64: 77
+# characters. vagent must skip it with a warning naming its index, never its text.)
+"$PYTHON3" - "$FIXTURES/v1-typical.json" "$SCRATCH/v1.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["public-keys"].append("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK7vQm1xY2n3Jr8Tz0pLq4sW5eD6fG7hJ8kL9mN0bV1c two@example")
+open(sys.argv[2], "w").write(json.dumps(d))
+PY
+start_mock
+ID=7c1e9a52-4b3d-4f8e-a6d1-2e5f0c9b8a34
+INST="$R/var/lib/vagent/instances/$ID"
+
+vag() { "$VAGENT" -c "$CONF" --root "$R" --metadata-url "$MOCK_URL" "$@"; }
+# The files a boot may rewrite every time (timestamps); everything else must stay put.
+sum_state() { tree_sum "$R" | grep -v -e 'run/vagent/status.json' -e 'var/lib/vagent/last-boot.json'; }
+
+# A user-data script that proves it ran by appending to a file outside the root.
+cat >"$MOCK_UD" <<EOS
+#!/bin/sh
+echo "ran as \$(id -u)" >>"$SCRATCH/ran.txt"
+echo "hello from user data"
+EOS
+
+# --- first boot -----------------------------------------------------------------------------
+vag boot --no-storage >"$SCRATCH/out1" 2>&1
+ok $? "first boot succeeds"
+check "hostname written (short name)" grep -qx 'build-runner-07' "$R/etc/hostname"
+check "hosts: 127.0.1.1 line updated" grep -qP '^127\.0\.1\.1\tbuild-runner-07$' "$R/etc/hosts"
+check "hosts: other lines kept" grep -q '^::1	localhost ip6-localhost$' "$R/etc/hosts"
+check "root keys: ed25519 present" grep -q '^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3xQ1f8m2kq9Lw0TzR7cY4uV6pN5hJ2dE8sA1gK0oXr ops@example$' "$R/root/.ssh/authorized_keys"
+check "root keys: second ed25519 present" grep -q 'two@example$' "$R/root/.ssh/authorized_keys"
+check "invalid rsa key skipped" bash -c "! grep -q '^ssh-rsa ' '$R/root/.ssh/authorized_keys'"
+check "invalid key: warning names its index" grep -q 'public-keys\[1\]' "$SCRATCH/out1"
+check "invalid key: warning does not print the key" bash -c "! grep -q 'AAAAB3NzaC1yc2E' '$SCRATCH/out1'"
+check "authorized_keys is 0600" test "$(stat -c %a "$R/root/.ssh/authorized_keys")" = 600
+check ".ssh is 0700" test "$(stat -c %a "$R/root/.ssh")" = 700
+check "cache written 0600" test "$(stat -c %a "$R/var/lib/vagent/metadata.json")" = 600
+check "cache equals the document" cmp -s "$R/var/lib/vagent/metadata.json" "$MOCK_DOC"
+check "user data stored 0600" test "$(stat -c %a "$INST/user-data")" = 600
+check "user-data script ran once" test "$(wc -l <"$SCRATCH/ran.txt")" = 1
+check "script output logged beside it (0600)" grep -q 'hello from user data' "$INST/user-data.log"
+check "script log is 0600" test "$(stat -c %a "$INST/user-data.log")" = 600
+check "status.json written" test -s "$R/run/vagent/status.json"
+check "last-boot.json written" test -s "$R/var/lib/vagent/last-boot.json"
+vag status --json >"$SCRATCH/status.json"
+ok $? "status --json works"
+check "status: first boot" grep -q '"first_boot": true' "$SCRATCH/status.json"
+check "status: metadata from service" grep -q '"metadata_source": "service"' "$SCRATCH/status.json"
+check "status: user data exit 0" grep -q '"userdata_exit": 0' "$SCRATCH/status.json"
+for s in metadata hostname ssh-keys userdata; do
+	check "status: step $s changed" "$PYTHON3" -c "
+import json,sys; d=json.load(open('$SCRATCH/status.json'))
+st={s['name']:s for s in d['steps']}; sys.exit(0 if st['$s']['result']=='changed' and 'duration_ms' in st['$s'] else 1)"
+done
+vag status >"$SCRATCH/status.txt"
+check "status (human) lists the steps" grep -q '^ssh-keys *changed' "$SCRATCH/status.txt"
+
+# --- second boot: nothing changes -------------------------------------------------------------
+before=$(sum_state)
+vag boot --no-storage >"$SCRATCH/out2" 2>&1
+ok $? "second boot succeeds"
+check "second boot changed no file" test "$before" = "$(sum_state)"
+check "script did not run again" test "$(wc -l <"$SCRATCH/ran.txt")" = 1
+vag status --json >"$SCRATCH/status.json"
+check "status: not a first boot" grep -q '"first_boot": false' "$SCRATCH/status.json"
+check "status: hostname unchanged" "$PYTHON3" -c "
+import json,sys; d=json.load(open('$SCRATCH/status.json'))
+sys.exit(0 if all(s['result'] in ('unchanged','skipped') for s in d['steps'] if s['name']!='storage') else 1)"
+
+# --- admin changes survive (hostname policy first-boot) and own key lines are kept ----------
+echo 'admin-chosen' >"$R/etc/hostname"
+echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKeyOwnKeyOwnKeyOwnKeyOwnKeyOwnKeyOwnKe me@laptop' >>"$R/root/.ssh/authorized_keys"
+vag boot --no-storage >/dev/null 2>&1
+check "admin's hostname survives a reboot" grep -qx admin-chosen "$R/etc/hostname"
+check "user's own key line kept" grep -q 'me@laptop' "$R/root/.ssh/authorized_keys"
+
+# --- a revoked key disappears -------------------------------------------------------------------
+"$PYTHON3" - "$MOCK_DOC" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["public-keys"] = d["public-keys"][:1]
+open(sys.argv[1] + ".tmp", "w").write(json.dumps(d)); import os; os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+PY
+vag boot --no-storage >/dev/null 2>&1
+check "revoked key removed" bash -c "! grep -q 'two@example' '$R/root/.ssh/authorized_keys'"
+check "remaining key kept" grep -q 'ops@example' "$R/root/.ssh/authorized_keys"
+check "user's own key still kept" grep -q 'me@laptop' "$R/root/.ssh/authorized_keys"
+
+# --- user data changed after first boot: a notice, no run --------------------------------------
+echo 'echo changed' >>"$MOCK_UD"
+vag boot --no-storage >"$SCRATCH/out3" 2>&1
+check "changed user data: notice says it will not run again" grep -q 'will not run again' "$SCRATCH/out3"
+check "changed user data: script not run" test "$(wc -l <"$SCRATCH/ran.txt")" = 1
+
+# --- new instance id: per-instance steps run again ---------------------------------------------
+"$PYTHON3" - "$MOCK_DOC" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1])); d["instance-v2-id"] = "0a1b2c3d-0000-4000-8000-000000000001"
+open(sys.argv[1] + ".tmp", "w").write(json.dumps(d)); os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+PY
+vag boot --no-storage >/dev/null 2>&1
+ok $? "boot of a new instance succeeds"
+check "new instance: hostname applied again" grep -qx build-runner-07 "$R/etc/hostname"
+check "new instance: script ran again" test "$(wc -l <"$SCRATCH/ran.txt")" = 2
+check "new instance: state dir" test -d "$R/var/lib/vagent/instances/0a1b2c3d-0000-4000-8000-000000000001"
+
+# --- degraded mode: service down, cache present ------------------------------------------------
+echo 'admin-again' >"$R/etc/hostname"
+before=$(sum_state)
+t0=$(date +%s%N)
+"$VAGENT" -c "$CONF" --root "$R" --metadata-url "$(closed_port_url)" boot --no-storage >"$SCRATCH/out4" 2>&1
+rc=$?
+t=$((($(date +%s%N) - t0) / 1000000))
+ok $([ $rc = 1 ] && echo 0 || echo 1) "service down: exit 1 (metadata step failed), got $rc"
+ok $([ $t -lt 6000 ] && echo 0 || echo 1) "service down: bounded by the 3 s deadline (${t} ms)"
+check "service down: nothing changed" test "$before" = "$(sum_state)"
+vag status --json >"$SCRATCH/status.json"
+check "service down: metadata_source cache" grep -q '"metadata_source": "cache"' "$SCRATCH/status.json"
+check "service down: not a first boot" grep -q '"first_boot": false' "$SCRATCH/status.json"
+check "service down: one clear line" grep -q 'using the cached document' "$SCRATCH/out4"
+
+# --- no cache, service down ----------------------------------------------------------------------
+R2="$SCRATCH/root2"
+make_root "$R2"
+t0=$(date +%s%N)
+"$VAGENT" -c "$CONF" --root "$R2" --metadata-url "$(closed_port_url)" boot --no-storage >"$SCRATCH/out5" 2>&1
+t=$((($(date +%s%N) - t0) / 1000000))
+ok $([ $t -lt 6000 ] && echo 0 || echo 1) "no cache: bounded (${t} ms)"
+check "no cache: one clear line" grep -q 'no cached document' "$SCRATCH/out5"
+check "no cache: hostname untouched" grep -qx debian "$R2/etc/hostname"
+check "no cache: no .ssh created" test ! -e "$R2/root/.ssh"
+check "no cache: status says none" grep -q '"metadata_source": "none"' "$R2/run/vagent/status.json"
+
+# --- fault modes: bounded, exit 1, nothing half-written in a fresh root ------------------------
+for mode in 500 503 404 403 nonjson truncated oversized oversized-nolength wrongtypes redirect hang trickle; do
+	R3="$SCRATCH/root-$mode"
+	make_root "$R3"
+	mock_mode "$mode"
+	before=$(tree_sum "$R3")
+	t0=$(date +%s%N)
+	"$VAGENT" -c "$CONF" --root "$R3" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out-$mode" 2>&1
+	rc=$?
+	t=$((($(date +%s%N) - t0) / 1000000))
+	ok $([ $rc = 1 ] && [ $t -lt 6500 ] && echo 0 || echo 1) "mode $mode: exit $rc in ${t} ms"
+	check "mode $mode: no cache written" test ! -e "$R3/var/lib/vagent/metadata.json"
+	check "mode $mode: hostname and keys untouched" bash -c "grep -qx debian '$R3/etc/hostname' && test ! -e '$R3/root/.ssh'"
+	check "mode $mode: no temp files left" bash -c "! find '$R3' -name '.#*' | grep -q ."
+done
+mock_mode 503-then-ok 2
+t0=$(date +%s%N)
+R4="$SCRATCH/root-503ok"
+make_root "$R4"
+"$VAGENT" -c "$CONF" --root "$R4" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out6" 2>&1
+ok $? "503 then ok (Retry-After): boot succeeds"
+check "503 then ok: hostname applied" grep -qx build-runner-07 "$R4/etc/hostname"
+grep -q "field 'hostname'" "$SCRATCH/out-wrongtypes" || grep -q "field '" "$SCRATCH/out-wrongtypes"
+ok $? "wrong types: the error names the field"
+mock_mode ok
+
+# --- dry run writes nothing ---------------------------------------------------------------------
+R5="$SCRATCH/root-dry"
+make_root "$R5"
+before=$(tree_sum "$R5")
+"$VAGENT" -c "$CONF" --root "$R5" --metadata-url "$MOCK_URL" --dry-run boot --no-storage >"$SCRATCH/out7" 2>&1
+ok $? "dry-run boot succeeds"
+check "dry-run boot wrote nothing" test "$before" = "$(tree_sum "$R5")"
+check "dry-run says what it would do" grep -q 'would' "$SCRATCH/out7"
+
+# --- secrets never reach the output -----------------------------------------------------------
+"$PYTHON3" - "$FIXTURES/v1-secrets-markers.json" "$MOCK_DOC" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1]))
+d["user-data"] = "#!/bin/sh\n# SECRET-MARKER-1\nexit 0\n"
+open(sys.argv[2] + ".tmp", "w").write(json.dumps(d)); os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+PY
+R6="$SCRATCH/root-secrets"
+make_root "$R6"
+{
+	"$VAGENT" -vv -c "$CONF" --root "$R6" --metadata-url "$MOCK_URL" boot --no-storage
+	"$VAGENT" -vv -c "$CONF" --root "$R6" --metadata-url "$MOCK_URL" --json boot --no-storage
+	"$VAGENT" -vv -c "$CONF" --root "$R6" --metadata-url "$MOCK_URL" metadata
+	"$VAGENT" -vv -c "$CONF" --root "$R6" status
+	"$VAGENT" -vv -c "$CONF" --root "$R6" --json status
+} >"$SCRATCH/secrets.out" 2>&1
+check "secrets: no marker in any output" bash -c "! grep -q SECRET-MARKER '$SCRATCH/secrets.out'"
+check "secrets: metadata shows them redacted" grep -q 'redacted' "$SCRATCH/secrets.out"
+check "secrets: status files hold no marker" bash -c "! grep -rq SECRET-MARKER '$R6/run' '$R6/var/lib/vagent/last-boot.json'"
+check "secrets: stored user data 0600" bash -c "test \$(stat -c %a '$R6/var/lib/vagent/instances/$ID/user-data') = 600"
+"$VAGENT" -c "$CONF" --root "$R6" --metadata-url "$MOCK_URL" metadata user-data >"$SCRATCH/ud.out" 2>&1
+check "secrets: asking for user-data by name prints it" grep -q SECRET-MARKER-1 "$SCRATCH/ud.out"
+check "metadata KEY: region.regioncode" test "$("$VAGENT" -c "$CONF" --root "$R6" --metadata-url "$MOCK_URL" metadata region.regioncode)" = FRA
+
+# --- clean: the next boot is a first boot ---------------------------------------------------------
+vag clean
+ok $? "clean succeeds"
+check "clean removed instance state and cache" bash -c "test ! -e '$R/var/lib/vagent/instances' && test ! -e '$R/var/lib/vagent/metadata.json'"
+cp "$FIXTURES/v1-typical.json" "$MOCK_DOC"
+vag boot --no-storage >/dev/null 2>&1
+check "after clean: first boot again" grep -q '"first_boot": true' "$R/run/vagent/status.json"
+
+tap_done
