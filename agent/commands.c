@@ -8,6 +8,7 @@
 #include "fetch.h"
 #include "json.h"
 #include "log.h"
+#include "platform.h"
 #include "state.h"
 #include "steps.h"
 #include "storage.h"
@@ -56,6 +57,24 @@ static int print_report(const struct invocation *inv, const struct boot_report *
 	return 0;
 }
 
+/* 1: go on; 0: this machine is opted out or not our platform (said once, exit 0). */
+static int may_act(const struct invocation *inv, const struct config *cfg)
+{
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	r = platform_check(inv->root, cfg, &why);
+	if (r < 0)
+		return log_error_errno(r, "Failed to check the platform: %m");
+	if (r == 0) {
+		log_notice("Doing nothing: %s.", why);
+		notify_status("Doing nothing: %s.", why);
+		if (!inv->json)
+			printf("vagent: doing nothing: %s\n", why);
+	}
+	return r;
+}
+
 static struct boot_options boot_options_of(const struct invocation *inv)
 {
 	return (struct boot_options){
@@ -72,6 +91,9 @@ int verb_boot(const struct invocation *inv, const struct config *cfg)
 	struct boot_report b;
 	int r, k;
 
+	r = may_act(inv, cfg);
+	if (r <= 0)
+		return r;
 	r = boot_run(cfg, &o, &b);
 	notify_ready();
 	k = print_report(inv, &b);
@@ -103,6 +125,9 @@ int verb_sshkeys(const struct invocation *inv, const struct config *cfg)
 
 int verb_userdata(const struct invocation *inv, const struct config *cfg)
 {
+	int r = may_act(inv, cfg);
+	if (r <= 0)
+		return r;
 	return one_step(inv, cfg, "userdata");
 }
 
@@ -182,6 +207,9 @@ static int storage_verb(const struct invocation *inv, const struct config *cfg, 
 
 int verb_mount(const struct invocation *inv, const struct config *cfg)
 {
+	int r = may_act(inv, cfg);
+	if (r <= 0)
+		return r;
 	return storage_verb(inv, cfg, true);
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * config.c: /etc/vagent/vagent.conf → struct config. Built-in defaults first, then the file:
- * INI sections ([metadata], [hostname], [ssh], [userdata], [storage]), "key = value" lines,
- * '#' or ';' comments. A missing file is fine; anything malformed is one error naming the file,
+ * INI sections ([metadata], [platform], [hostname], [ssh], [userdata], [storage]),
+ * "key = value" lines, '#' or ';' comments. A missing file is fine; anything malformed is one error naming the file,
  * the line and the reason, and the command stops with exit status 2. This file writes nothing.
  */
 #include <ctype.h>
@@ -25,6 +25,7 @@ int config_init(struct config *c)
 		.backoff_max_usec = 4ULL * 1000000ULL,
 		.max_document_size = 1ULL << 20,
 		.max_userdata_size = 16ULL << 20,
+		.platform_check = true,
 		.hostname_policy = HOSTNAME_FIRST_BOOT,
 		.sshkeys_policy = SSHKEYS_SYNC,
 		.sshkeys_target = SSHKEYS_TARGET_BLOCK,
@@ -100,6 +101,7 @@ static const struct option_def options[] = {
 	{ "metadata", "backoff-max", K_DURATION, O(backoff_max_usec), NULL, 0 },
 	{ "metadata", "max-document-size", K_SIZE, O(max_document_size), NULL, 0 },
 	{ "metadata", "max-userdata-size", K_SIZE, O(max_userdata_size), NULL, 0 },
+	{ "platform", "check", K_BOOL, O(platform_check), NULL, 0 },
 	{ "hostname", "policy", K_ENUM, O(hostname_policy), E(hostname_policies) },
 	{ "ssh", "user", K_USER, O(ssh_user), NULL, 0 },
 	{ "ssh", "policy", K_ENUM, O(sshkeys_policy), E(sshkeys_policies) },

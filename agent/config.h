@@ -41,6 +41,9 @@ struct config {
 	uint64_t max_document_size;  /* max-document-size: default 1 MiB */
 	uint64_t max_userdata_size;  /* max-userdata-size: default 16 MiB */
 
+	/* [platform] */
+	bool platform_check; /* check, default yes: act only on a Vultr-style platform */
+
 	/* [hostname] */
 	enum hostname_policy hostname_policy; /* policy */
 
