@@ -441,8 +441,9 @@ static int read_keys_file(int dirfd, const char *name, const char *display, char
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, allocated;
+	size_t size = 0;
 	struct stat st;
+	int r;
 
 	*ret = NULL;
 	*ret_len = 0;
@@ -471,41 +472,12 @@ static int read_keys_file(int dirfd, const char *name, const char *display, char
 	if (st.st_nlink > 1)
 		return fail(ret_message, -EMLINK, "'%s' has %ju hard links, refusing", display,
 			    (uintmax_t)st.st_nlink);
-	if ((uint64_t)st.st_size > KEYS_FILE_MAX)
-		return fail(ret_message, -EFBIG, "'%s' is larger than %u bytes, refusing", display,
+	r = read_fd(fd, KEYS_FILE_MAX, &buf, &size);
+	if (r == -EFBIG)
+		return fail(ret_message, r, "'%s' is larger than %u bytes, refusing", display,
 			    KEYS_FILE_MAX);
-
-	allocated = (size_t)st.st_size + 1;
-	buf = malloc(allocated);
-	if (!buf)
-		return log_error_errno(-ENOMEM, "Out of memory.");
-	for (;;) {
-		ssize_t k;
-
-		if (size + 1 >= allocated) {
-			char *nb;
-
-			if (allocated > KEYS_FILE_MAX)
-				return fail(ret_message, -EFBIG,
-					    "'%s' is larger than %u bytes, refusing", display,
-					    KEYS_FILE_MAX);
-			allocated *= 2;
-			nb = realloc(buf, allocated);
-			if (!nb)
-				return log_error_errno(-ENOMEM, "Out of memory.");
-			buf = nb;
-		}
-		k = read(fd, buf + size, allocated - size - 1);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail(ret_message, -errno, "Failed to read '%s': %m", display);
-		}
-		if (k == 0)
-			break;
-		size += (size_t)k;
-	}
-	buf[size] = 0;
+	if (r < 0)
+		return fail(ret_message, r, "Failed to read '%s': %m", display);
 	*ret = TAKE_PTR(buf);
 	*ret_len = size;
 	return 1;
