@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for userdata.c and process.c: format detection, a script runs once per instance
+ * with its output logged and its exit status kept, the timeout kills it, other formats are
+ * stored and not run, store-only, dry run. Everything happens in a scratch --root. */
+#include <sys/stat.h>
+
+#include "config.h"
+#include "process.h"
+#include "tap.h"
+#include "userdata.h"
+#include "util.h"
+
+static char root[] = "/tmp/vagent-test-userdata.XXXXXX";
+static char marker[600];
+
+static int lines_in(const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	int n = 0;
+
+	if (read_file(NULL, path, 1 << 20, &buf, NULL) < 0)
+		return -1;
+	for (char *p = buf; *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+static int apply(struct config *cfg, const char *id, const char *data, bool store_only,
+		 bool dry_run, struct userdata_result *u)
+{
+	free(u->message);
+	return userdata_apply(root, cfg, id, data, data ? strlen(data) : 0, true, store_only,
+			      dry_run, u);
+}
+
+static void count_line(const char *line, void *userdata)
+{
+	(void)line;
+	(*(int *)userdata)++;
+}
+
+int main(void)
+{
+	struct userdata_result u = {};
+	struct config cfg;
+	char script[1024], path[1024];
+	struct stat st;
+	int r, lines = 0, status = -1;
+
+	if (!mkdtemp(root) || config_init(&cfg) < 0)
+		return 1;
+	snprintf(marker, sizeof(marker), "%s/ran", root);
+
+	ok(userdata_detect("#!/bin/sh\n", 10) == USERDATA_SCRIPT, "detect: script");
+	ok(userdata_detect("#cloud-config\na: 1\n", 19) == USERDATA_CLOUD_CONFIG,
+	   "detect: cloud-config");
+	ok(userdata_detect("#cloud-configX", 14) == USERDATA_OTHER, "detect: not quite cloud-config");
+	ok(userdata_detect("Content-Type: multipart/mixed; b=1\n", 35) == USERDATA_MIME,
+	   "detect: MIME");
+	ok(userdata_detect("\x1f\x8b\x08", 3) == USERDATA_GZIP, "detect: gzip");
+	ok(userdata_detect("  {\"a\": 1}", 10) == USERDATA_JSON, "detect: JSON");
+	ok(userdata_detect("hello", 5) == USERDATA_OTHER, "detect: other");
+	ok(userdata_detect("", 0) == USERDATA_NONE, "detect: empty");
+
+	/* process.c directly: output lines, exit status, signals, timeout. */
+	{
+		char *argv[] = { "/bin/sh", "-c", "echo a; echo b >&2; printf c; exit 3", NULL };
+		struct spawn_options o = { .log_fd = -1, .line_cb = count_line, .userdata = &lines };
+		r = spawn_run(argv, &o, &status);
+		ok(r == 0 && status == 3 && lines == 3, "spawn: exit 3, 3 lines (r=%d status=%d lines=%d)",
+		   r, status, lines);
+	}
+	{
+		char *argv[] = { "/bin/sh", "-c", "kill -9 $$", NULL };
+		struct spawn_options o = { .log_fd = -1 };
+		r = spawn_run(argv, &o, &status);
+		ok(r == 0 && status == 128 + 9, "spawn: killed by signal 9 → 137 (%d)", status);
+	}
+	{
+		char *argv[] = { "/bin/sh", "-c", "sleep 30 & sleep 30", NULL };
+		struct spawn_options o = { .log_fd = -1, .timeout_usec = 300000 };
+		uint64_t t0 = now_usec();
+		r = spawn_run(argv, &o, &status);
+		ok(r == -ETIME && now_usec() - t0 < 3000000ULL,
+		   "spawn: timeout kills the whole group (r=%d, %llu ms)", r,
+		   (unsigned long long)((now_usec() - t0) / 1000));
+	}
+	{
+		char *argv[] = { "/nonexistent/program", NULL };
+		struct spawn_options o = { .log_fd = -1 };
+		ok(spawn_run(argv, &o, &status) == -ENOENT, "spawn: missing program is -ENOENT");
+	}
+
+	/* A script runs once per instance. */
+	snprintf(script, sizeof(script), "#!/bin/sh\necho line >>%s\necho out; echo err >&2\nexit 0\n",
+		 marker);
+	r = apply(&cfg, "i-1", script, false, true, &u);
+	ok(r == 1 && lines_in(marker) < 0, "dry run: would run, nothing ran (%s)", u.message);
+	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-1", root);
+	ok(stat(path, &st) < 0, "dry run: no state written");
+
+	r = apply(&cfg, "i-1", script, false, false, &u);
+	ok(r == 1 && u.ran && u.exit_status == 0, "first run: ran, exit 0 (%s)", u.message);
+	ok(lines_in(marker) == 1, "script ran exactly once");
+	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-1/user-data", root);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "stored user data is 0600");
+	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-1/user-data.log", root);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && lines_in(path) == 2,
+	   "script log is 0600 and holds stdout and stderr");
+	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-1", root);
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700, "instance directory is 0700");
+
+	r = apply(&cfg, "i-1", script, false, false, &u);
+	ok(r == 0 && !u.ran && lines_in(marker) == 1, "second run: not again (%s)", u.message);
+	r = apply(&cfg, "i-1", "#!/bin/sh\necho changed\n", false, false, &u);
+	ok(r == 0 && !u.ran && lines_in(marker) == 1, "changed user data: not run again");
+
+	/* A new instance runs it again; a failing script is a failure with its status. */
+	r = apply(&cfg, "i-2", script, false, false, &u);
+	ok(r == 1 && lines_in(marker) == 2, "new instance: runs again");
+	r = apply(&cfg, "i-3", "#!/bin/sh\nexit 7\n", false, false, &u);
+	ok(r < 0 && u.ran && u.exit_status == 7, "failing script: failure, exit 7 kept (%s)",
+	   u.message);
+	cfg.userdata_timeout_usec = 300000;
+	r = apply(&cfg, "i-4", "#!/bin/sh\nsleep 20\n", false, false, &u);
+	ok(r < 0 && u.ran && u.exit_status == -1, "hanging script: killed at the timeout (%s)",
+	   u.message);
+
+	/* Other formats are stored, not run. */
+	r = apply(&cfg, "i-5", "#cloud-config\nruncmd: [reboot]\n", false, false, &u);
+	ok(r == 2 && !u.ran, "cloud-config: stored, not handled (%s)", u.message);
+	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-5/user-data", root);
+	ok(stat(path, &st) == 0, "cloud-config stored");
+
+	/* Store only (boot --no-userdata), then the userdata unit runs it. */
+	r = apply(&cfg, "i-6", script, true, false, &u);
+	ok(r == 1 && !u.ran && lines_in(marker) == 2, "store only: stored, not run");
+	free(u.message);
+	r = userdata_apply(root, &cfg, "i-6", NULL, 0, false, false, false, &u);
+	ok(r == 1 && u.ran && lines_in(marker) == 3, "later run from the stored copy (%s)",
+	   u.message);
+
+	/* Disabled by configuration. */
+	cfg.userdata_enabled = false;
+	r = apply(&cfg, "i-7", script, false, false, &u);
+	ok(r == 2 && !u.ran && lines_in(marker) == 3, "run = no: stored, not run");
+
+	/* No user data at all. */
+	r = apply(&cfg, "i-8", NULL, false, false, &u);
+	ok(r == 0 && !u.ran, "no user data: nothing to do");
+
+	free(u.message);
+	config_done(&cfg);
+	rm_rf(NULL, root);
+	return tap_done();
+}
