@@ -762,7 +762,7 @@ int volumes_to_json(const struct volume_report *v, size_t n, char **ret)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		r = array_append(devices, volume_to_json(&v[i], false));
+		r = array_append(devices, volume_to_json(&v[i], true));
 		if (r < 0)
 			return r;
 	}
