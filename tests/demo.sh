@@ -15,10 +15,11 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-echo "== building"
+echo "== building (in build-demo/)"
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
-[ -f Makefile ] || ./configure >/dev/null
-make -j"$(nproc)" vagent >/dev/null
+mkdir -p build-demo
+(cd build-demo && { [ -f Makefile ] || ../configure >/dev/null; } && make -j"$(nproc)" vagent >/dev/null)
+vagent=$top/build-demo/vagent
 
 demo=$(mktemp -d /tmp/vagent-demo.XXXXXX)
 loop=
@@ -44,7 +45,7 @@ for _ in $(seq 50); do [ -s "$demo/port" ] && break; sleep 0.1; done
 url="http://127.0.0.1:$(cat "$demo/port")"
 
 echo "== vagent --root $root --metadata-url $url boot --no-storage"
-./vagent --root "$root" --metadata-url "$url" boot --no-storage || true
+"$vagent" --root "$root" --metadata-url "$url" boot --no-storage || true
 echo
 echo "== what it wrote"
 echo "-- etc/hostname:        $(cat "$root/etc/hostname")"
@@ -53,14 +54,14 @@ echo "-- root/.ssh/authorized_keys:"; sed 's/^/   /' "$root/root/.ssh/authorized
 echo "-- user-data script said: $(cat "$demo/first-boot.txt" 2>/dev/null || echo '(nothing)')"
 echo
 echo "== a second boot changes nothing"
-./vagent --root "$root" --metadata-url "$url" boot --no-storage | sed -n '/^STEP/,$p'
+"$vagent" --root "$root" --metadata-url "$url" boot --no-storage | sed -n '/^STEP/,$p'
 
 if [ "$(id -u)" = 0 ] && truncate -s 1G "$demo/volume.img" && loop=$(losetup -f --show "$demo/volume.img" 2>/dev/null); then
 	echo
 	echo "== vagent mount --dry-run $loop   (a blank 1 GiB loop volume)"
-	./vagent --root "$root" mount --dry-run "$loop" || true
+	"$vagent" --root "$root" mount --dry-run "$loop" || true
 	echo
 	echo "== the same volume after writing an ext4 filesystem on it"
 	mkfs.ext4 -q "$loop"
-	./vagent --root "$root" mount --dry-run "$loop" || true
+	"$vagent" --root "$root" mount --dry-run "$loop" || true
 fi
