@@ -75,6 +75,46 @@ static int may_act(const struct invocation *inv, const struct config *cfg)
 	return r;
 }
 
+/*
+ * The storage and user-data units run their steps in processes of their own: fold the result
+ * into the boot's report so that `vagent status` shows the whole boot. Failing to record is
+ * logged, never fatal.
+ */
+static void record_step(const struct invocation *inv, const char *name, int r, uint64_t t0,
+			const char *message, struct volume_report *v, size_t n,
+			const struct boot_report *extra)
+{
+	struct boot_report b = { .userdata_exit = -1 };
+	enum step_result res = r < 0 ? STEP_FAILED : r == 0 ? STEP_UNCHANGED :
+			       r == STEP_RET_SKIPPED ? STEP_SKIPPED : STEP_CHANGED;
+	char now[32];
+	int k;
+
+	if (inv->dry_run)
+		return;
+	k = state_read_report(inv->root, &b, NULL);
+	if (k < 0 && k != -ENOENT)
+		log_warning_errno(k, "Failed to read the boot report: %m, starting a new one.");
+	if (k < 0) {
+		format_iso8601(now_realtime_usec(), now);
+		b = (struct boot_report){ .userdata_exit = -1, .started = strdup(now),
+					  .metadata_source = strdup("none") };
+	}
+	k = boot_report_add_step(&b, name, res, (now_usec() - t0) / 1000ULL, message);
+	for (size_t i = 0; k >= 0 && i < n; i++)
+		k = boot_report_add_volume(&b, &v[i]);
+	if (k >= 0 && extra && extra->userdata_ran) {
+		b.userdata_ran = true;
+		b.userdata_exit = extra->userdata_exit;
+	}
+	if (k >= 0)
+		k = state_write_report(inv->root, &b);
+	if (k < 0)
+		log_warning_errno(k, "Failed to record the %s step in '%s': %m, ignoring.", name,
+				  RUN_STATUS);
+	boot_report_done(&b);
+}
+
 static struct boot_options boot_options_of(const struct invocation *inv)
 {
 	return (struct boot_options){
@@ -105,9 +145,19 @@ static int one_step(const struct invocation *inv, const struct config *cfg, cons
 {
 	struct boot_options o = boot_options_of(inv);
 	struct boot_report b;
+	uint64_t t0 = now_usec();
 	int r, k;
 
 	r = step_run_one(cfg, &o, name, &b);
+	if (streq(name, "userdata") && b.n_steps > 0) {
+		const struct step_report *s = &b.steps[b.n_steps - 1];
+		record_step(inv, name,
+			    s->result == STEP_FAILED	? -EPROTO :
+			    s->result == STEP_SKIPPED	? STEP_RET_SKIPPED :
+			    s->result == STEP_UNCHANGED ? 0 :
+							  1,
+			    t0, s->message, NULL, 0, &b);
+	}
 	k = print_report(inv, &b);
 	boot_report_done(&b);
 	return r < 0 ? r : k;
@@ -182,7 +232,8 @@ static void print_volumes_human(const struct volume_report *v, size_t n, bool dr
 static int storage_verb(const struct invocation *inv, const struct config *cfg, bool mount)
 {
 	struct volume_report *v = NULL;
-	size_t n = 0;
+	uint64_t t0 = now_usec();
+	size_t n = 0, acted = 0;
 	int r, k = 0;
 
 	if (mount)
@@ -199,6 +250,14 @@ static int storage_verb(const struct invocation *inv, const struct config *cfg, 
 	} else
 		print_volumes_human(v, n, inv->dry_run);
 
+	if (mount) {
+		_cleanup_free_ char *m = NULL;
+		for (size_t i = 0; i < n; i++)
+			acted += !streq(v[i].action, "none");
+		if (asprintf(&m, "%zu volume(s), %zu formatted or mounted", n, acted) < 0)
+			m = NULL;
+		record_step(inv, "storage", r < 0 ? r : acted > 0, t0, m, v, n, NULL);
+	}
 	for (size_t i = 0; i < n; i++)
 		volume_report_done(&v[i]);
 	free(v);
@@ -210,6 +269,10 @@ int verb_mount(const struct invocation *inv, const struct config *cfg)
 	int r = may_act(inv, cfg);
 	if (r <= 0)
 		return r;
+	if (!cfg->storage_enabled && inv->n_args == 0) {
+		log_notice("Storage is disabled by [storage] enabled = no; name devices to override.");
+		return 0;
+	}
 	return storage_verb(inv, cfg, true);
 }
 

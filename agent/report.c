@@ -93,6 +93,19 @@ int boot_report_add_step(struct boot_report *b, const char *name, enum step_resu
 			return -ENOMEM;
 	}
 
+	/* A step that is already there is replaced in place (a unit of its own re-ran it). */
+	for (size_t i = 0; i < b->n_steps; i++)
+		if (name && b->steps[i].name && streq(b->steps[i].name, name)) {
+			step_report_done(&b->steps[i]);
+			b->steps[i] = (struct step_report){
+				.name = TAKE_PTR(n),
+				.result = result,
+				.duration_ms = duration_ms,
+				.message = TAKE_PTR(m),
+			};
+			return 0;
+		}
+
 	steps = reallocarray(b->steps, b->n_steps + 1, sizeof(*steps));
 	if (!steps)
 		return -ENOMEM;
@@ -109,6 +122,15 @@ int boot_report_add_step(struct boot_report *b, const char *name, enum step_resu
 int boot_report_add_volume(struct boot_report *b, struct volume_report *v)
 {
 	struct volume_report *volumes;
+
+	/* The same device again (a later `vagent mount`) replaces its entry. */
+	for (size_t i = 0; i < b->n_volumes; i++)
+		if (v->device && b->volumes[i].device && streq(b->volumes[i].device, v->device)) {
+			volume_report_done(&b->volumes[i]);
+			b->volumes[i] = *v;
+			*v = (struct volume_report){};
+			return 0;
+		}
 
 	volumes = reallocarray(b->volumes, b->n_volumes + 1, sizeof(*volumes));
 	if (!volumes)

@@ -53,8 +53,9 @@ void step_report_done(struct step_report *s);
 void volume_report_done(struct volume_report *v);
 void boot_report_done(struct boot_report *b);
 
-/* Append a copy of S (strings duplicated); -ENOMEM on failure. */
+/* Append a copy of the step (strings duplicated), or replace the step of the same name. */
 int boot_report_add_step(struct boot_report *b, const char *name, enum step_result result,
 			 uint64_t duration_ms, const char *message);
-/* Append V, taking ownership of its strings (V is zeroed). */
+/* Append V, or replace the entry of the same device, taking ownership of its strings (V is
+ * zeroed). */
 int boot_report_add_volume(struct boot_report *b, struct volume_report *v);

@@ -113,8 +113,12 @@ static int step_storage(struct boot_ctx *c, char **ret)
 	size_t n = 0, formatted = 0, mounted = 0, refused = 0;
 	int r;
 
-	if (!c->o->storage || !c->cfg->storage_enabled) {
-		msg(ret, "disabled");
+	if (!c->cfg->storage_enabled) {
+		msg(ret, "disabled by [storage] enabled = no");
+		return STEP_RET_SKIPPED;
+	}
+	if (!c->o->storage) {
+		msg(ret, "left to `vagent mount` (vagent-storage.service)");
 		return STEP_RET_SKIPPED;
 	}
 	r = storage_mount(c->o->root, c->cfg, c->o->devices, c->o->dry_run, &v, &n);

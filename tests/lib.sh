@@ -9,6 +9,9 @@ set -u
 : "${PYTHON3:=python3}"
 : "${MOCK_METADATA:=$top_srcdir/tests/mock-metadata.py}"
 FIXTURES="$top_srcdir/tests/fixtures"
+# Run by hand, outside `make check`: the same sanitizer options (see Makefile.am for why
+# intercept_strchr=0).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:intercept_strchr=0}"
 
 tap_n=0
 tap_failed=0

@@ -200,6 +200,25 @@ check "secrets: stored user data 0600" bash -c "test \$(stat -c %a '$R6/var/lib/
 check "secrets: asking for user-data by name prints it" grep -q SECRET-MARKER-1 "$SCRATCH/ud.out"
 check "metadata KEY: region.regioncode" test "$("$VAGENT" -c "$CONF" --root "$R6" --metadata-url "$MOCK_URL" metadata region.regioncode)" = FRA
 
+# --- the units' split: boot --no-userdata stores, `vagent userdata` runs and records -----------
+R7="$SCRATCH/root-split"
+make_root "$R7"
+cp "$FIXTURES/v1-typical.json" "$MOCK_DOC"
+lines_before=$(wc -l <"$SCRATCH/ran.txt")
+"$VAGENT" -c "$CONF" --root "$R7" --metadata-url "$MOCK_URL" boot --no-storage --no-userdata >/dev/null 2>&1
+ok $? "boot --no-userdata succeeds"
+check "boot --no-userdata: script stored, not run" test "$(wc -l <"$SCRATCH/ran.txt")" = "$lines_before"
+check "boot --no-userdata: stored 0600" test "$(stat -c %a "$R7/var/lib/vagent/instances/$ID/user-data")" = 600
+mock_mode 500
+"$VAGENT" -c "$CONF" --root "$R7" --metadata-url "$MOCK_URL" userdata >/dev/null 2>&1
+ok $? "vagent userdata runs from the cache and the stored copy (service down)"
+mock_mode ok
+check "vagent userdata: the script ran" test "$(wc -l <"$SCRATCH/ran.txt")" = $((lines_before + 1))
+check "status: the userdata step recorded next to the boot's steps" "$PYTHON3" -c "
+import json,sys; d=json.load(open('$R7/run/vagent/status.json'))
+st={s['name']:s['result'] for s in d['steps']}
+sys.exit(0 if st.get('userdata')=='changed' and st.get('hostname')=='changed' and d['userdata_exit']==0 else 1)"
+
 # --- clean: the next boot is a first boot ---------------------------------------------------------
 vag clean
 ok $? "clean succeeds"

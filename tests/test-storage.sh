@@ -127,6 +127,14 @@ ok "$([[ $(cat "$ROOT/etc/fstab") == "$FOREIGN"$'\n'"$LINE" ]]; echo $?)" \
 ok "$([[ $(stat -c %a "$ROOT/etc/fstab") == 640 ]]; echo $?)" "fstab mode kept"
 ok "$([[ $(findmnt -n -o SOURCE "$ROOT$MP") == "$P" ]]; echo $?)" "mounted at $ROOT$MP"
 
+ok "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {s["name"]: s["result"] for s in d["steps"]}
+v = [v for v in d["volumes"] if v["device"] == sys.argv[2]]
+sys.exit(0 if st.get("storage") == "changed" and v and v[0]["verdict"] == "blank" else 1)' \
+	"$ROOT/run/vagent/status.json" "$DEV"; echo $?)" "status records the storage step and the volume"
+
 # ---- 2. re-runs: own, nothing formatted ----
 FSTAB_SUM=$(sha256sum <"$ROOT/etc/fstab")
 OUT=$(drv mount "$DEV")
