@@ -688,7 +688,9 @@ int probe_device(const char *device, bool explicit, const struct config *cfg,
 	if (r == STEP_NEXT && c.own)
 		r = step_own(&c);
 	if (r == STEP_NEXT) {
-		r = set_verdict(ret, VERDICT_BLANK, "all zero, no signature");
+		r = set_verdict(ret, VERDICT_BLANK, "no signature, %s",
+				cfg->require_zeros ? "first and last 8 MiB zero" :
+						     "zero check disabled");
 		if (r >= 0)
 			ret->excl_fd = TAKE_FD(c.fd);
 	}

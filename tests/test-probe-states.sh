@@ -1,24 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# test-probe-states.sh: TAP test of probe_device() over every disk state of
-# design/blank-disk.md (tests/storage-states.sh): for each state the image is built and
-# verified, attached to a loop device, probed with tests/probe-verdict, and the verdict must be
-# the expected one while the sha256 of the whole image stays identical. Needs root (exit 77
-# otherwise). PROBE_VERDICT names the helper binary; STATES limits the run to some states.
+# test-probe-states.sh: every disk state of design/blank-disk.md (tests/storage-states.sh)
+# through the real binary: for each state the image is built and verified, attached to a loop
+# device, and `vagent --json mount --dry-run DEV` must give the expected verdict while the
+# sha256 of the whole image stays identical; for every state vagent must not write to, the
+# real `vagent mount DEV` runs too and the image must still be identical. Needs root (exit 77
+# otherwise). STATES limits the run to some states.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-probe=${PROBE_VERDICT:-$here/probe-verdict}
-
-if [[ $(id -u) != 0 ]]; then
-	echo "1..0 # SKIP needs root (loop devices, mount, swapon)"
-	exit 77
-fi
-if [[ ! -x $probe ]]; then
-	echo "Bail out! $probe not built"
-	exit 99
-fi
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+need_root "loop devices, mount, swapon"
+[[ -x $VAGENT ]] || { echo "Bail out! $VAGENT not built"; exit 99; }
 
 # shellcheck source=storage-states.sh
 . "$here/storage-states.sh"
@@ -28,8 +23,30 @@ cleanup() {
 	st_cleanup
 	rm -rf "$work"
 }
-trap cleanup EXIT
+on_exit cleanup
 trap 'exit 130' INT TERM
+R=$work/root
+mkdir -p "$R/etc"
+: >"$R/etc/fstab"
+
+# probe OPTS DEV [--dry-run]: vagent's verdict, action and reason, tab-separated. OPTS become
+# configuration: --no-zeros, --min-size=BYTES, --fs=TYPE.
+probe() {
+	local opts=$1 dev=$2 conf=$work/vagent.conf
+	shift 2
+	printf '[storage]\n' >"$conf"
+	for o in $opts; do
+		case $o in
+		--no-zeros) echo "require-zeros = no" >>"$conf" ;;
+		--min-size=*) echo "min-size = ${o#--min-size=}" >>"$conf" ;;
+		--fs=*) echo "filesystem = ${o#--fs=}" >>"$conf" ;;
+		esac
+	done
+	"$VAGENT" -c "$conf" --root "$R" --json mount "$@" "$dev" 2>"$work/stderr" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["devices"][0]
+print("\t".join((d["verdict"], d["action"], d["reason"] or "")))'
+}
 
 # Every state with the default configuration, then a few with other options.
 cases=()
@@ -39,7 +56,6 @@ done
 if [[ -z ${STATES:-} ]]; then
 	cases+=(
 		"unknown-data|--no-zeros|blank"
-		"blank|--auto|unsupported"
 		"blank|--min-size=1073741824|unsupported"
 		"own-pending|--fs=xfs|own"
 		"own-pending-ext4|--fs=xfs|has-data"
@@ -78,25 +94,37 @@ for c in "${cases[@]}"; do
 	# Hash while attached (mounted states write on mount and unmount, not while idle).
 	sync
 	before=$(sha256sum <"$img")
-	# shellcheck disable=SC2086
-	out=$("$probe" $opts "$dev" 2>&1)
+	out=$(probe "$opts" "$dev" --dry-run)
 	rc=$?
 	sync
 	after=$(sha256sum <"$img")
-	st_cleanup
 	got=${out%%$'\t'*}
-	reason=$(cut -f2- <<<"$out" | tr '\t' ' ')
+	reason=$(cut -f3- <<<"$out")
+	real=skipped
+	# Everything but blank and own must survive the real run byte for byte, too.
+	if [[ $rc == 0 && $got != blank && $got != own ]]; then
+		out2=$(probe "$opts" "$dev")
+		rc2=$?
+		sync
+		after2=$(sha256sum <"$img")
+		real="${out2%%$'\t'*}/$(cut -f2 <<<"$out2")"
+		[[ $rc2 == 0 && $real == "$got/none" && $after2 == "$before" ]] || real="BAD ($rc2: $out2)"
+	fi
+	st_cleanup
 	if [[ $rc != 0 ]]; then
-		echo "not ok $n - $label: probe-verdict failed ($rc): $out"
+		echo "not ok $n - $label: vagent mount --dry-run failed ($rc): $out $(head -c 300 "$work/stderr")"
 		fail=$((fail + 1))
 	elif [[ $got != "$want" ]]; then
 		echo "not ok $n - $label: expected $want, got $got ($reason)"
 		fail=$((fail + 1))
 	elif [[ $before != "$after" ]]; then
-		echo "not ok $n - $label: image changed while probing"
+		echo "not ok $n - $label: image changed by mount --dry-run"
+		fail=$((fail + 1))
+	elif [[ $real == BAD* ]]; then
+		echo "not ok $n - $label: real mount: $real"
 		fail=$((fail + 1))
 	else
-		echo "ok $n - $label: $got: $reason"
+		echo "ok $n - $label: $got: $reason (real mount: $real, image unchanged)"
 	fi
 	rm -f "$img"
 done
@@ -105,7 +133,7 @@ n=$((n + 1))
 if [[ -z $root_disk ]]; then
 	echo "ok $n # SKIP / is not on a block device"
 else
-	out=$("$probe" "$root_disk" 2>&1)
+	out=$(probe "" "$root_disk" --dry-run)
 	if [[ ${out%%$'\t'*} == in-use ]]; then
 		echo "ok $n - system disk $root_disk: $(tr '\t' ' ' <<<"$out")"
 	else

@@ -14,24 +14,8 @@
 
 #include "blockdev.h"
 #include "probe.h"
+#include "tap.h"
 #include "util.h"
-
-static unsigned n_tests, n_failed;
-
-static void ok(bool cond, const char *fmt, ...) _printf_(2, 3);
-static void ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_tests++;
-	if (!cond)
-		n_failed++;
-	printf("%s %u - ", cond ? "ok" : "not ok", n_tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 static void test_verdict_names(void)
 {
@@ -187,6 +171,5 @@ int main(void)
 	test_candidates();
 	test_fake_sysfs();
 	test_not_block();
-	printf("1..%u\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }
