@@ -179,6 +179,10 @@ int fstab_rewrite(const char *old, size_t len, const char *volume_id, const char
 		return -EINVAL;
 	if (line && (strchr(line, '\n') || !line_is_volume(line, strlen(line), volume_id)))
 		return -EINVAL;
+	/* The result is a C string (fstab_update() writes strlen() bytes): a NUL byte in OLD would
+	 * silently cut the file there. Such a file is not one mount(8) reads either: leave it. */
+	if (memchr(old, '\0', len))
+		return -EBADMSG;
 
 	r = buf_add(&b, "", 0);
 	while (r >= 0 && i < len) {

@@ -40,7 +40,8 @@ char *fstab_line(const char *uuid, const char *mountpoint, enum fs_type fs, cons
  * The first such line is replaced in place (its line ending kept), later duplicates are dropped;
  * when there is none, LINE is appended (a newline is added before it only when OLD does not end
  * with one). Returns 1 and *RET_NEW (NUL-terminated) when the text changed, 0 and *RET_NEW = NULL
- * when it did not, negative errno on failure.
+ * when it did not, negative errno on failure (-EBADMSG: OLD holds a NUL byte, -EINVAL: bad
+ * VOLUME_ID or LINE).
  */
 int fstab_rewrite(const char *old, size_t len, const char *volume_id, const char *line,
 		  char **ret_new);

@@ -311,6 +311,14 @@ static int key_list_add_line(struct key_list *l, const char *s, size_t len, bool
 	line = strndup(s, len);
 	if (!line)
 		return -ENOMEM;
+	/* A NUL byte in the user's file ends the copy early: scan the copy, not LEN bytes, and
+	 * drop the blanks and CRs the cut may leave at its end (the next run strips them, so the
+	 * file would be rewritten every time). */
+	len = strlen(line);
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	if (len == 0)
+		return 0;
 	if (!line_key_id(line, len, &id, &id_len)) {
 		if (!whole_line_id)
 			return 0;

@@ -243,10 +243,57 @@ static void test_update(void)
 	rm_rf(NULL, root);
 }
 
+/*
+ * Regression (tests/fuzz/fuzz-fstab): a NUL byte in /etc/fstab made fstab_rewrite() return a
+ * text that fstab_update() wrote up to the NUL only, dropping the rest of the file and the new
+ * line. Such a file is now refused and left as it is.
+ */
+static void test_nul_byte(void)
+{
+	char root[] = "/tmp/test-fstab-nul.XXXXXX";
+	const char *srcdir = getenv("srcdir") ?: ".";
+	_cleanup_free_ char *fixture = fmt("%s/tests/fixtures/fstab-nul-byte", srcdir);
+	_cleanup_free_ char *old = NULL, *new = NULL, *after = NULL, *etc = NULL, *l1 = NULL;
+	_cleanup_free_ char *path = NULL;
+	size_t len = 0, after_len = 0;
+	int r, fd;
+
+	if (read_file(NULL, fixture, 1 << 20, &old, &len) < 0 || !memchr(old, 0, len)) {
+		ok(false, "read fixture %s", fixture);
+		return;
+	}
+	l1 = fstab_line("aaaa-1111", "/mnt/vol1", FS_EXT4, "vol1");
+	r = fstab_rewrite(old, len, "vol1", l1, &new);
+	ok(r == -EBADMSG && !new, "NUL byte: rewrite refused (r=%d)", r);
+	r = fstab_rewrite(old, len, "vol1", NULL, &new);
+	ok(r == -EBADMSG && !new, "NUL byte: removal refused too (r=%d)", r);
+
+	if (!mkdtemp(root)) {
+		ok(false, "mkdtemp: %m");
+		return;
+	}
+	etc = path_join(root, "etc");
+	path = path_join(root, "etc/fstab");
+	mkdir(etc, 0755);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, old, len) != (ssize_t)len || close(fd) < 0) {
+		ok(false, "write fstab");
+		return;
+	}
+	log_set_max_level(LOG_EMERG);
+	r = fstab_update(root, "vol1", l1);
+	log_set_max_level(LOG_NOTICE);
+	read_file(root, "/etc/fstab", 1 << 20, &after, &after_len);
+	ok(r == -EBADMSG && after && after_len == len && memcmp(after, old, len) == 0,
+	   "NUL byte: fstab_update fails and keeps the file byte for byte (r=%d)", r);
+	rm_rf(NULL, root);
+}
+
 int main(void)
 {
 	test_line();
 	test_rewrite();
 	test_update();
+	test_nul_byte();
 	return tap_done();
 }

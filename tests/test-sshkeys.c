@@ -630,6 +630,70 @@ static void test_apply(void)
 	}
 }
 
+/* Write N bytes of D to REL (binary: put() stops at a NUL). */
+static void put_bytes(const char *rel, const char *d, size_t n, mode_t mode)
+{
+	int fd = open(p(rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0 || write(fd, d, n) != (ssize_t)n || fchmod(fd, mode) < 0 || close(fd) < 0) {
+		perror(rel);
+		exit(99);
+	}
+}
+
+/*
+ * Regression (tests/fuzz/fuzz-sshkeys): NUL bytes in the user's authorized_keys. The line copy
+ * stopped at the NUL while its key was looked for over the full length (a heap read past the
+ * copy, ASan: heap-buffer-overflow in next_token); then blanks, a CR or nothing at all left
+ * before the NUL made the file change on every run. Now: no over-read, the user's bytes are
+ * kept as they are, and a second run changes nothing, for both targets and both policies.
+ */
+static void test_nul_bytes(void)
+{
+	const char *srcdir = getenv("srcdir") ?: ".";
+	_cleanup_free_ char *fixture = NULL, *old = NULL, *k1 = ed25519(31, "nul@example");
+	char *keys[] = { k1, NULL };
+	size_t len = 0;
+	int r;
+
+	if (asprintf(&fixture, "%s/tests/fixtures/authorized_keys-nul-byte", srcdir) < 0)
+		exit(99);
+	if (read_file(NULL, fixture, 1 << 20, &old, &len) < 0 || !memchr(old, 0, len)) {
+		check(false, "read fixture %s", fixture);
+		return;
+	}
+	for (int target = 0; target < 2; target++)
+		for (int policy = 0; policy < 2; policy++) {
+			const char *f = target ? "home/alice/.ssh/authorized_keys.d/vagent"
+					       : "home/alice/.ssh/authorized_keys";
+			enum sshkeys_target t = target ? SSHKEYS_TARGET_FILE : SSHKEYS_TARGET_BLOCK;
+			enum sshkeys_policy pol = policy ? SSHKEYS_ADD_ONLY : SSHKEYS_SYNC;
+			_cleanup_free_ char *got = NULL;
+			size_t got_len = 0;
+			struct stat s1, s2;
+
+			rm_rf(NULL, p("home/alice/.ssh"));
+			mkdir(p("home/alice/.ssh"), 0700);
+			mkdir(p("home/alice/.ssh/authorized_keys.d"), 0700);
+			chown(p("home/alice/.ssh"), 1000, 1000);
+			chown(p("home/alice/.ssh/authorized_keys.d"), 1000, 1000);
+			put_bytes(f, old, len, 0600);
+			chown(p(f), 1000, 1000);
+
+			r = apply("alice", keys, pol, t, false, NULL);
+			read_file(NULL, p(f), 1 << 20, &got, &got_len);
+			check(r == 1 && got && (target || (got_len > len && !memcmp(got, old, len))),
+			      "NUL bytes (%s, %s): applied%s (r=%d)", target ? "file" : "block",
+			      policy ? "add-only" : "sync", target ? "" : ", own bytes kept", r);
+			stat(p(f), &s1);
+			r = apply("alice", keys, pol, t, false, NULL);
+			stat(p(f), &s2);
+			check(r == 0 && same_file(&s1, &s2), "NUL bytes (%s, %s): second run unchanged",
+			      target ? "file" : "block", policy ? "add-only" : "sync");
+		}
+	rm_rf(NULL, p("home/alice/.ssh"));
+}
+
 int main(void)
 {
 	log_set_max_level(LOG_INFO);
@@ -646,6 +710,7 @@ int main(void)
 		return n_failed ? 1 : 77;
 	}
 	test_apply();
+	test_nul_bytes();
 
 	rm_rf(NULL, tmpdir);
 	printf("1..%u\n", n_tests);
