@@ -148,7 +148,12 @@ static int one_step(const struct invocation *inv, const struct config *cfg, cons
 	uint64_t t0 = now_usec();
 	int r, k;
 
+	/* userdata --dry-run: the cloud-config plan (what would be done, what is ignored) first. */
+	if (streq(name, "userdata") && inv->dry_run && !inv->json)
+		o.plan = stdout;
 	r = step_run_one(cfg, &o, name, &b);
+	if (o.plan)
+		fputc('\n', stdout);
 	if (streq(name, "userdata") && b.n_steps > 0) {
 		const struct step_report *s = &b.steps[b.n_steps - 1];
 		record_step(inv, name,

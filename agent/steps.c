@@ -4,8 +4,11 @@
  * context (metadata, instance identity, first boot or not), returns <0 failed, 0 unchanged,
  * 1 changed or 2 skipped with one line of message, and is timed. Degraded mode lives here:
  * when the document came from the cache, hostname and keys are left as they are and nothing
- * is treated as a new instance.
+ * is treated as a new instance. The user data is decoded once per run (cc-apply.h) and shared:
+ * bootcmd runs right after the metadata, the hostname and ssh-keys steps take cloud-config's
+ * hostname and keys, the userdata step applies the rest once per instance.
  */
+#include "cc-apply.h"
 #include "hostname.h"
 #include "log.h"
 #include "sshkeys.h"
@@ -24,6 +27,8 @@ struct boot_ctx {
 	const char *instance_id; /* borrowed from f.md */
 	bool first_boot;
 	struct boot_report *report;
+	struct cc_doc doc; /* the user data, decoded once (see ctx_doc) */
+	bool doc_ready;
 };
 
 struct step {
@@ -91,20 +96,80 @@ static bool degraded(struct boot_ctx *c, char **ret)
 	return true;
 }
 
+/* The user data this run works on, decoded once: the fetched copy, else the stored one. NULL
+ * when there is none or running user data is disabled. */
+static const struct cc_doc *ctx_doc(struct boot_ctx *c)
+{
+	_cleanup_free_ char *stored = NULL;
+	const char *data = c->f.user_data;
+	size_t len = c->f.user_data_len;
+
+	if (c->doc_ready)
+		return c->doc.kind == USERDATA_NONE && !c->doc.error ? NULL : &c->doc;
+	c->doc_ready = true;
+	if (!c->instance_id || !c->cfg->userdata_enabled)
+		return NULL;
+	if (!c->f.user_data_known) {
+		if (state_instance_read(c->o->root, c->instance_id, USERDATA_STORED,
+					c->cfg->max_userdata_size, &stored, &len) < 0)
+			return NULL;
+		data = stored;
+	}
+	if (cc_doc_decode(c->cfg, data, len, &c->doc) < 0)
+		return NULL;
+	return ctx_doc(c);
+}
+
+static int step_bootcmd(struct boot_ctx *c, char **ret)
+{
+	if (!c->instance_id) {
+		msg(ret, "no metadata: nothing to do");
+		return STEP_RET_SKIPPED;
+	}
+	return cc_bootcmd(c->o->root, c->cfg, c->instance_id, ctx_doc(c), c->o->dry_run, ret);
+}
+
 static int step_hostname(struct boot_ctx *c, char **ret)
 {
+	const char *name;
+	bool preserve;
+
 	if (degraded(c, ret))
 		return STEP_RET_SKIPPED;
-	return hostname_apply(c->o->root, c->f.md->hostname, c->cfg->hostname_policy,
+	name = cc_doc_hostname(ctx_doc(c), &preserve);
+	if (preserve) {
+		msg(ret, "preserve_hostname in cloud-config: left as it is");
+		return STEP_RET_SKIPPED;
+	}
+	return hostname_apply(c->o->root, name ? name : c->f.md->hostname, c->cfg->hostname_policy,
 			      c->first_boot, c->o->dry_run, ret);
 }
 
 static int step_sshkeys(struct boot_ctx *c, char **ret)
 {
+	_cleanup_strv_free_ char **keys = NULL, **extra = NULL;
+	int r;
+
 	if (degraded(c, ret))
 		return STEP_RET_SKIPPED;
-	return sshkeys_apply(c->o->root, c->cfg->ssh_user, c->f.md->public_keys,
-			     c->cfg->sshkeys_policy, c->cfg->sshkeys_target, c->o->dry_run, ret);
+	/* One block per user: the metadata's keys and cloud-config's, together, so the sync
+	 * policy keeps both and still drops what either source revoked. */
+	r = cc_doc_ssh_keys(ctx_doc(c), c->cfg->ssh_user, &extra);
+	if (r < 0)
+		return r;
+	if (!extra)
+		return sshkeys_apply(c->o->root, c->cfg->ssh_user, c->f.md->public_keys,
+				     c->cfg->sshkeys_policy, c->cfg->sshkeys_target, c->o->dry_run,
+				     ret);
+	for (size_t i = 0; c->f.md->public_keys && c->f.md->public_keys[i] && r >= 0; i++)
+		r = strv_push(&keys, strdup(c->f.md->public_keys[i]));
+	for (size_t i = 0; extra[i] && r >= 0; i++)
+		if (!strv_contains(keys, extra[i]))
+			r = strv_push(&keys, strdup(extra[i]));
+	if (r < 0)
+		return r;
+	return sshkeys_apply(c->o->root, c->cfg->ssh_user, keys, c->cfg->sshkeys_policy,
+			     c->cfg->sshkeys_target, c->o->dry_run, ret);
 }
 
 static int step_storage(struct boot_ctx *c, char **ret)
@@ -148,9 +213,9 @@ static int step_userdata(struct boot_ctx *c, char **ret)
 		msg(ret, "no metadata: nothing to do");
 		return STEP_RET_SKIPPED;
 	}
-	r = userdata_apply(c->o->root, c->cfg, c->instance_id, c->f.user_data,
-			   c->f.user_data_len, c->f.user_data_known, !c->o->userdata,
-			   c->o->dry_run, &u);
+	r = userdata_apply_doc(c->o->root, c->cfg, c->instance_id, c->f.user_data,
+			       c->f.user_data_len, c->f.user_data_known, !c->o->userdata,
+			       c->o->dry_run, ctx_doc(c), c->o->plan, &u);
 	if (u.ran) {
 		c->report->userdata_ran = true;
 		c->report->userdata_exit = u.exit_status;
@@ -161,8 +226,8 @@ static int step_userdata(struct boot_ctx *c, char **ret)
 }
 
 static const struct step boot_steps[] = {
-	{ "metadata", step_metadata }, { "hostname", step_hostname }, { "ssh-keys", step_sshkeys },
-	{ "storage", step_storage },   { "userdata", step_userdata },
+	{ "metadata", step_metadata }, { "bootcmd", step_bootcmd }, { "hostname", step_hostname },
+	{ "ssh-keys", step_sshkeys },  { "storage", step_storage },  { "userdata", step_userdata },
 };
 
 static enum step_result to_result(int r)
@@ -229,6 +294,7 @@ int boot_run(const struct config *cfg, const struct boot_options *o, struct boot
 	for (size_t i = 0; i < ARRAY_SIZE(boot_steps); i++) {
 		r = run_step(&c, &boot_steps[i]);
 		if (r == -ENOMEM) {
+			cc_doc_done(&c.doc);
 			fetched_done(&c.f);
 			return log_error_errno(r, "Out of memory");
 		}
@@ -249,6 +315,7 @@ int boot_run(const struct config *cfg, const struct boot_options *o, struct boot
 		    "Boot %s for instance '%s' (metadata from %s).",
 		    failed ? "finished with failures" : "finished",
 		    c.instance_id ? c.instance_id : "unknown", report->metadata_source);
+	cc_doc_done(&c.doc);
 	fetched_done(&c.f);
 	return r;
 }
@@ -271,8 +338,10 @@ int step_run_one(const struct config *cfg, const struct boot_options *o, const c
 	if (streq(name, "userdata")) {
 		/* After boot: the cache and the stored user data are enough. */
 		r = metadata_acquire(o->root, cfg, false, o->dry_run, &c.f);
-		if (r == -ENODATA)
+		if (r == -ENODATA) {
+			fetched_done(&c.f); /* its error line would leak */
 			r = metadata_acquire(o->root, cfg, true, o->dry_run, &c.f);
+		}
 		if (r >= 0) {
 			c.instance_id = c.f.md->instance_id;
 			report->instance_id = strdup(c.instance_id);
@@ -288,6 +357,7 @@ int step_run_one(const struct config *cfg, const struct boot_options *o, const c
 
 	r = run_step(&c, s);
 	stamp_now(&report->finished);
+	cc_doc_done(&c.doc);
 	fetched_done(&c.f);
 	return r < 0 ? r : 0;
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * steps.h: the boot sequence (metadata, hostname, ssh-keys, storage, user data) and the
+ * steps.h: the boot sequence (metadata, bootcmd, hostname, ssh-keys, storage, user data) and the
  * single-step entry points the commands use. One step's failure never stops the next.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "fetch.h"
@@ -20,6 +21,7 @@ struct boot_options {
 	bool userdata;        /* run the user-data script here (false: store it only) */
 	bool storage;         /* run the storage step */
 	char *const *devices; /* storage: explicit devices, NULL for discovery */
+	FILE *plan;           /* dry run: the cloud-config plan is printed here (NULL: nowhere) */
 };
 
 /* Run every step in order and fill REPORT. Returns 0 when every step succeeded or was

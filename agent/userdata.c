@@ -5,20 +5,25 @@
  * per instance: a stamp is written before it starts, so a crash or reboot mid-script does not
  * run it twice. It runs from an argv with posix_spawn (the kernel reads the "#!" line), with a
  * timeout, its output copied to the journal and to a 0600 log beside it; the exit status is
- * kept and reported. Other formats are stored and reported as not handled by this step.
+ * kept and reported. Cloud-config (plain, gzip-compressed or in a MIME archive) is decoded by
+ * cc-apply.c and applied once per instance there, each module stamped, so an interrupted pass
+ * resumes; shell-script MIME parts run here like a "#!" script, each with its own stamp. Other
+ * formats are stored and reported as not handled by this step.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "cc-apply.h"
+#include "cc-gzip.h"
+#include "cc-mime.h"
 #include "log.h"
 #include "process.h"
 #include "state.h"
 #include "userdata.h"
 #include "util.h"
 
-#define UD_STORED "user-data"
-#define UD_SCRIPT "user-data.script"
-#define UD_LOG "user-data.log"
+#define UD_STORED USERDATA_STORED
+#define UD_BASE "user-data"
 #define UD_RAN "user-data.ran"
 #define UD_EXIT "user-data.exit"
 
@@ -38,6 +43,8 @@ enum userdata_kind userdata_detect(const char *data, size_t len)
 		return USERDATA_CLOUD_CONFIG;
 	if (len >= sizeof(mime) - 1 && strncasecmp(data, mime, sizeof(mime) - 1) == 0)
 		return USERDATA_MIME;
+	if (mime_is(data, len))
+		return USERDATA_MIME; /* "MIME-Version: 1.0" first, as Python's email module writes */
 	while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
 		i++;
 	if (i < len && (data[i] == '{' || data[i] == '['))
@@ -80,43 +87,50 @@ static void script_line(const char *line, void *userdata _unused_)
 	log_full_id(LOG_INFO, MSGID_USERDATA, "user-data script: %s", line);
 }
 
-static int run_script(const char *root, const struct config *cfg, const char *id,
-		      struct userdata_result *ret)
+int userdata_run_script(const char *root, const struct config *cfg, const char *id,
+			const char *base, const char *data, size_t len, struct userdata_result *ret)
 {
-	_cleanup_free_ char *dir = NULL, *script = NULL;
+	_cleanup_free_ char *dir = NULL, *script = NULL, *n_script = NULL, *n_log = NULL,
+			    *n_ran = NULL, *n_exit = NULL;
 	_cleanup_close_ int dfd = -1, logfd = -1;
 	struct spawn_options o;
 	char buf[16];
 	int r, status = -1;
 
+	if (asprintf(&n_script, "%s.script", base) < 0 || asprintf(&n_log, "%s.log", base) < 0 ||
+	    asprintf(&n_ran, "%s.ran", base) < 0 || asprintf(&n_exit, "%s.exit", base) < 0)
+		return -ENOMEM;
+
 	dfd = state_instance_open(root, id, true);
 	if (dfd < 0)
 		return log_error_errno(dfd, "Failed to open the state of instance '%s': %m", id);
 
+	r = write_file_atomic_at(dfd, n_script, data, len, 0700, (uid_t)-1, (gid_t)-1);
+	if (r < 0)
+		return log_error_errno(r, "Failed to write the user-data script '%s': %m", n_script);
+
 	/* Once per instance: the stamp comes first, so a crash mid-script never runs it twice. */
-	r = write_file_atomic_at(dfd, UD_RAN, "", 0, 0600, (uid_t)-1, (gid_t)-1);
+	r = write_file_atomic_at(dfd, n_ran, "", 0, 0600, (uid_t)-1, (gid_t)-1);
 	if (r < 0)
 		return log_error_errno(r, "Failed to write the user-data stamp: %m");
 
-	logfd = openat(dfd, UD_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	logfd = openat(dfd, n_log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return log_error_errno(errno, "Failed to open the user-data log: %m");
 
 	dir = path_join_root(root, STATE_INSTANCES);
 	if (!dir)
 		return -ENOMEM;
-	script = malloc(strlen(dir) + strlen(id) + sizeof(UD_SCRIPT) + 3);
-	if (!script)
+	if (asprintf(&script, "%s/%s/%s", dir, id, n_script) < 0)
 		return -ENOMEM;
-	sprintf(script, "%s/%s/%s", dir, id, UD_SCRIPT);
 
 	o = (struct spawn_options){
 		.timeout_usec = cfg->userdata_timeout_usec,
 		.log_fd = logfd,
 		.line_cb = script_line,
 	};
-	log_full_id(LOG_INFO, MSGID_USERDATA, "Running the user-data script of instance '%s'.",
-		    id);
+	log_full_id(LOG_INFO, MSGID_USERDATA, "Running the user-data script '%s' of instance '%s'.",
+		    n_script, id);
 	char *argv[] = { script, NULL };
 	r = spawn_run(argv, &o, &status);
 	ret->ran = true;
@@ -124,10 +138,10 @@ static int run_script(const char *root, const struct config *cfg, const char *id
 		ret->exit_status = -1;
 		set_message(ret, "script killed after the %llu s timeout",
 			    (unsigned long long)(cfg->userdata_timeout_usec / 1000000ULL));
-		(void)write_file_atomic_at(dfd, UD_EXIT, "timeout\n", 8, 0600, (uid_t)-1,
+		(void)write_file_atomic_at(dfd, n_exit, "timeout\n", 8, 0600, (uid_t)-1,
 					   (gid_t)-1);
-		return log_error_errno(ETIME, "The user-data script of instance '%s' was killed "
-					      "after its timeout.", id);
+		return log_error_errno(ETIME, "The user-data script '%s' of instance '%s' was "
+					      "killed after its timeout.", n_script, id);
 	}
 	if (r < 0) {
 		set_message(ret, "script could not start: %s", strerror(-r));
@@ -136,27 +150,42 @@ static int run_script(const char *root, const struct config *cfg, const char *id
 
 	ret->exit_status = status;
 	snprintf(buf, sizeof(buf), "%d\n", status);
-	r = write_file_atomic_at(dfd, UD_EXIT, buf, strlen(buf), 0600, (uid_t)-1, (gid_t)-1);
+	r = write_file_atomic_at(dfd, n_exit, buf, strlen(buf), 0600, (uid_t)-1, (gid_t)-1);
 	if (r < 0)
 		log_warning_errno(r, "Failed to record the user-data exit status: %m, ignoring.");
 	set_message(ret, "script ran, exit status %d (output in %s/%s/%s)", status,
-		    STATE_INSTANCES, id, UD_LOG);
+		    STATE_INSTANCES, id, n_log);
 	if (status != 0)
-		return log_error_errno(EPROTO, "The user-data script of instance '%s' exited with "
-					       "status %d.", id, status);
-	log_full_id(LOG_INFO, MSGID_USERDATA, "The user-data script of instance '%s' succeeded.",
-		    id);
+		return log_error_errno(EPROTO, "The user-data script '%s' of instance '%s' exited "
+					       "with status %d.", n_script, id, status);
+	log_full_id(LOG_INFO, MSGID_USERDATA,
+		    "The user-data script '%s' of instance '%s' succeeded.", n_script, id);
 	return 1;
+}
+
+static bool is_cc_kind(enum userdata_kind k)
+{
+	return k == USERDATA_CLOUD_CONFIG || k == USERDATA_MIME || k == USERDATA_GZIP;
 }
 
 int userdata_apply(const char *root, const struct config *cfg, const char *id, const char *data,
 		   size_t len, bool known, bool store_only, bool dry_run,
 		   struct userdata_result *ret)
 {
+	return userdata_apply_doc(root, cfg, id, data, len, known, store_only, dry_run, NULL, NULL,
+				  ret);
+}
+
+int userdata_apply_doc(const char *root, const struct config *cfg, const char *id,
+		       const char *data, size_t len, bool known, bool store_only, bool dry_run,
+		       const struct cc_doc *doc, FILE *plan, struct userdata_result *ret)
+{
 	_cleanup_free_ char *stored = NULL, *prev_exit = NULL;
+	_cleanup_(cc_doc_done) struct cc_doc own = {};
 	size_t stored_len = 0;
 	enum userdata_kind kind;
-	bool ran_before, have_stored;
+	bool ran_before, have_stored, cc = false;
+	const char *what;
 	int r;
 
 	*ret = (struct userdata_result){ .exit_status = -1 };
@@ -180,29 +209,61 @@ int userdata_apply(const char *root, const struct config *cfg, const char *id, c
 	}
 
 	if (ran_before) {
-		if (state_instance_read(root, id, UD_EXIT, 64, &prev_exit, NULL) >= 0)
-			prev_exit[strcspn(prev_exit, "\n")] = 0;
-		if (have_stored && data && (len != stored_len || memcmp(data, stored, len) != 0))
+		bool changed = have_stored && data &&
+			       (len != stored_len || memcmp(data, stored, len) != 0);
+
+		if (changed)
 			log_full_id(LOG_NOTICE, MSGID_USERDATA,
 				    "The user data of instance '%s' changed after its first boot; it "
 				    "will not run again. To run it: rm %s/%s/%s && vagent userdata",
 				    id, STATE_INSTANCES, id, UD_RAN);
-		return set_message(ret, "script already ran for this instance (exit status %s)",
-				   prev_exit ? prev_exit : "unknown") ?:
+		if (!have_stored || !is_cc_kind(userdata_detect(stored, stored_len))) {
+			if (state_instance_read(root, id, UD_EXIT, 64, &prev_exit, NULL) >= 0)
+				prev_exit[strcspn(prev_exit, "\n")] = 0;
+			return set_message(ret, "script already ran for this instance (exit status "
+						"%s)", prev_exit ? prev_exit : "unknown") ?: 0;
+		}
+		if (state_instance_has(root, id, CC_STAMP_DONE))
+			return set_message(ret, "cloud-config already applied for this instance") ?:
 								       0;
+		/* A pass that did not finish (crash, reboot) resumes from the stored copy. */
+		log_notice("The cloud-config pass of instance '%s' did not finish; resuming.", id);
+		if (changed)
+			doc = NULL;
+		data = stored;
+		len = stored_len;
 	}
 
 	kind = userdata_detect(data, len);
 	if (kind == USERDATA_NONE)
 		return set_message(ret, "no user data") ?: 0;
 
-	if (dry_run)
+	if (is_cc_kind(kind)) {
+		if (!doc) {
+			r = cc_doc_decode(cfg, data, len, &own);
+			if (r < 0)
+				return log_error_errno(r, "Out of memory.");
+			doc = &own;
+		}
+		if (doc->kind == USERDATA_SCRIPT && doc->plain) {
+			/* A gzip-compressed "#!" script. */
+			kind = USERDATA_SCRIPT;
+		} else
+			cc = doc->error || doc->kind == USERDATA_CLOUD_CONFIG ||
+			     doc->kind == USERDATA_MIME;
+	}
+	what = cc ? "cloud-config" : userdata_kind_to_string(kind);
+
+	if (dry_run) {
+		if (cc && cfg->userdata_enabled)
+			return cc_apply_instance(root, cfg, id, doc, true, plan, &ret->message);
 		return set_message(ret, "would store %zu bytes of %s user data%s", len,
 				   userdata_kind_to_string(kind),
 				   kind == USERDATA_SCRIPT && cfg->userdata_enabled ?
 					   " and run the script" :
 					   "") ?:
 							  1;
+	}
 
 	if (!have_stored || len != stored_len || memcmp(data, stored, len) != 0) {
 		r = state_instance_write(root, id, UD_STORED, data, len);
@@ -211,7 +272,7 @@ int userdata_apply(const char *root, const struct config *cfg, const char *id, c
 						  "%m", id);
 	}
 
-	if (kind != USERDATA_SCRIPT) {
+	if (kind != USERDATA_SCRIPT && !cc) {
 		log_full_id(LOG_NOTICE, MSGID_USERDATA,
 			    "User data of instance '%s' is %s (%zu bytes): stored, not handled by "
 			    "this step.", id, userdata_kind_to_string(kind), len);
@@ -220,18 +281,20 @@ int userdata_apply(const char *root, const struct config *cfg, const char *id, c
 								       2;
 	}
 	if (!cfg->userdata_enabled)
-		return set_message(ret, "script stored, not run: [userdata] run = no") ?: 2;
+		return set_message(ret, "%s stored, not run: [userdata] run = no", what) ?: 2;
 	if (store_only)
-		return set_message(ret, "script stored (%zu bytes); `vagent userdata` runs it", len) ?:
-								       1;
+		return set_message(ret, "%s stored (%zu bytes); `vagent userdata` %s it", what, len,
+				   cc ? "applies" : "runs") ?: 1;
 
-	{
-		_cleanup_close_ int dfd = state_instance_open(root, id, true);
-		if (dfd < 0)
-			return log_error_errno(dfd, "Failed to open the instance state: %m");
-		r = write_file_atomic_at(dfd, UD_SCRIPT, data, len, 0700, (uid_t)-1, (gid_t)-1);
-		if (r < 0)
-			return log_error_errno(r, "Failed to write the user-data script: %m");
+	if (cc) {
+		if (!ran_before) {
+			r = state_instance_write(root, id, UD_RAN, "", 0);
+			if (r < 0)
+				return log_error_errno(r, "Failed to write the user-data stamp: %m");
+		}
+		return cc_apply_instance(root, cfg, id, doc, false, NULL, &ret->message);
 	}
-	return run_script(root, cfg, id, ret);
+	if (doc && doc->plain)
+		return userdata_run_script(root, cfg, id, UD_BASE, doc->plain, doc->plain_len, ret);
+	return userdata_run_script(root, cfg, id, UD_BASE, data, len, ret);
 }

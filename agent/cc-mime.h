@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cc-mime.h: multipart MIME user data (cloud-init's "Content-Type: multipart/mixed" archives,
+ * as Terraform's cloudinit_config and write-mime-multipart make them) split into parts, with
+ * base64 transfer encoding undone; and the base64 decoder write_files uses. Pure functions.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mime_part {
+	char *type;     /* lowercased "text/x-shellscript"; "" when the part has none */
+	bool decoded;   /* false: a transfer encoding vagent does not handle (TYPE kept) */
+	char *body;     /* NUL-terminated (not counted); NULL when !DECODED */
+	size_t len;
+};
+
+void mime_parts_free(struct mime_part *p, size_t n);
+
+/*
+ * Split DATA (a whole message: headers, a blank line, the multipart body) into its parts, in
+ * order. Returns 0, -EBADMSG when the top-level type is not multipart or has no boundary,
+ * -ENOMEM. Nested multipart parts are returned as they are (type "multipart/...").
+ */
+int mime_split(const char *data, size_t len, struct mime_part **ret, size_t *ret_n);
+
+/* true when DATA starts like a MIME message: "Content-Type:" or "MIME-Version:" header. */
+bool mime_is(const char *data, size_t len);
+
+/* Decode base64 (RFC 4648, whitespace ignored, padding optional). -EBADMSG on bad input. */
+int base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);

@@ -1,0 +1,255 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Integration test of #cloud-config user data through the real binary against the mock metadata
+# service, each scenario in a fresh scratch --root: every supported key, the shared fixture,
+# MIME multipart, gzip, malformed YAML, unknown keys, dry run, secrets, once-per-instance and
+# every-boot frequencies. Needs root: useradd --root chroots into the scratch root.
+. "$(dirname "$0")/lib.sh"
+need_root "useradd --root and groupadd --root chroot into the scratch root"
+command -v useradd >/dev/null || skip_all "useradd (passwd package) is not installed"
+
+CONF="$SCRATCH/vagent.conf"
+fast_conf "$CONF" 3s
+start_mock
+ID=7c1e9a52-4b3d-4f8e-a6d1-2e5f0c9b8a34
+KEY_CC='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK7vQm1xY2n3Jr8Tz0pLq4sW5eD6fG7hJ8kL9mN0bV1c cc@example'
+KEY_META='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3xQ1f8m2kq9Lw0TzR7cY4uV6pN5hJ2dE8sA1gK0oXr ops@example'
+
+fresh() { R="$SCRATCH/$1"; make_root "$R"; INST="$R/var/lib/vagent/instances/$ID"; }
+vag() { "$VAGENT" -c "$CONF" --root "$R" --metadata-url "$MOCK_URL" "$@"; }
+step_field() { # step_field NAME FIELD: from the last status.json
+	"$PYTHON3" -c "
+import json,sys; d=json.load(open('$R/run/vagent/status.json'))
+print({s['name']:s for s in d['steps']}['$1']['$2'])"
+}
+
+# --- every supported key ------------------------------------------------------------------
+fresh all
+GZB64=$(printf 'zipped\n' | gzip -c | base64 -w0)
+cat >"$MOCK_UD" <<EOF
+#cloud-config
+hostname: web-01
+fqdn: web-01.example.com
+ssh_authorized_keys:
+  - $KEY_CC
+  - ssh-rsa AAAAnotbase64!! broken@example
+users:
+  - default
+  - name: deploy
+    gecos: Deploy User
+    groups: [docker, adm]
+    shell: /bin/sh
+    sudo: ALL=(ALL) NOPASSWD:ALL
+    ssh_authorized_keys:
+      - $KEY_CC
+  - name: admin
+    sudo: false
+write_files:
+  - path: /etc/app/plain.conf
+    content: |
+      SECRET-MARKER-CC
+  - path: /etc/app/secret.b64
+    encoding: b64
+    content: $(printf 'hello\n' | base64)
+    permissions: '0600'
+    owner: deploy:deploy
+    defer: true
+  - path: /etc/app/zipped
+    encoding: gz+b64
+    content: $GZB64
+    permissions: 0640
+  - path: /etc/app/appended
+    append: true
+    content: "second\n"
+  - path: /etc/linked/through
+    content: "must not land\n"
+bootcmd:
+  - echo boot >> $SCRATCH/bootcmd.txt
+runcmd:
+  - echo "run \$INSTANCE_ID" >> $SCRATCH/runcmd.txt
+  - [sh, -c, "echo list >> $SCRATCH/runcmd.txt"]
+  - [false]
+packages: [curl]
+package_update: true
+mounts:
+  - [vdc, /data, ext4]
+  - ["UUID=0a0b", /srv, xfs, "defaults,noatime", "0", "0"]
+disk_setup:
+  /dev/vdb: {table_type: gpt}
+fs_setup: []
+timezone: UTC
+apt: {}
+EOF
+mkdir -p "$R/etc/app" "$SCRATCH/elsewhere"
+printf 'first\n' >"$R/etc/app/appended"
+ln -s "$SCRATCH/elsewhere" "$R/etc/linked"
+vag boot --no-storage >"$SCRATCH/out-all" 2>&1
+rc=$?
+ok $([ $rc = 1 ] && echo 0 || echo 1) "all keys: exit 1 (runcmd [false] and the symlinked path fail), got $rc"
+check "hostname: short name from fqdn" grep -qx web-01 "$R/etc/hostname"
+check "hosts: fqdn and short name" grep -qP '^127\.0\.1\.1\tweb-01\.example\.com web-01$' "$R/etc/hosts"
+check "root keys: metadata and cloud-config keys in one block" bash -c "
+	test \$(grep -c '^# BEGIN vagent' '$R/root/.ssh/authorized_keys') = 1 &&
+	grep -qF '$KEY_META' '$R/root/.ssh/authorized_keys' && grep -qF '$KEY_CC' '$R/root/.ssh/authorized_keys'"
+check "invalid cloud-config key: warning names its index" grep -q 'ssh_authorized_keys\[1\]: ' "$SCRATCH/out-all"
+check "invalid cloud-config key: not printed" bash -c "! grep -q 'AAAAnotbase64' '$SCRATCH/out-all'"
+check "users: deploy in etc/passwd with gecos and shell" grep -q '^deploy:[^:]*:[0-9]*:[0-9]*:Deploy User:/home/deploy:/bin/sh$' "$R/etc/passwd"
+check "users: groups created, deploy a member" bash -c "grep -q '^docker:x:[0-9]*:deploy$' '$R/etc/group' && grep -q '^adm:x:[0-9]*:deploy$' '$R/etc/group'"
+check "users: home created and owned by deploy" test "$(stat -c %U "$R/home/deploy" 2>/dev/null)" = "$(awk -F: '$1=="deploy"{print $3}' "$R/etc/passwd")" -o "$(stat -c %u "$R/home/deploy")" = "$(awk -F: '$1=="deploy"{print $3}' "$R/etc/passwd")"
+check "users: password locked" bash -c "grep -q '^deploy:!' '$R/etc/shadow' 2>/dev/null || grep -q '^deploy:!' '$R/etc/passwd'"
+check "users: sudoers.d file 0440 with the rule" bash -c "test \$(stat -c %a '$R/etc/sudoers.d/90-vagent-deploy') = 440 && grep -qx 'deploy ALL=(ALL) NOPASSWD:ALL' '$R/etc/sudoers.d/90-vagent-deploy'"
+check "users: sudo false writes no rule" test ! -e "$R/etc/sudoers.d/90-vagent-admin"
+check "users: deploy's own key block" bash -c "grep -qF '$KEY_CC' '$R/home/deploy/.ssh/authorized_keys' && test \$(stat -c %a '$R/home/deploy/.ssh/authorized_keys') = 600"
+check "users: existing admin not modified beyond the password lock" grep -q '^admin:!x:1000:1000:Admin:/home/admin:/bin/bash$' "$R/etc/passwd"
+check "write_files: plain, 0644" bash -c "grep -qx SECRET-MARKER-CC '$R/etc/app/plain.conf' && test \$(stat -c %a '$R/etc/app/plain.conf') = 644"
+check "write_files: b64, 0600, owned by deploy (deferred after users)" bash -c "
+	test \"\$(cat '$R/etc/app/secret.b64')\" = hello && test \$(stat -c %a '$R/etc/app/secret.b64') = 600 &&
+	test \$(stat -c %u '$R/etc/app/secret.b64') = \$(awk -F: '\$1==\"deploy\"{print \$3}' '$R/etc/passwd')"
+check "write_files: gz+b64, plain 0640 is octal" bash -c "test \"\$(cat '$R/etc/app/zipped')\" = zipped && test \$(stat -c %a '$R/etc/app/zipped') = 640"
+check "write_files: append keeps the old content" bash -c "test \"\$(cat '$R/etc/app/appended')\" = \"\$(printf 'first\nsecond')\""
+check "write_files: a symlinked parent is refused" bash -c "test ! -e '$SCRATCH/elsewhere/through' && grep -q \"'/etc/linked/through': a parent directory is a symlink\" '$SCRATCH/out-all'"
+check "write_files: no temp files left" bash -c "! find '$R' -name '.#*' | grep -q ."
+check "bootcmd ran once" test "$(cat "$SCRATCH/bootcmd.txt")" = boot
+check "runcmd: string (sh -c, INSTANCE_ID set) and list" test "$(cat "$SCRATCH/runcmd.txt")" = "$(printf 'run %s\nlist' "$ID")"
+check "runcmd: a failing command is named with its index" grep -q 'runcmd\[2\] exited with status 1' "$SCRATCH/out-all"
+check "packages: skipped under --root" grep -q 'skipped under --root' "$SCRATCH/out-all"
+check "mounts: two fstab lines marked, others kept" bash -c "
+	grep -qP '^/dev/vdc\t/data\text4\tdefaults,nofail,X-vagent.cloud-config\t0\t2$' '$R/etc/fstab' &&
+	grep -qP '^UUID=0a0b\t/srv\txfs\tdefaults,noatime,X-vagent.cloud-config\t0\t0$' '$R/etc/fstab' &&
+	grep -q '^UUID=1234 / ext4 errors=remount-ro 0 1$' '$R/etc/fstab'"
+check "mounts: mount points created in the root" test -d "$R/data" -a -d "$R/srv"
+check "disk_setup/fs_setup: one warning about the storage step" test "$(grep -c 'disk_setup and fs_setup are not executed' "$SCRATCH/out-all")" = 1
+check "unknown keys: one warning each, named" bash -c "
+	test \$(grep -c \"key 'timezone' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1 &&
+	test \$(grep -c \"key 'apt' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1"
+msg=$(step_field userdata message)
+ok $(echo "$msg" | grep -qx 'cloud-config: 6 keys applied, 2 failed (write_files, runcmd), 2 skipped under --root (packages), 4 ignored (disk_setup, fs_setup, timezone, apt)' && echo 0 || echo 1) "status: one line: $msg"
+check "status: userdata step failed" test "$(step_field userdata result)" = failed
+check "status: bootcmd step changed" test "$(step_field bootcmd result)" = changed
+check "secrets: content never in the output" bash -c "! grep -q SECRET-MARKER '$SCRATCH/out-all' && ! grep -rq SECRET-MARKER '$R/run' '$R/var/lib/vagent/last-boot.json'"
+check "command output kept in a 0600 log" test "$(stat -c %a "$INST/cloud-config.log")" = 600
+
+# --- second boot: bootcmd again, nothing else; the sync policy keeps cloud-config's key --------
+before=$(tree_sum "$R" | grep -v -e status.json -e last-boot.json -e bootcmd.log)
+vag boot --no-storage >"$SCRATCH/out-all2" 2>&1
+check "second boot: bootcmd ran again" test "$(wc -l <"$SCRATCH/bootcmd.txt")" = 2
+check "second boot: runcmd not again" test "$(wc -l <"$SCRATCH/runcmd.txt")" = 2
+check "second boot: no file changed" test "$before" = "$(tree_sum "$R" | grep -v -e status.json -e last-boot.json -e bootcmd.log)"
+check "second boot: userdata already applied" test "$(step_field userdata message)" = 'cloud-config already applied for this instance'
+check "second boot: cloud-config key still there (sync)" grep -qF "$KEY_CC" "$R/root/.ssh/authorized_keys"
+"$PYTHON3" - "$MOCK_DOC" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1])); d["public-keys"] = []
+open(sys.argv[1] + ".tmp", "w").write(json.dumps(d)); os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+PY
+vag boot --no-storage >/dev/null 2>&1
+check "metadata key revoked: gone, cloud-config key kept" bash -c "! grep -qF '$KEY_META' '$R/root/.ssh/authorized_keys' && grep -qF '$KEY_CC' '$R/root/.ssh/authorized_keys'"
+cp "$FIXTURES/v1-typical.json" "$MOCK_DOC"
+
+# --- an interrupted pass resumes where it stopped ---------------------------------------------
+rm -f "$INST/cloud-config.done" "$INST/cloud-config.runcmd"
+vag boot --no-storage >/dev/null 2>&1
+check "resume: only the unstamped module runs (runcmd)" test "$(wc -l <"$SCRATCH/runcmd.txt")" = 4
+check "resume: done again" test -e "$INST/cloud-config.done"
+
+# --- the shared fixture (its runcmd writes /var/log/first-boot.txt: a private /var/log) --------
+fresh fixture
+cp "$FIXTURES/user-data-cloud-config.yaml" "$MOCK_UD"
+if unshare -m true 2>/dev/null; then
+	unshare -m bash -c "mount -t tmpfs tmpfs /var/log &&
+		'$VAGENT' -c '$CONF' --root '$R' --metadata-url '$MOCK_URL' boot --no-storage >'$SCRATCH/out-fx' 2>&1
+		echo \$? >'$SCRATCH/rc-fx'; cat /var/log/first-boot.txt >'$SCRATCH/fx-first-boot' 2>/dev/null"
+	ok $(cat "$SCRATCH/rc-fx") "fixture: boot succeeds"
+	check "fixture: runcmd (list) ran" grep -qx provisioned "$SCRATCH/fx-first-boot"
+else
+	echo "# SKIP fixture runcmd: unshare -m is not permitted here (the command would write the host's /var/log)"
+	"$VAGENT" -c "$CONF" --root "$R" --metadata-url "$MOCK_URL" boot --no-storage --no-userdata >"$SCRATCH/out-fx" 2>&1
+fi
+check "fixture: hostname" grep -qx build-runner-07 "$R/etc/hostname"
+check "fixture: key once in the block (also in the metadata)" test "$(grep -c 'ops@example' "$R/root/.ssh/authorized_keys")" = 1
+check "fixture: /etc/agent/role written in the root" bash -c "test \"\$(cat '$R/etc/agent/role' 2>/dev/null)\" = runner || grep -q 'stored (' '$SCRATCH/out-fx'"
+
+# --- preserve_hostname ---------------------------------------------------------------------------
+fresh preserve
+printf '#cloud-config\npreserve_hostname: true\nhostname: ignored-name\n' >"$MOCK_UD"
+vag boot --no-storage >/dev/null 2>&1
+check "preserve_hostname: hostname left alone" grep -qx debian "$R/etc/hostname"
+check "preserve_hostname: step skipped" test "$(step_field hostname result)" = skipped
+
+# --- malformed YAML -----------------------------------------------------------------------------
+fresh bad
+printf '#cloud-config\nhostname: SECRET-MARKER-BAD\nruncmd:\n  - echo one\n - echo two\n' >"$MOCK_UD"
+before=$(tree_sum "$R")
+vag boot --no-storage >"$SCRATCH/out-bad" 2>&1
+ok $([ $? = 1 ] && echo 0 || echo 1) "malformed YAML: exit 1"
+check "malformed YAML: error names line and column" grep -q 'invalid YAML at line 5, column 2: ' "$SCRATCH/out-bad"
+msg=$(step_field userdata message)
+check "malformed YAML: status says so ($msg)" test "${msg#invalid YAML at line 5, column 2: }" != "$msg"
+check "malformed YAML: hostname from the metadata, not the document" grep -qx build-runner-07 "$R/etc/hostname"
+check "malformed YAML: content not printed" bash -c "! grep -q SECRET-MARKER '$SCRATCH/out-bad'"
+check "malformed YAML: stored for inspection (0600)" test "$(stat -c %a "$INST/user-data")" = 600
+
+# --- dry run lists the plan and writes nothing ----------------------------------------------------
+fresh dry
+cp "$FIXTURES/cloud-config/all-keys.yaml" "$MOCK_UD"
+vag boot --no-storage --no-userdata >/dev/null 2>&1
+before=$(tree_sum "$R")
+vag --dry-run userdata >"$SCRATCH/out-dry" 2>"$SCRATCH/err-dry"
+ok $? "dry run: exit 0"
+check "dry run: nothing written" test "$before" = "$(tree_sum "$R")"
+for want in "write_files          would write '/etc/app/plain.conf'" "would create user 'deploy'" \
+	"would write /etc/sudoers.d/90-vagent-deploy" "runcmd               would run 2 commands" \
+	"mounts               would write 2 fstab lines" "timezone             ignored: not supported" \
+	"apt                  ignored: not supported" "disk_setup/fs_setup  ignored" \
+	"packages             skipped under --root" "bootcmd              1 command, every boot"; do
+	check "dry run plan: $want" grep -qF "$want" "$SCRATCH/out-dry"
+done
+check "dry run: summary line" grep -q 'cloud-config: would apply' "$SCRATCH/out-dry"
+
+# --- MIME multipart: parts in order, script part once ------------------------------------------------
+fresh mime
+SCRIPT_B64=$(printf '#!/bin/sh\necho part >> %s/mime.txt\n' "$SCRATCH" | base64 -w0)
+cat >"$MOCK_UD" <<EOF
+Content-Type: multipart/mixed; boundary="==BOUNDARY=="
+MIME-Version: 1.0
+
+--==BOUNDARY==
+Content-Type: text/cloud-config; charset="us-ascii"
+
+#cloud-config
+hostname: mime-first
+runcmd:
+  - echo runcmd >> $SCRATCH/mime.txt
+--==BOUNDARY==
+Content-Type: text/x-shellscript
+Content-Transfer-Encoding: base64
+
+$SCRIPT_B64
+--==BOUNDARY==
+Content-Type: text/cloud-config
+
+#cloud-config
+hostname: mime-second
+--==BOUNDARY==
+Content-Type: text/x-include-url
+
+http://example.invalid/
+--==BOUNDARY==--
+EOF
+vag boot --no-storage >"$SCRATCH/out-mime" 2>&1
+ok $? "MIME: boot succeeds"
+check "MIME: later cloud-config part wins" grep -qx mime-second "$R/etc/hostname"
+check "MIME: script part, then runcmd" test "$(cat "$SCRATCH/mime.txt")" = "$(printf 'part\nruncmd')"
+check "MIME: other part warned about" grep -q 'MIME part 4 (text/x-include-url): not handled by vagent, ignoring' "$SCRATCH/out-mime"
+vag boot --no-storage >/dev/null 2>&1
+check "MIME: script part not run again" test "$(wc -l <"$SCRATCH/mime.txt")" = 2
+
+# --- gzip user data ----------------------------------------------------------------------------------
+fresh gzip
+printf '#cloud-config\nhostname: zipped-host\nruncmd: [[sh, -c, "echo gz >> %s/gz.txt"]]\n' "$SCRATCH" | gzip -c >"$MOCK_UD"
+vag boot --no-storage >/dev/null 2>&1
+ok $? "gzip: boot succeeds"
+check "gzip: hostname applied" grep -qx zipped-host "$R/etc/hostname"
+check "gzip: runcmd ran" grep -qx gz "$SCRATCH/gz.txt"
+
+tap_done
