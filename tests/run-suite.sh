@@ -8,7 +8,7 @@ top=$(pwd)
 build=${BUILD_DIR:-$top/build-ci}
 jobs=$(nproc 2>/dev/null || echo 2)
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf "\n=== %s (%ss elapsed)\n" "$*" "$SECONDS"; }
 fail() { echo "run-suite: $*" >&2; exit 1; }
 
 step autogen

@@ -227,7 +227,7 @@ static void fetch(const char *name, const char *mode, const char *url_or_path,
 static bool body_equals(const struct result *res, const char *path)
 {
 	_cleanup_free_ char *want = NULL;
-	size_t want_len;
+	size_t want_len = 0;
 
 	if (read_all(path, &want, &want_len) < 0 || !res->body)
 		return false;
