@@ -78,7 +78,8 @@ char *fstab_line(const char *uuid, const char *mountpoint, enum fs_type fs, cons
 	mp[k] = 0;
 
 	if (asprintf(&line,
-		     "UUID=%s %s %s defaults,nofail,x-systemd.device-timeout=10s," FSTAB_VOLUME_OPTION
+		     "UUID=%s %s %s defaults,nofail,x-systemd.device-timeout=10s,"
+		     "x-systemd.before=vagent-storage.service," FSTAB_VOLUME_OPTION
 		     "%s 0 2",
 		     uuid, mp, fs_type_to_string(fs), volume_id) < 0) {
 		errno = ENOMEM;

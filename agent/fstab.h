@@ -29,7 +29,9 @@ bool fstab_volume_id_valid(const char *id);
 
 /*
  * "UUID=<uuid> <mountpoint> <fs> defaults,nofail,x-systemd.device-timeout=10s,
- * X-vagent.volume=<id> 0 2" (one line, no newline). Spaces, tabs, newlines and backslashes in
+ * x-systemd.before=vagent-storage.service,X-vagent.volume=<id> 0 2" (one line, no newline).
+ * The x-systemd.before= option orders the mount unit systemd makes of the line so that at
+ * shutdown vagent-storage.service stops (and unmounts cleanly) before systemd unmounts. Spaces, tabs, newlines and backslashes in
  * the mount point are escaped as octal (\040 ...). NULL with errno EINVAL for an invalid
  * uuid/volume id/mount point, ENOMEM on OOM.
  */

@@ -17,6 +17,7 @@
 #include "blockdev.h"
 #include "log.h"
 #include "mount.h"
+#include "process.h"
 #include "util.h"
 
 #define MAX_HOLDERS_NAMED 8
@@ -392,4 +393,18 @@ int device_safe_to_detach(const char *disk, char **ret_why)
 	}
 	close(fd);
 	return 1;
+}
+
+void mount_reload_systemd(void)
+{
+	char *argv[] = { "systemctl", "daemon-reload", NULL };
+	struct spawn_options o = { .timeout_usec = 60ULL * 1000000ULL, .log_fd = -1 };
+	int r, status = 0;
+
+	if (access("/run/systemd/system", F_OK) < 0)
+		return;
+	r = spawn_run(argv, &o, &status);
+	if (r < 0 || status != 0)
+		log_warning("'systemctl daemon-reload' after the fstab change failed (%s), ignoring.",
+			    r < 0 ? strerror(-r) : "non-zero exit");
 }

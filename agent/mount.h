@@ -53,3 +53,8 @@ int umount_volume(const char *path, char **ret_message);
  * or held, and an O_EXCL open succeeds. 1 safe, 0 not safe (*RET_WHY says why), <0 error.
  */
 int device_safe_to_detach(const char *disk, char **ret_why);
+
+/* After vagent changed /etc/fstab on the running system: `systemctl daemon-reload`, so the
+ * mount units systemd makes of the new lines (and their shutdown ordering) exist now, not at
+ * the next boot. A no-op without a running systemd. Failure is logged, never fatal. */
+void mount_reload_systemd(void);

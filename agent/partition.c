@@ -275,8 +275,10 @@ static int open_own(struct ped *p, const char *disk, int *ret_fd, PedPartition *
 	fd = open(disk, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return log_error_errno(errno, "Failed to claim '%s': %m", disk);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return log_error_errno(errno, "Failed to lock '%s': %m", disk);
+	/* udev may still hold its shared lock from the mkfs that just closed the partition. */
+	r = flock_wait(fd, LOCK_EX, 10ULL * 1000000ULL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to lock '%s': %m", disk);
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 		return log_error_errno(errno, "Failed to read the size of '%s': %m", disk);
 	r = check_same_device(disk, fd, size, 0, &ss);
@@ -344,6 +346,9 @@ int partition_set_name(const char *disk, const char *name)
 		return log_error_errno(-EIO, "Failed to rename the partition on '%s'", disk);
 	if (!ped_disk_commit_to_dev(p.disk) || !ped_device_sync(p.dev) || ped_failed)
 		return log_error_errno(-EIO, "Failed to write the partition table to '%s'", disk);
+	/* Close libparted's writable fd while our lock is still held: udev's watch then sees the
+	 * disk locked and does not make the kernel re-read the (unchanged) geometry. */
+	ped_done(&p);
 	log_info("Renamed the partition on '%s' to '%s'", disk, name);
 	return 1;
 }

@@ -6,6 +6,7 @@
  * or the file /etc/vultr on bare metal, "vagent=force" or `[platform] check = no` to override.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -27,12 +28,15 @@ bool cmdline_has_word(const char *cmdline, const char *word)
 	return false;
 }
 
+/* Kernel files: /sys/class/dmi/id is a symlink into /sys/devices, so this follows links (it
+ * only reads, and only from /proc and /sys). */
 static char *read_trimmed(const char *path)
 {
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	char *buf = NULL;
 	size_t len;
 
-	if (read_file(NULL, path, 4096, &buf, &len) < 0)
+	if (fd < 0 || read_fd(fd, 4096, &buf, &len) < 0)
 		return NULL;
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
 		buf[--len] = 0;

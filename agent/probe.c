@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "blockdev.h"
+#include "util.h"
 #include "log.h"
 #include "probe.h"
 
@@ -225,7 +226,8 @@ static int step_claim(struct probe_ctx *c)
 		return set_verdict(c->res, VERDICT_ERROR, "cannot stat: %m");
 	if (!S_ISBLK(st.st_mode) || st.st_rdev != c->bd.devnum)
 		return set_verdict(c->res, VERDICT_ERROR, "device node changed while probing");
-	if (flock(c->fd, LOCK_EX | LOCK_NB) < 0) {
+	/* udev probes a disk it just saw (hot-attach) under a shared lock: wait it out, briefly. */
+	if (flock_wait(c->fd, LOCK_EX, 5ULL * 1000000ULL) < 0) {
 		if (errno == EWOULDBLOCK)
 			return set_verdict(c->res, VERDICT_IN_USE, "locked by another process");
 		return set_verdict(c->res, VERDICT_ERROR, "cannot lock: %m");
@@ -742,6 +744,7 @@ int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)
 			return -ENOMEM;
 		v = lookup(pr, "UUID");
 		if (v && !(uuid = strdup(v)))
+			/* cppcheck-suppress memleak ; _cleanup_ not modelled */
 			return -ENOMEM;
 	} else if (r != 1)
 		return -EIO;

@@ -28,6 +28,7 @@ struct storage_ctx {
 	const char *root;
 	const struct config *cfg;
 	bool dry_run;
+	bool fstab_changed;
 };
 
 void storage_reports_free(struct volume_report *r, size_t n)
@@ -217,8 +218,13 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	r = fstab_update(c->root, id, line);
 	if (r < 0)
 		return r;
+	c->fstab_changed |= r > 0;
 	fault_point("after-fstab");
 
+	/* If udev made the kernel re-read the table, the node is gone for a moment. */
+	r = wait_for_path(part, 10ULL * 1000000ULL);
+	if (r < 0)
+		return log_error_errno(r, "'%s' did not come back after the partition rename", part);
 	return mount_volume(c->root, part, mp, fs);
 }
 
@@ -332,6 +338,7 @@ static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 	r = fstab_update(c->root, id, line);
 	if (r < 0)
 		return r;
+	c->fstab_changed |= r > 0;
 	r = set_str(&v->result, r > 0 ? "already mounted, fstab line restored" : "already mounted");
 	return r < 0 ? r : 1;
 }
@@ -471,6 +478,10 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 			return log_error_errno(r, "Out of memory");
 		}
 	}
+
+	/* Under --root the fstab is an image's, not this system's. */
+	if (c.fstab_changed && (!root || streq(root, "/")))
+		mount_reload_systemd();
 
 	*ret_reports = reports;
 	*ret_n = n;

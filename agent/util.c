@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -328,6 +329,31 @@ int rm_rf(const char *root, const char *path)
 	if (unlinkat(pfd, name, AT_REMOVEDIR) < 0)
 		return negative_errno();
 	return fsync_dir(pfd);
+}
+
+int flock_wait(int fd, int op, uint64_t timeout_usec)
+{
+	uint64_t deadline = now_usec() + timeout_usec;
+
+	for (;;) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK || now_usec() >= deadline)
+			return negative_errno();
+		(void)usleep(20000);
+	}
+}
+
+int wait_for_path(const char *path, uint64_t timeout_usec)
+{
+	uint64_t deadline = now_usec() + timeout_usec;
+
+	while (access(path, F_OK) < 0) {
+		if (now_usec() >= deadline)
+			return -ENOENT;
+		(void)usleep(20000);
+	}
+	return 0;
 }
 
 uint64_t now_usec(void)

@@ -48,6 +48,17 @@ int read_file(const char *root, const char *path, size_t max, char **ret, size_t
 /* Remove PATH inside ROOT recursively without following symlinks; missing is fine. */
 int rm_rf(const char *root, const char *path);
 
+/*
+ * flock(FD, OP|LOCK_NB) again every 20 ms until it succeeds or TIMEOUT_USEC passed: udev holds
+ * a shared lock on a disk for a moment while it probes it (after mkfs, after a table write,
+ * on hot-attach). Returns 0 or -EWOULDBLOCK / another negative errno.
+ */
+int flock_wait(int fd, int op, uint64_t timeout_usec);
+
+/* Wait until PATH exists (a device node udev removes and re-adds when the kernel re-reads a
+ * partition table), for at most TIMEOUT_USEC. 0 when it exists, -ENOENT when it never came. */
+int wait_for_path(const char *path, uint64_t timeout_usec);
+
 /* Monotonic and wall clocks. */
 uint64_t now_usec(void);
 void format_iso8601(uint64_t realtime_usec, char buf[static 32]);

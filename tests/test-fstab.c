@@ -51,12 +51,12 @@ static void test_line(void)
 
 	l = fstab_line("0b4f-aa", "/mnt/vol1", FS_EXT4, "vol1");
 	ok(str_is(l, "UUID=0b4f-aa /mnt/vol1 ext4 "
-		     "defaults,nofail,x-systemd.device-timeout=10s,X-vagent.volume=vol1 0 2"),
+		     "defaults,nofail,x-systemd.device-timeout=10s,x-systemd.before=vagent-storage.service,X-vagent.volume=vol1 0 2"),
 	   "line format (ext4)");
 
 	s = fstab_line("0b4f-aa", "/mnt/my vol\\x", FS_XFS, "vol_2-b");
 	ok(str_is(s, "UUID=0b4f-aa /mnt/my\\040vol\\134x xfs "
-		     "defaults,nofail,x-systemd.device-timeout=10s,X-vagent.volume=vol_2-b 0 2"),
+		     "defaults,nofail,x-systemd.device-timeout=10s,x-systemd.before=vagent-storage.service,X-vagent.volume=vol_2-b 0 2"),
 	   "space and backslash in the mount point escaped as octal");
 
 	ok(!fstab_line("0b4f-aa", "/mnt/x", FS_EXT4, "bad id") && errno == EINVAL,

@@ -121,7 +121,7 @@ ok "$([[ $(blkid -p -s TYPE -o value "$P") == ext4 && $UUID1 == "$(field 5)" ]];
 	"ext4 on $P with the reported UUID"
 ok "$([[ $ID == "$(blkid -p -s PART_ENTRY_UUID -o value "$P")" && $MP == "/mnt/$ID" ]]; echo $?)" \
 	"no serial: volume id is the PARTUUID, mount point /mnt/<id>"
-LINE="UUID=$UUID1 $MP ext4 defaults,nofail,x-systemd.device-timeout=10s,X-vagent.volume=$ID 0 2"
+LINE="UUID=$UUID1 $MP ext4 defaults,nofail,x-systemd.device-timeout=10s,x-systemd.before=vagent-storage.service,X-vagent.volume=$ID 0 2"
 ok "$([[ $(cat "$ROOT/etc/fstab") == "$FOREIGN"$'\n'"$LINE" ]]; echo $?)" \
 	"fstab: foreign text byte for byte, newline added, our line appended"
 ok "$([[ $(stat -c %a "$ROOT/etc/fstab") == 640 ]]; echo $?)" "fstab mode kept"
