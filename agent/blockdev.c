@@ -588,6 +588,7 @@ static int read_swaps(char ***ret)
 	}
 	l = calloc(1, sizeof(char *));
 	if (!l)
+		/* cppcheck-suppress resourceLeak ; _cleanup_ not modelled */
 		return -ENOMEM;
 	while (getline(&line, &cap, f) > 0) {
 		char *sp, **nl;
@@ -870,6 +871,7 @@ int blockdev_list_candidates(char ***ret_paths)
 		return -ENOMEM;
 	d = opendir(dir);
 	if (!d)
+		/* cppcheck-suppress memleak ; _cleanup_ not modelled */
 		return log_debug_errno(negative_errno(), "Failed to open \"%s\": %m", dir);
 	while ((errno = 0, de = readdir(d))) {
 		char **nl;

@@ -234,8 +234,13 @@ static int add_part(struct mime_part **parts, size_t *n, const char *s, size_t l
 	}
 	if (!h.encoding || streq(h.encoding, "7bit") || streq(h.encoding, "8bit") ||
 	    streq(h.encoding, "binary")) {
-		part->body = strndup(p, (size_t)(end - p));
+		/* Not strndup(): a NUL byte in the part would leave LEN past the copy's end. */
 		part->len = (size_t)(end - p);
+		part->body = malloc(part->len + 1);
+		if (part->body) {
+			memcpy(part->body, p, part->len);
+			part->body[part->len] = '\0';
+		}
 		part->decoded = true;
 		r = part->body ? 0 : -ENOMEM;
 	} else if (streq(h.encoding, "base64")) {

@@ -4,6 +4,9 @@
  * human table, or one JSON document with --json. Output never contains user data, vendor data,
  * a startup script or a whole key; `metadata` redacts those unless asked for by name.
  */
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include "commands.h"
 #include "fetch.h"
 #include "json.h"
@@ -125,15 +128,54 @@ static struct boot_options boot_options_of(const struct invocation *inv)
 	};
 }
 
+/*
+ * One vagent at a time acts on a root: without this, two boots at once both found the user-data
+ * stamp missing and both ran the script (tests/test-repeat.sh). The lock is taken before any
+ * step looks at its state and held until the process exits; a second run waits, then finds the
+ * work done. A dry run writes nothing, not even the lock file, and does not wait.
+ */
+#define RUN_LOCK_PATH RUN_DIR "/run.lock"
+
+static int run_lock(const struct invocation *inv)
+{
+	_cleanup_free_ char *name = NULL;
+	_cleanup_close_ int dfd = -1;
+	int fd;
+
+	if (inv->dry_run)
+		return -1;
+	dfd = path_open_parent(inv->root, RUN_LOCK_PATH, true, &name);
+	if (dfd < 0)
+		return log_error_errno(dfd, "Failed to create the directory of '%s': %m",
+				       RUN_LOCK_PATH);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to open '%s': %m", RUN_LOCK_PATH);
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	log_notice("Another vagent is running on this system, waiting for it to finish.");
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			int r = log_error_errno(errno, "Failed to lock '%s': %m", RUN_LOCK_PATH);
+			close(fd);
+			return r;
+		}
+	return fd;
+}
+
 int verb_boot(const struct invocation *inv, const struct config *cfg)
 {
 	struct boot_options o = boot_options_of(inv);
+	_cleanup_close_ int lock = -1;
 	struct boot_report b;
 	int r, k;
 
 	r = may_act(inv, cfg);
 	if (r <= 0)
 		return r;
+	lock = run_lock(inv);
+	if (lock < -1)
+		return lock;
 	r = boot_run(cfg, &o, &b);
 	notify_ready();
 	k = print_report(inv, &b);
@@ -144,9 +186,13 @@ int verb_boot(const struct invocation *inv, const struct config *cfg)
 static int one_step(const struct invocation *inv, const struct config *cfg, const char *name)
 {
 	struct boot_options o = boot_options_of(inv);
+	_cleanup_close_ int lock = run_lock(inv);
 	struct boot_report b;
 	uint64_t t0 = now_usec();
 	int r, k;
+
+	if (lock < -1)
+		return lock;
 
 	/* userdata --dry-run: the cloud-config plan (what would be done, what is ignored) first. */
 	if (streq(name, "userdata") && inv->dry_run && !inv->json)

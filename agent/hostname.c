@@ -56,7 +56,7 @@ static void escape_name(const char *s, char buf[static ESCAPED_MAX])
 {
 	size_t o = 0, i;
 
-	for (i = 0; s[i] && i < 64; i++) {
+	for (i = 0; i < 64 && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '\n')
