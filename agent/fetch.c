@@ -34,6 +34,7 @@ void fetched_done(struct fetched *f)
 	free(f->doc);
 	free(f->user_data);
 	free(f->error);
+	free(f->user_data_error);
 	*f = (struct fetched){};
 }
 
@@ -138,6 +139,9 @@ static int from_service(const struct config *cfg, bool dry_run, const char *root
 	if (r < 0) {
 		log_warning_errno(r, "Failed to fetch '%s': %m; user data unknown for this run.",
 				  url);
+		if (asprintf(&f->user_data_error, "'%s': %s", url,
+			     r == -EFBIG ? "larger than max-userdata-size" : strerror(-r)) < 0)
+			f->user_data_error = NULL;
 		return 0;
 	}
 	f->user_data_known = true;
@@ -147,6 +151,8 @@ static int from_service(const struct config *cfg, bool dry_run, const char *root
 		f->user_data_known = false;
 		log_warning("Fetching '%s' gave HTTP status %ld; user data unknown for this run.",
 			    url, status);
+		if (asprintf(&f->user_data_error, "'%s': HTTP status %ld", url, status) < 0)
+			f->user_data_error = NULL;
 		return 0;
 	}
 	f->user_data = TAKE_PTR(body);

@@ -27,6 +27,7 @@ struct fetched {
 	char *user_data;       /* NULL: none (secret) */
 	size_t user_data_len;
 	char *error;           /* why the service was not used (one line, secret-free) */
+	char *user_data_error; /* why the user data could not be fetched (secret-free) */
 };
 
 const char *metadata_source_to_string(enum metadata_source s);

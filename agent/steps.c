@@ -222,6 +222,14 @@ static int step_userdata(struct boot_ctx *c, char **ret)
 	}
 	free(*ret);
 	*ret = u.message;
+	/* The service answered but its user data could not be had (too large, 5xx past the
+	 * deadline): that is this step failing, even when an earlier copy was there to use. */
+	if (r >= 0 && c->f.user_data_error) {
+		_cleanup_free_ char *was = TAKE_PTR(*ret);
+		msg(ret, "user data not fetched (%s)%s%s", c->f.user_data_error, was ? "; " : "",
+		    was ? was : "");
+		return -EIO;
+	}
 	return r;
 }
 

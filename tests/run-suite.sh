@@ -1,15 +1,32 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: configure with -Werror, ASan and UBSan (and the crash
-# test kill points), build, `make check`, `make distcheck`, then one summary line.
-# Root is needed for the storage tests (they skip, exit 77, without it).
+# test kill points), build, `make check`, a short fuzz run of every parser, `make distcheck`,
+# the VM end-to-end test, then one summary line "N passed, N failed, N skipped".
+# Root is needed for the storage and VM tests (they skip, exit 77, without it).
+#   FUZZ_SECONDS=N (default 15)   VAGENT_SKIP_VM=1 (leave the ~5-9 min VM test out)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 build=${BUILD_DIR:-$top/build-ci}
 jobs=$(nproc 2>/dev/null || echo 2)
+vm=none
 
 step() { printf "\n=== %s (%ss elapsed)\n" "$*" "$SECONDS"; }
-fail() { echo "run-suite: $*" >&2; exit 1; }
+summary() {
+	local p f s
+	p=$(grep -h '^# PASS:' "$build"/test-suite.log 2>/dev/null | awk '{print $3}')
+	f=$(grep -h -e '^# FAIL:' -e '^# ERROR:' -e '^# XPASS:' "$build"/test-suite.log 2>/dev/null |
+		awk '{s+=$3} END {print s+0}')
+	s=$(grep -h '^# SKIP:' "$build"/test-suite.log 2>/dev/null | awk '{print $3}')
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	case $vm in pass) p=$((p + 1)) ;; fail) f=$((f + 1)) ;; skip) s=$((s + 1)) ;; esac
+	echo "$p passed, $f failed, $s skipped"
+}
+fail() {
+	summary
+	echo "run-suite: $*" >&2
+	exit 1
+}
 
 step autogen
 ./autogen.sh >/dev/null 2>&1 || fail "autogen.sh failed"
@@ -21,25 +38,31 @@ step configure
 	>configure.out 2>&1 || { tail -30 configure.out; fail "configure failed"; }
 step build
 make -j"$jobs" >make.out 2>&1 || { tail -50 make.out; fail "build failed"; }
+
 step "make check"
 make -j1 check
 rc=$?
-[ -f test-suite.log ] && [ $rc != 0 ] && cat test-suite.log
-pass=$(grep -c '^PASS:' test-suite.log 2>/dev/null || true)
-summary() {
-	local p f s
-	p=$(grep -h '^# PASS:' "$build"/test-suite.log | awk '{print $3}')
-	f=$(grep -h -e '^# FAIL:' -e '^# ERROR:' -e '^# XPASS:' "$build"/test-suite.log | awk '{s+=$3} END {print s+0}')
-	s=$(grep -h '^# SKIP:' "$build"/test-suite.log | awk '{print $3}')
-	echo "${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
-}
-if [ $rc != 0 ]; then
-	summary
-	fail "make check failed"
-fi
+[ $rc = 0 ] || { cat test-suite.log; fail "make check failed"; }
+
+step "fuzz (${FUZZ_SECONDS:-15} s per target)"
+FUZZ_BUILD_DIR="$build/fuzz" FUZZ_JOBS="$jobs" "$top/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}"
+r=$?
+[ $r = 0 ] || [ $r = 77 ] || fail "fuzzing found a problem: $build/fuzz/artifacts"
+
 step "make distcheck"
 make distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" VAGENT_SKIP_ROOT_TESTS=1 \
-	>distcheck.out 2>&1 || { tail -60 distcheck.out; summary; fail "make distcheck failed"; }
-grep -E '^vagent-.* archives ready' -A2 distcheck.out || true
+	>distcheck.out 2>&1 || { tail -60 distcheck.out; fail "make distcheck failed"; }
+grep -E 'archives ready' -A2 distcheck.out || true
+
+step "VM end-to-end test (tests/vm/run.sh)"
+if [ "${VAGENT_SKIP_VM:-}" = 1 ]; then
+	echo "skipped: VAGENT_SKIP_VM=1"
+	vm=skip
+else
+	"$top/tests/vm/run.sh"
+	case $? in 0) vm=pass ;; 77) vm=skip ;; *) vm=fail ;; esac
+fi
+
 step summary
+[ "$vm" != fail ] || fail "the VM test failed"
 summary
