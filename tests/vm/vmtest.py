@@ -1,0 +1,585 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""vmtest.py: the boots and the checks of the VM end-to-end test (run.sh prepares root.img).
+
+Boots, all on the same disks (qemu TCG, SMBIOS vendor Vultr, metadata at 169.254.169.254
+through a guestfwd -cmd to `busybox nc 127.0.0.1 PORT`):
+  A  first boot, metadata service up: hostname + keys before ssh.service; the blank virtio
+     and NVMe disks formatted, in fstab, mounted; the ext4 disk untouched.
+  B  reboot, service up: the volumes mounted again, nothing formatted (UUIDs unchanged); the
+     journal of A's shutdown shows vagent unmounting cleanly; a disk hot-attached through QMP
+     (blockdev-add + device_add virtio-blk-pci) is formatted and mounted.
+  C  reboot with the service down (connections to it are closed at once): login is reached,
+     vagent gives up within its 20 s deadline.
+The ext4 disk's sha256 is compared before A and after each poweroff.
+Prints TAP; exit 0 (all ok), 1 (a failure), 77 (qemu could not boot at all).
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+
+SERIAL = {
+    "virtio": "blk-virtio-0001",  # blank virtio disk
+    "nvme": "blk-nvme-0002",  # blank NVMe disk
+    "data": "blk-data-0003",  # virtio disk holding an ext4 filesystem: must stay untouched
+    "hot": "blk-hot-0004",  # blank virtio disk attached at runtime (boot B)
+}
+DEADLINE = 20.0  # vagent's default metadata deadline (vagent.conf(5))
+BOOT_TIMEOUT = 240  # host timeout per boot, seconds
+RESULTS_SERIAL = "vmtest-results"
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, desc, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print(f"{'ok' if cond else 'not ok'} {self.n} - {desc}", flush=True)
+        if not cond and diag:
+            for line in str(diag).rstrip().splitlines()[:40]:
+                print(f"#   {line}")
+        return bool(cond)
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print(f"# {line}", flush=True)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+
+
+def make_disks(w):
+    for name in ("virtio", "nvme", "hot"):
+        with open(f"{w}/{name}.img", "wb") as f:
+            f.truncate(1 << 30)  # 1 GiB, all zeros (a fresh cloud volume)
+    # The data disk: ext4 on the whole disk with some files.
+    src = f"{w}/data-src"
+    os.makedirs(src, exist_ok=True)
+    with open(f"{src}/precious.bin", "wb") as f:
+        f.write(os.urandom(1 << 20))
+    with open(f"{src}/README", "w") as f:
+        f.write("user data on a volume vagent must never touch\n")
+    with open(f"{w}/data.img", "wb") as f:
+        f.truncate(256 << 20)
+    run(["mkfs.ext4", "-q", "-F", "-L", "userdata", "-d", src, f"{w}/data.img"])
+    shutil.rmtree(src)
+
+
+class Mock:
+    """tests/mock-metadata.py on 127.0.0.1; port None when the service is 'down'."""
+
+    def __init__(self, script, document, log):
+        self.proc = subprocess.Popen(
+            [sys.executable, script, "--port", "0", "--document", document, "--log", log,
+             "--mode", "ok"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.port = int(self.proc.stdout.readline().strip())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def qmp(sock_path, commands):
+    """Runs QMP commands; returns the list of replies (events skipped)."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    s.connect(sock_path)
+    f = s.makefile("rw")
+    json.loads(f.readline())  # greeting
+    replies = []
+    for cmd in [{"execute": "qmp_capabilities"}] + commands:
+        f.write(json.dumps(cmd) + "\n")
+        f.flush()
+        while True:
+            msg = json.loads(f.readline())
+            if "event" not in msg:
+                break
+        replies.append(msg)
+    s.close()
+    return replies[1:]
+
+
+class Boot:
+    def __init__(self, name):
+        self.name = name
+        self.rc = None
+        self.wall = None
+        self.login = None  # host seconds from qemu start to "login:" on the serial console
+        self.markers = {}  # VMTEST marker → host seconds
+        self.hotplug = None  # (replies) or error text
+        self.results = None  # dir with the extracted results, or None
+        self.dir = None
+        self.attempts = 0
+
+    def file(self, name, default=""):
+        if not self.results:
+            return default
+        try:
+            with open(os.path.join(self.results, name), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return default
+
+    def units(self):
+        """{unit: {prop: value}} from `systemctl show` of several units (blocks with Id=).
+        Realtime stamps also appear as <prop>Epoch (seconds since the epoch, float)."""
+        out = {}
+        cur = {}
+        for line in self.file("units").splitlines() + [""]:
+            if not line.strip():
+                if cur.get("Id"):
+                    out[cur["Id"]] = cur
+                cur = {}
+                continue
+            k, _, v = line.partition("=")
+            cur[k] = v
+            if k in ("InactiveExitTimestamp", "ExecMainStartTimestamp") and v:
+                try:
+                    dt = datetime.datetime.strptime(v, "%a %Y-%m-%d %H:%M:%S.%f UTC")
+                    cur[k + "Epoch"] = str(dt.replace(tzinfo=datetime.timezone.utc).timestamp())
+                except ValueError:
+                    pass
+        return out
+
+    def lsblk(self):
+        rows = []
+        for line in self.file("lsblk").splitlines():
+            rows.append(dict(tok.split("=", 1) for tok in shlex.split(line) if "=" in tok))
+        return rows
+
+    def serials(self):
+        """{serial: kernel name} from sysfs."""
+        out = {}
+        for line in self.file("serials").splitlines():
+            parts = line.split(None, 1)
+            if len(parts) == 2:
+                out[parts[1].strip()] = parts[0]
+        return out
+
+
+class VMTest:
+    def __init__(self, args):
+        self.a = args
+        self.w = args.work
+        self.tap = Tap()
+        self.boots = {}
+
+    # --- running a guest -------------------------------------------------------------------
+    def qemu_cmd(self, b, port, hotplug, hot_cold):
+        w = self.w
+        # No "quiet": the kernel's banner on the serial console tells "qemu cannot boot"
+        # (skip) from "the guest booted and then failed".
+        append = ("root=/dev/vda ro console=ttyS0 panic=-1 cryptomgr.notests "
+                  f"mitigations=off tsc=reliable vmtest.boot={b.name}")
+        if os.environ.get("VAGENT_VM_APPEND"):  # for diagnosis only, e.g. vagent=force
+            append += " " + os.environ["VAGENT_VM_APPEND"]
+        if hotplug:
+            append += f" vmtest.hotplug={SERIAL['hot']}"
+        netdev = ("user,id=n0,net=169.254.0.0/16,host=169.254.0.2,restrict=on,"
+                  # One process per connection; stderr (the socket too) silenced so that a
+                  # refused connection reads as an empty reply, not as an HTTP/0.9 answer.
+                  "guestfwd=tcp:169.254.169.254:80-cmd:sh -c "
+                  f"'exec busybox nc 127.0.0.1 {port} 2>/dev/null'")
+
+        def vblk(path, ident, serial=None):
+            dev = f"virtio-blk-pci,drive={ident}" + (f",serial={serial}" if serial else "")
+            return ["-drive", f"file={path},if=none,id={ident},format=raw,cache=unsafe",
+                    "-device", dev]
+
+        return (["timeout", "-k", "5", str(BOOT_TIMEOUT), self.a.qemu,
+                 "-accel", "tcg", "-machine", "pc", "-cpu", "Nehalem", "-smp", "2", "-m", "768",
+                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+                 "-serial", f"file:{b.dir}/serial.log",
+                 "-qmp", f"unix:{b.dir}/qmp.sock,server=on,wait=off",
+                 "-smbios", "type=1,manufacturer=Vultr,product=VC2",
+                 "-kernel", f"{self.a.image}/vmlinux", "-initrd", f"{self.a.image}/initrd.img",
+                 "-append", append,
+                 "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
+                + vblk(f"{w}/root.img", "root")
+                + vblk(f"{b.dir}/results.img", "res", RESULTS_SERIAL)
+                + vblk(f"{w}/virtio.img", "virtio", SERIAL["virtio"])
+                + ["-drive", f"file={w}/nvme.img,if=none,id=nvme,format=raw,cache=unsafe",
+                   "-device", f"nvme,serial={SERIAL['nvme']},drive=nvme"]
+                + vblk(f"{w}/data.img", "data", SERIAL["data"])
+                + (vblk(f"{w}/hot.img", "hot", SERIAL["hot"]) if hot_cold else []))
+
+    DISKS = ("root.img", "virtio.img", "nvme.img", "data.img", "hot.img")
+
+    def snapshot(self, restore=False):
+        """Copies the disks aside before a boot (restored when a timed-out boot is retried)."""
+        for d in self.DISKS:
+            src, dst = f"{self.w}/{d}", f"{self.w}/.snap-{d}"
+            if restore:
+                src, dst = dst, src
+            subprocess.run(["cp", "--sparse=always", "--reflink=auto", src, dst], check=True)
+
+    def boot(self, name, metadata_up=True, hotplug=False, hot_cold=False):
+        b = Boot(name)
+        self.snapshot()
+        for attempt in (1, 2):
+            b.attempts = attempt
+            self._boot_once(b, metadata_up, hotplug, hot_cold)
+            if b.rc != 124 or attempt == 2:
+                break
+            self.tap.diag(f"boot {name}: host timeout after {BOOT_TIMEOUT} s; retrying once "
+                          f"(logs of the first try kept in {b.dir}.try1)")
+            shutil.rmtree(f"{b.dir}.try1", ignore_errors=True)
+            os.rename(b.dir, f"{b.dir}.try1")
+            self.snapshot(restore=True)
+        self.boots[name] = b
+        return b
+
+    def _boot_once(self, b, metadata_up, hotplug, hot_cold):
+        b.dir = f"{self.w}/boot-{b.name}"
+        os.makedirs(b.dir, exist_ok=True)
+        # The results disk: a placeholder tar (not blank, and too small for vagent to touch).
+        ph = f"{b.dir}/placeholder"
+        with open(ph, "w") as f:
+            f.write("no results\n")
+        with tarfile.open(f"{b.dir}/results.img", "w") as t:
+            t.add(ph, arcname="./placeholder")
+        with open(f"{b.dir}/results.img", "r+b") as f:
+            f.truncate(32 << 20)
+        mock = None
+        if metadata_up:
+            mock = Mock(self.a.mock, self.a.document, f"{b.dir}/metadata-requests.log")
+            port = mock.port
+        else:
+            port = closed_port()
+        cmd = self.qemu_cmd(b, port, hotplug, hot_cold)
+        with open(f"{b.dir}/qemu-cmd", "w") as f:
+            f.write(shlex.join(cmd) + "\n")
+        serial = f"{b.dir}/serial.log"
+        open(serial, "w").close()
+        t0 = time.monotonic()
+        with open(f"{b.dir}/qemu.log", "w") as qlog:
+            proc = subprocess.Popen(cmd, stdout=qlog, stderr=subprocess.STDOUT)
+        pos = 0
+        buf = ""
+        try:
+            while proc.poll() is None:
+                time.sleep(0.1)
+                with open(serial, errors="replace") as f:
+                    f.seek(pos)
+                    chunk = f.read()
+                    pos = f.tell()
+                buf += chunk
+                now = time.monotonic() - t0
+                if b.login is None and re.search(r"\S login: ", buf):
+                    b.login = now
+                for m in re.finditer(r"VMTEST: ([a-z-]+)", chunk):
+                    b.markers.setdefault(m.group(1), now)
+                if hotplug and b.hotplug is None and "ready-for-hotplug" in b.markers:
+                    b.hotplug = self.hot_attach(b)
+                    b.markers["hot-attached"] = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if mock:
+                mock.stop()
+        b.rc = proc.returncode
+        b.wall = time.monotonic() - t0
+        b.results = None
+        rdir = f"{b.dir}/results"
+        shutil.rmtree(rdir, ignore_errors=True)
+        os.makedirs(rdir)
+        try:
+            with tarfile.open(f"{b.dir}/results.img") as t:
+                t.extractall(rdir)
+            if not os.path.exists(f"{rdir}/placeholder"):
+                b.results = rdir
+        except (tarfile.TarError, OSError) as e:
+            self.tap.diag(f"boot {b.name}: results disk unreadable: {e}")
+
+    def hot_attach(self, b):
+        try:
+            return qmp(f"{b.dir}/qmp.sock", [
+                {"execute": "blockdev-add", "arguments": {
+                    "driver": "raw", "node-name": "hot0",
+                    "file": {"driver": "file", "filename": f"{self.w}/hot.img"}}},
+                {"execute": "device_add", "arguments": {
+                    "driver": "virtio-blk-pci", "id": "hotdisk", "drive": "hot0",
+                    "serial": SERIAL["hot"]}},
+            ])
+        except (OSError, ValueError) as e:
+            return f"QMP failed: {e}"
+
+    # --- reporting -------------------------------------------------------------------------
+    def report_boot(self, b):
+        t = self.tap
+        login = f"{b.login:.1f} s" if b.login is not None else "not seen"
+        t.diag(f"boot {b.name}: qemu exit {b.rc} after {b.wall:.1f} s (attempt {b.attempts}); "
+               f"serial 'login:' at {login}")
+        t.diag("  host seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in b.markers.items()))
+        for line in b.file("journal").splitlines():
+            if "Startup finished in" in line:
+                t.diag("  guest: " + line[line.find("Startup"):].strip())
+        for line in b.file("blame").splitlines():
+            if "vagent" in line:
+                t.diag(f"  blame: {line.strip()}")
+        u = b.units()
+        for unit in sorted(u):
+            if unit.startswith("vagent"):
+                p = u[unit]
+                try:
+                    start = int(p.get("ExecMainStartTimestampMonotonic", "0")) / 1e6
+                    end = int(p.get("ExecMainExitTimestampMonotonic", "0")) / 1e6
+                except ValueError:
+                    start = end = 0
+                if start:
+                    t.diag(f"  {unit}: ran {start:.2f} → {end:.2f} s after boot "
+                           f"({end - start:.2f} s), {p.get('Result')}")
+
+    # --- checks ----------------------------------------------------------------------------
+    def volume(self, b, key, ctx):
+        """A formatted, fstab-listed, mounted volume for disk `key`; returns its fs UUID."""
+        t = self.tap
+        serial = SERIAL[key]
+        kname = b.serials().get(serial)
+        if not t.ok(kname, f"{ctx}: {key} disk '{serial}' present in the guest", b.file("serials")):
+            return None
+        parts = [r for r in b.lsblk() if r.get("TYPE") == "part" and
+                 r.get("NAME", "").startswith(kname)]
+        fs = parts[0] if len(parts) == 1 else {}
+        t.ok(fs.get("FSTYPE") in ("ext4", "xfs") and fs.get("UUID"),
+             f"{ctx}: {key} disk /dev/{kname} has one partition with a filesystem",
+             b.file("lsblk"))
+        uuid = fs.get("UUID")
+        mnt = f"/mnt/{serial}"
+        fstab = [l for l in b.file("fstab").splitlines() if f"X-vagent.volume={serial}" in l]
+        want = re.compile(rf"^UUID={re.escape(uuid or '?')}\s+{re.escape(mnt)}\s+\S+\s+\S*nofail")
+        t.ok(len(fstab) == 1 and want.match(fstab[0]),
+             f"{ctx}: {key} volume in fstab (UUID, {mnt}, nofail, X-vagent.volume)",
+             b.file("fstab"))
+        mounted = [l.split() for l in b.file("findmnt").splitlines() if l.split()[:1] == [mnt]]
+        t.ok(mounted and mounted[0][1] == f"/dev/{fs.get('NAME')}",
+             f"{ctx}: {key} volume mounted at {mnt}", b.file("findmnt"))
+        return uuid
+
+    def data_untouched(self, b, ctx):
+        t = self.tap
+        serial = SERIAL["data"]
+        kname = b.serials().get(serial)
+        t.ok(kname and not any(l.split()[1:2] == [f"/dev/{kname}"]
+                               for l in b.file("findmnt").splitlines()) and
+             serial not in b.file("fstab"),
+             f"{ctx}: ext4 disk '{serial}' neither mounted nor in fstab",
+             b.file("findmnt") + b.file("fstab"))
+        after = sha256(f"{self.w}/data.img")
+        t.ok(after == self.data_sha, f"{ctx}: ext4 disk byte-identical after poweroff (sha256)",
+             f"before {self.data_sha}\nafter  {after}")
+
+    def booted(self, b, ctx):
+        ok = self.tap.ok(b.results, f"{ctx}: guest booted, collected results and powered off "
+                         f"({b.wall:.1f} s)",
+                         f"qemu rc {b.rc}; markers {b.markers}; see {b.dir}/serial.log")
+        if not ok:
+            tail = open(f"{b.dir}/serial.log", errors="replace").read()[-3000:]
+            self.tap.diag("serial tail:\n" + tail)
+        return ok
+
+    def mkfs_lines(self, journal):
+        return [l for l in journal.splitlines() if re.search(r"vagent.*Making \S+ on '", l)]
+
+    def check_first_boot(self, b):
+        t = self.tap
+        ctx = "first boot"
+        doc = json.load(open(self.a.document))
+        t.ok(b.file("sys_vendor").strip() == "Vultr", f"{ctx}: SMBIOS vendor is Vultr")
+        refused = [l for l in b.file("journal").splitlines() if "not a Vultr-style platform" in l]
+        t.ok(not refused, f"{ctx}: vagent recognised the platform (DMI sys_vendor Vultr)",
+             "\n".join(refused[:2]))
+        reqs = open(f"{b.dir}/metadata-requests.log").read() \
+            if os.path.exists(f"{b.dir}/metadata-requests.log") else ""
+        t.ok("GET /v1.json 200" in reqs, f"{ctx}: the guest fetched /v1.json through the guestfwd",
+             reqs or "no requests")
+        t.ok(b.file("hostname").strip() == doc["hostname"] and
+             b.file("etc-hostname").strip() == doc["hostname"],
+             f"{ctx}: hostname is '{doc['hostname']}' (kernel and /etc/hostname)",
+             f"hostname: {b.file('hostname')}/etc/hostname: {b.file('etc-hostname')}")
+        keys = b.file("authorized_keys")
+        t.ok(all(k in keys for k in doc["public-keys"]),
+             f"{ctx}: both metadata keys in /root/.ssh/authorized_keys", keys or "no file")
+        u = b.units()
+        ssh = u.get("ssh.service", {})
+        vag = u.get("vagent.service", {})
+        ssh_start = int(ssh.get("InactiveExitTimestampMonotonic") or 0)
+        vag_done = int(vag.get("ActiveEnterTimestampMonotonic") or 0)
+        t.ok(vag.get("Result") == "success" and vag_done and ssh_start and vag_done <= ssh_start,
+             f"{ctx}: vagent.service finished ({vag_done / 1e6:.2f} s) before ssh.service "
+             f"started ({ssh_start / 1e6:.2f} s)", f"vagent: {vag}\nssh: {ssh}")
+        mt = dict(l.split(None, 1) for l in b.file("mtimes").splitlines() if " " in l)
+        ssh_epoch = ssh.get("InactiveExitTimestampEpoch", "")
+        try:
+            k_m = float(mt.get("/root/.ssh/authorized_keys"))
+            h_m = float(mt.get("/etc/hostname"))
+            s_e = float(ssh_epoch)
+            good = k_m <= s_e and h_m <= s_e
+        except (TypeError, ValueError):
+            good = False
+        t.ok(good, f"{ctx}: authorized_keys and /etc/hostname written before ssh.service started",
+             f"mtimes {mt}; ssh start {ssh_epoch}")
+        self.uuids = {}
+        for key in ("virtio", "nvme"):
+            self.uuids[key] = self.volume(b, key, ctx)
+        n = len(self.mkfs_lines(b.file("journal")))
+        t.ok(n == 2, f"{ctx}: vagent made exactly 2 filesystems", "\n".join(
+            self.mkfs_lines(b.file("journal"))) or "no 'Making ... on' lines")
+        self.data_untouched(b, ctx)
+
+    def check_reboot(self, b):
+        t = self.tap
+        ctx = "reboot"
+        for key in ("virtio", "nvme"):
+            uuid = self.volume(b, key, ctx)
+            t.ok(uuid and uuid == self.uuids.get(key),
+                 f"{ctx}: {key} volume filesystem UUID unchanged ({uuid})",
+                 f"first boot {self.uuids.get(key)}, now {uuid}")
+        hot_name = b.serials().get(SERIAL["hot"], "?")
+        other = [l for l in self.mkfs_lines(b.file("journal")) if f"/dev/{hot_name}" not in l]
+        t.ok(not other, f"{ctx}: vagent formatted nothing at boot", "\n".join(other))
+        # The shutdown of the first boot, from its journal.
+        prev = b.file("journal-prev")
+        shut = prev[prev.find("Stopping"):] if "Stopping" in prev else ""
+        for key in ("virtio", "nvme"):
+            mnt = f"/mnt/{SERIAL[key]}"
+            t.ok(re.search(rf"vagent.*Unmounted '{re.escape(mnt)}'", shut),
+                 f"{ctx}: first boot's shutdown journal shows vagent unmounting {mnt}",
+                 "\n".join(l for l in shut.splitlines() if "vagent" in l or "mnt" in l))
+        bad = [l for l in shut.splitlines() if re.search(
+            r"vagent.*(Failed|failed|error|busy)|vagent-storage.service: (Failed|Main process|"
+            r"Control process exited, code=exited, status=[1-9])|Failed unmounting /mnt/", l)]
+        t.ok(shut and not bad, f"{ctx}: no vagent failure or unmount failure in that shutdown",
+             "\n".join(bad) or "no shutdown in the previous boot's journal")
+        # Hot-attach.
+        replies = b.hotplug
+        t.ok(isinstance(replies, list) and all("return" in r for r in replies),
+             f"{ctx}: QMP blockdev-add + device_add virtio-blk-pci serial={SERIAL['hot']}",
+             replies)
+        hp = b.file("hotplug").split()
+        if hp[:1] == ["mounted"]:
+            t.diag(f"hot-attached disk mounted {float(hp[2]) - float(hp[1]):.1f} s after "
+                   "the guest asked for it")
+        t.ok(hp[:1] == ["mounted"], f"{ctx}: hot-attached disk mounted by vagent",
+             b.file("hotplug") or "no hotplug record")
+        self.volume(b, "hot", f"{ctx} (hot-attached)")
+        hot_units = {k: v for k, v in b.units().items() if k.startswith("vagent-hotplug@")}
+        t.ok(hot_units and all(v.get("Result") == "success" for v in hot_units.values()),
+             f"{ctx}: vagent-hotplug@ unit succeeded ({', '.join(hot_units) or 'none'})",
+             hot_units)
+        self.data_untouched(b, ctx)
+
+    def check_down(self, b, base):
+        t = self.tap
+        ctx = "metadata down"
+        u = b.units()
+        getty = int(u.get("serial-getty@ttyS0.service", {}).get(
+            "ActiveEnterTimestampMonotonic") or 0) / 1e6
+        base_getty = int(base.units().get("serial-getty@ttyS0.service", {}).get(
+            "ActiveEnterTimestampMonotonic") or 0) / 1e6
+        t.ok(getty and b.login is not None,
+             f"{ctx}: login prompt reached (getty at {getty:.1f} s guest time, serial "
+             f"'login:' at {b.login or 0:.1f} s host time)")
+        vag = u.get("vagent.service", {})
+        start = int(vag.get("ExecMainStartTimestampMonotonic") or 0) / 1e6
+        end = int(vag.get("ExecMainExitTimestampMonotonic") or 0) / 1e6
+        dur = end - start
+        t.diag(f"{ctx}: vagent.service ran {dur:.1f} s (deadline {DEADLINE:.0f} s); getty at "
+               f"{getty:.1f} s vs {base_getty:.1f} s with the service up "
+               f"(+{getty - base_getty:.1f} s)")
+        fetch = [l for l in b.file("journal").splitlines() if "vagent[" in l and "etch" in l]
+        t.diag(f"{ctx}: vagent.service result '{vag.get('Result')}'; " +
+               (fetch[0][fetch[0].find("vagent["):] if fetch else "no fetch line"))
+        t.ok(end and 0 < dur <= DEADLINE + 5,
+             f"{ctx}: vagent.service gave up within the deadline ({dur:.1f} s <= "
+             f"{DEADLINE:.0f} s + 5 s) and the boot went on", vag)
+        status = b.file("status.json")
+        t.ok('"metadata_source": "cache"' in status,
+             f"{ctx}: vagent status reports metadata_source cache", status[:400])
+        doc = json.load(open(self.a.document))
+        t.ok(b.file("hostname").strip() == doc["hostname"],
+             f"{ctx}: hostname kept ('{b.file('hostname').strip()}')")
+        for key in ("virtio", "nvme", "hot"):
+            mnt = f"/mnt/{SERIAL[key]}"
+            t.ok(any(l.split()[:1] == [mnt] for l in b.file("findmnt").splitlines()),
+                 f"{ctx}: {mnt} mounted", b.file("findmnt"))
+        self.data_untouched(b, ctx)
+
+    # --- the run ---------------------------------------------------------------------------
+    def main(self):
+        t = self.tap
+        make_disks(self.w)
+        self.data_sha = sha256(f"{self.w}/data.img")
+
+        a = self.boot("A")
+        self.report_boot(a)
+        if a.results is None:
+            serial = open(f"{a.dir}/serial.log", errors="replace").read()
+            if "Linux version" not in serial and "VMTEST" not in serial:
+                print(f"1..0 # SKIP qemu could not boot a guest (exit {a.rc}); "
+                      f"see {a.dir}/qemu.log and serial.log")
+                return 77
+        if self.booted(a, "first boot"):
+            self.check_first_boot(a)
+
+        b = self.boot("B", hotplug=True)
+        self.report_boot(b)
+        if self.booted(b, "reboot"):
+            self.check_reboot(b)
+
+        c = self.boot("C", metadata_up=False, hot_cold=True)
+        self.report_boot(c)
+        if self.booted(c, "metadata down"):
+            self.check_down(c, b)
+
+        print(f"1..{t.n}")
+        return 1 if t.failed else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--work", required=True)
+    p.add_argument("--image", required=True)
+    p.add_argument("--qemu", default="qemu-system-x86_64")
+    p.add_argument("--mock", required=True)
+    p.add_argument("--document", required=True)
+    args = p.parse_args()
+    sys.exit(VMTest(args).main())
+
+
+if __name__ == "__main__":
+    main()
