@@ -79,6 +79,41 @@ static int may_act(const struct invocation *inv, const struct config *cfg)
 }
 
 /*
+ * One vagent at a time acts on a root: without this, two boots at once both found the user-data
+ * stamp missing and both ran the script (tests/test-repeat.sh). The lock is taken before any
+ * step looks at its state and held until the process exits; a second run waits, then finds the
+ * work done. A dry run writes nothing, not even the lock file, and does not wait.
+ */
+#define RUN_LOCK_PATH RUN_DIR "/run.lock"
+
+static int run_lock(const struct invocation *inv)
+{
+	_cleanup_free_ char *name = NULL;
+	_cleanup_close_ int dfd = -1;
+	int fd;
+
+	if (inv->dry_run)
+		return -1;
+	dfd = path_open_parent(inv->root, RUN_LOCK_PATH, true, &name);
+	if (dfd < 0)
+		return log_error_errno(dfd, "Failed to create the directory of '%s': %m",
+				       RUN_LOCK_PATH);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to open '%s': %m", RUN_LOCK_PATH);
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	log_notice("Another vagent is running on this system, waiting for it to finish.");
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			int r = log_error_errno(errno, "Failed to lock '%s': %m", RUN_LOCK_PATH);
+			close(fd);
+			return r;
+		}
+	return fd;
+}
+
+/*
  * The storage and user-data units run their steps in processes of their own: fold the result
  * into the boot's report so that `vagent status` shows the whole boot. Failing to record is
  * logged, never fatal.
@@ -126,41 +161,6 @@ static struct boot_options boot_options_of(const struct invocation *inv)
 		.userdata = !inv->no_userdata,
 		.storage = !inv->no_storage,
 	};
-}
-
-/*
- * One vagent at a time acts on a root: without this, two boots at once both found the user-data
- * stamp missing and both ran the script (tests/test-repeat.sh). The lock is taken before any
- * step looks at its state and held until the process exits; a second run waits, then finds the
- * work done. A dry run writes nothing, not even the lock file, and does not wait.
- */
-#define RUN_LOCK_PATH RUN_DIR "/run.lock"
-
-static int run_lock(const struct invocation *inv)
-{
-	_cleanup_free_ char *name = NULL;
-	_cleanup_close_ int dfd = -1;
-	int fd;
-
-	if (inv->dry_run)
-		return -1;
-	dfd = path_open_parent(inv->root, RUN_LOCK_PATH, true, &name);
-	if (dfd < 0)
-		return log_error_errno(dfd, "Failed to create the directory of '%s': %m",
-				       RUN_LOCK_PATH);
-	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return log_error_errno(errno, "Failed to open '%s': %m", RUN_LOCK_PATH);
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		return fd;
-	log_notice("Another vagent is running on this system, waiting for it to finish.");
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			int r = log_error_errno(errno, "Failed to lock '%s': %m", RUN_LOCK_PATH);
-			close(fd);
-			return r;
-		}
-	return fd;
 }
 
 int verb_boot(const struct invocation *inv, const struct config *cfg)
@@ -307,6 +307,9 @@ static int storage_verb(const struct invocation *inv, const struct config *cfg, 
 			acted += !streq(v[i].action, "none");
 		if (asprintf(&m, "%zu volume(s), %zu formatted or mounted", n, acted) < 0)
 			m = NULL;
+		/* The report is shared with a boot running beside us: update it under the run
+		 * lock (after that boot, if one is running). */
+		_cleanup_close_ int lock = run_lock(inv);
 		record_step(inv, "storage", r < 0 ? r : acted > 0, t0, m, v, n, NULL);
 	}
 	for (size_t i = 0; i < n; i++)

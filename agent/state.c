@@ -133,6 +133,36 @@ int state_read_report(const char *root, struct boot_report *ret, char **ret_path
 	return r;
 }
 
+bool state_run_report_exists(const char *root)
+{
+	_cleanup_free_ char *p = path_join_root(root, RUN_STATUS);
+	struct stat st;
+
+	return p && lstat(p, &st) == 0;
+}
+
+void state_keep_step(const char *root, struct boot_report *b, const char *name)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct boot_report old = {};
+	size_t len;
+
+	if (read_file(root, RUN_STATUS, REPORT_MAX, &buf, &len) < 0 ||
+	    boot_report_from_json(buf, len, &old) < 0)
+		return;
+	for (size_t i = 0; i < old.n_steps; i++) {
+		const struct step_report *s = &old.steps[i];
+
+		if (!s->name || !streq(s->name, name) || s->result == STEP_SKIPPED)
+			continue;
+		(void)boot_report_add_step(b, s->name, s->result, s->duration_ms, s->message);
+		if (streq(name, "storage"))
+			for (size_t k = 0; k < old.n_volumes; k++)
+				(void)boot_report_add_volume(b, &old.volumes[k]);
+	}
+	boot_report_done(&old);
+}
+
 int state_clean(const char *root)
 {
 	static const char *const paths[] = { STATE_INSTANCES, STATE_CACHE, STATE_LAST_BOOT,

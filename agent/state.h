@@ -37,5 +37,11 @@ int state_write_report(const char *root, const struct boot_report *b);
 /* Read /run/vagent/status.json, else last-boot.json. -ENOENT when there is neither. */
 int state_read_report(const char *root, struct boot_report *ret, char **ret_path);
 
+/* Does this boot's report (/run/vagent/status.json) exist? */
+bool state_run_report_exists(const char *root);
+/* Copy step NAME (and, for "storage", the volumes) from this boot's report into B, replacing
+ * B's own (another unit ran it beside us). Nothing when there is none. */
+void state_keep_step(const char *root, struct boot_report *b, const char *name);
+
 /* `clean`: remove instance state, the cache and the last-boot report. */
 int state_clean(const char *root);

@@ -284,6 +284,9 @@ static int finish(struct boot_ctx *c, bool failed)
 	if (c->o->dry_run)
 		return failed ? -EPROTO : 0;
 
+	/* vagent-storage.service runs beside this one and may have recorded its step already. */
+	if (!c->o->storage)
+		state_keep_step(c->o->root, c->report, "storage");
 	r = state_write_report(c->o->root, c->report);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write '%s': %m, ignoring.", RUN_STATUS);
@@ -346,7 +349,11 @@ int step_run_one(const struct config *cfg, const struct boot_options *o, const c
 	if (streq(name, "userdata")) {
 		/* After boot: the cache and the stored user data are enough. */
 		r = metadata_acquire(o->root, cfg, false, o->dry_run, &c.f);
-		if (r == -ENODATA) {
+		/* vagent.service already waited out the deadline this boot (its report is in /run):
+		 * do not wait a second time, there is no document to be had. */
+		if (r == -ENODATA && state_run_report_exists(o->root)) {
+			log_notice("No metadata this boot (the boot step found none); nothing to run.");
+		} else if (r == -ENODATA) {
 			fetched_done(&c.f); /* its error line would leak */
 			r = metadata_acquire(o->root, cfg, true, o->dry_run, &c.f);
 		}
