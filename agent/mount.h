@@ -58,3 +58,7 @@ int device_safe_to_detach(const char *disk, char **ret_why);
  * mount units systemd makes of the new lines (and their shutdown ordering) exist now, not at
  * the next boot. A no-op without a running systemd. Failure is logged, never fatal. */
 void mount_reload_systemd(void);
+
+/* Wait (at most TIMEOUT_USEC) until udev has no events queued (/run/udev/queue is gone), like
+ * `udevadm settle` without running it. A no-op without udev. */
+void udev_wait_idle(uint64_t timeout_usec);

@@ -172,6 +172,8 @@ static int find_partition(const char *disk, uint64_t start_bytes, uint64_t end_b
 int partition_create_gpt(const char *disk, int excl_fd, uint64_t expected_size,
 			 uint64_t expected_diskseq, char **ret_partition)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	_cleanup_(ped_done) struct ped p = {};
 	PedConstraint *optimal = NULL, *exact = NULL;
 	PedGeometry *geom = NULL;
@@ -262,9 +264,11 @@ int partition_create_gpt(const char *disk, int excl_fd, uint64_t expected_size,
  * Open DISK's table under an O_EXCL claim + flock and check it is exactly vagent's. On success P holds
  * the disk and *RET_PART its partition; *RET_FD the claim.
  */
-static int open_own(struct ped *p, const char *disk, int *ret_fd, PedPartition **ret_part,
-		    uint64_t *ret_start, uint64_t *ret_end)
+static int open_own(struct ped *p, const char *disk, bool locked, int *ret_fd,
+		    PedPartition **ret_part, uint64_t *ret_start, uint64_t *ret_end)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	_cleanup_close_ int fd = -1;
 	PedPartition *part = NULL, *i;
 	const char *name;
@@ -275,8 +279,9 @@ static int open_own(struct ped *p, const char *disk, int *ret_fd, PedPartition *
 	fd = open(disk, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return log_error_errno(errno, "Failed to claim '%s': %m", disk);
-	/* udev may still hold its shared lock from the mkfs that just closed the partition. */
-	r = flock_wait(fd, LOCK_EX, 10ULL * 1000000ULL);
+	/* udev may still hold its shared lock from the mkfs that just closed the partition.
+	 * (LOCKED: the caller holds the lock through another fd, which would conflict.) */
+	r = locked ? 0 : flock_wait(fd, LOCK_EX, 10ULL * 1000000ULL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to lock '%s': %m", disk);
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
@@ -325,7 +330,7 @@ static int open_own(struct ped *p, const char *disk, int *ret_fd, PedPartition *
 	return 0;
 }
 
-int partition_set_name(const char *disk, const char *name)
+int partition_set_name(const char *disk, const char *name, bool locked)
 {
 	_cleanup_(ped_done) struct ped p = {};
 	_cleanup_close_ int fd = -1;
@@ -336,7 +341,7 @@ int partition_set_name(const char *disk, const char *name)
 	if (!streq(name, VAGENT_PART_PENDING) && !streq(name, VAGENT_PART_DONE))
 		return -EINVAL;
 
-	r = open_own(&p, disk, &fd, &part, &start, &end);
+	r = open_own(&p, disk, locked, &fd, &part, &start, &end);
 	if (r < 0)
 		return r;
 	if (streq(ped_partition_get_name(part), name))

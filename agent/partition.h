@@ -26,8 +26,9 @@ int partition_create_gpt(const char *disk, int excl_fd, uint64_t expected_size,
  * number 1, the own geometry, named with one of our markers. Only the table on the device is
  * rewritten (the geometry does not change, so the kernel's view stays valid). 1 renamed, 0
  * already so named, -EBUSY when the disk is in use, -EUCLEAN when the table is not ours.
+ * LOCKED: the caller already holds the disk's BSD lock (through another fd) and keeps it.
  */
-int partition_set_name(const char *disk, const char *name);
+int partition_set_name(const char *disk, const char *name, bool locked);
 
 /*
  * Read GPT entry 1 of DISK from the primary table, without libparted and without a claim (so it

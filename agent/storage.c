@@ -167,7 +167,10 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 			 const char *id, bool mkfs, bool rename, const char *fstype,
 			 const char *fs_uuid, struct volume_report *v)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *label = NULL, *uuid = NULL, *line = NULL, *mp = NULL;
+	_cleanup_close_ int lock = -1;
 	enum fs_type fs = c->cfg->fs_type;
 	int r;
 
@@ -205,8 +208,21 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	if (r < 0)
 		return r;
 
+	/*
+	 * From the rename until the volume is mounted, hold the disk's BSD lock (not O_EXCL: the
+	 * mount must claim the partition). udev reacts to the table write by making the kernel
+	 * re-read it unless the disk is locked; a re-read removes and re-adds the partition, and
+	 * systemd unmounts a mount whose device it saw go away, even after we mounted it.
+	 */
+	lock = open(disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (lock < 0)
+		return log_error_errno(errno, "Failed to open '%s': %m", disk);
+	r = flock_wait(lock, LOCK_EX, 10ULL * 1000000ULL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to lock '%s': %m", disk);
+
 	if (rename) {
-		r = partition_set_name(disk, VAGENT_PART_DONE);
+		r = partition_set_name(disk, VAGENT_PART_DONE, true);
 		if (r < 0)
 			return r;
 		fault_point("after-rename");
@@ -221,10 +237,12 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	c->fstab_changed |= r > 0;
 	fault_point("after-fstab");
 
-	/* If udev made the kernel re-read the table, the node is gone for a moment. */
+	/* Let udev finish what our writes (mkfs, the table) started before the mount appears. */
+	if (!c->root || streq(c->root, "/"))
+		udev_wait_idle(5ULL * 1000000ULL);
 	r = wait_for_path(part, 10ULL * 1000000ULL);
 	if (r < 0)
-		return log_error_errno(r, "'%s' did not come back after the partition rename", part);
+		return log_error_errno(r, "'%s' is missing after the partition rename", part);
 	return mount_volume(c->root, part, mp, fs);
 }
 
@@ -260,6 +278,8 @@ static int act_blank(struct storage_ctx *c, const char *disk, struct probe_resul
 static int act_own(struct storage_ctx *c, const char *disk, struct probe_result *pr,
 		   struct volume_report *v)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *id = NULL;
 	bool mkfs = !pr->own_done && !pr->own_fstype;
 	int r;
@@ -297,6 +317,8 @@ static int act_own(struct storage_ctx *c, const char *disk, struct probe_result 
 static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 				 const struct probe_result *pr, struct volume_report *v)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_(blockdev_done) struct blockdev bd = {};
 	_cleanup_(mount_info_done) struct mount_info mi = {};
 	_cleanup_free_ char *part = NULL, *name = NULL, *id = NULL, *mp = NULL, *path = NULL;
@@ -493,6 +515,8 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 /* "/dev/<disk>" of the whole disk holding partition PART (its sysfs parent). */
 static int whole_disk_of(const char *part, char **ret)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_(blockdev_done) struct blockdev bd = {};
 	_cleanup_free_ char *parent = NULL;
 	const char *slash;
