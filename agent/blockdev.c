@@ -102,6 +102,8 @@ static int read_attr_u64(const char *dir, const char *attr, uint64_t *ret)
 
 static int read_attr_devnum(const char *dir, const char *attr, dev_t *ret)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_free_ char *s = NULL;
 	unsigned ma, mi;
 	int r, n = 0;
@@ -140,6 +142,8 @@ static int sysfs_dir_of(dev_t devnum, char **ret)
 
 int blockdev_load(const char *path, struct blockdev *ret)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	_cleanup_free_ char *rp = NULL, *sp = NULL, *serial = NULL;
 	struct blockdev b = {};
 	uint64_t v;
@@ -367,6 +371,8 @@ static int first_holder(const char *dir, char **ret)
 
 int blockdev_find_holder(const struct blockdev *b, char **ret_what)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_strv_free_ char **parts = NULL;
 	_cleanup_free_ char *h = NULL;
 	int r;
@@ -399,6 +405,8 @@ int blockdev_find_holder(const struct blockdev *b, char **ret_what)
 /* The disk's own dev_t followed by those of its partitions; names in RET_NAMES (same order). */
 static int collect_devnums(const struct blockdev *b, dev_t **ret, char ***ret_names, size_t *ret_n)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_strv_free_ char **parts = NULL, **names = NULL;
 	_cleanup_free_ dev_t *v = NULL;
 	size_t n = 0, np;
@@ -572,6 +580,8 @@ int blockdev_find_mount(const struct blockdev *b, char **ret_what)
 /* Filenames of active swaps (unescaped). */
 static int read_swaps(char ***ret)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
 	_cleanup_strv_free_ char **l = NULL;
@@ -621,6 +631,8 @@ static int read_swaps(char ***ret)
 
 int blockdev_find_swap(const struct blockdev *b, char **ret_what)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_strv_free_ char **names = NULL, **swaps = NULL;
 	_cleanup_free_ dev_t *devs = NULL;
 	size_t nd;
@@ -748,6 +760,8 @@ static int add_whole_disks(struct devset *s, dev_t devnum, const char *why, unsi
 
 static int system_disks(struct devset *s)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	static const char *const targets[] = { "/", "/boot", "/boot/efi", "/usr", "/var" };
 	_cleanup_strv_free_ char **swaps = NULL;
 	struct mount_entry *m = NULL;
@@ -809,6 +823,8 @@ static int system_disks(struct devset *s)
 
 int blockdev_is_system_disk(const struct blockdev *b, char **ret_what)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_(devset_done) struct devset s = {};
 	int r;
 
@@ -858,6 +874,8 @@ static int strv_cmp(const void *a, const void *b)
 
 int blockdev_list_candidates(char ***ret_paths)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *dir = strdup_printf("%s/block", sysfs_root);
 	_cleanup_(dir_closep) DIR *d = NULL;
 	_cleanup_strv_free_ char **l = NULL;

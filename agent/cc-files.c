@@ -47,6 +47,8 @@ static int decode(const struct cc_run *c, const struct cc_file *f, char **ret, s
 
 static int resolve_owner(const char *root, const char *owner, uid_t *ret_uid, gid_t *ret_gid)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *user = NULL;
 	const char *colon;
 	gid_t primary;
@@ -72,6 +74,8 @@ static int resolve_owner(const char *root, const char *owner, uid_t *ret_uid, gi
 
 static int write_one(const struct cc_run *c, const struct cc_file *f, size_t index)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *data = NULL, *old = NULL, *all = NULL, *name = NULL;
 	_cleanup_close_ int dfd = -1;
 	size_t len = 0, old_len = 0;

@@ -37,6 +37,8 @@ static int b64_value(unsigned char c)
 
 int base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *out = malloc(len / 4 * 3 + 4);
 	uint32_t acc = 0;
 	size_t n = 0, bits = 0, pad = 0;
@@ -166,6 +168,8 @@ static int parse_content_type(const char *v, size_t n, struct headers *h)
 /* Read headers from *P up to and past the blank line. */
 static int parse_headers(const char **p, const char *end, struct headers *h)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *cur = NULL;
 	size_t cur_len = 0;
 	const char *line;

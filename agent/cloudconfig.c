@@ -184,6 +184,8 @@ static int strv_push_split(struct walk *w, char ***l, const char *s)
 static int node_strv(struct walk *w, const yaml_node_t *n, const char *what, bool split,
 		     char ***ret)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_strv_free_ char **l = NULL;
 	int r;
 
@@ -211,6 +213,8 @@ static int node_strv(struct walk *w, const yaml_node_t *n, const char *what, boo
 /* Parse "0644", 0644 (YAML 1.1 octal), 420 or 0o644 into a mode. */
 static int node_mode(struct walk *w, const yaml_node_t *n, mode_t *ret)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_free_ char *s = NULL;
 	unsigned long v;
 	const char *p;
@@ -286,6 +290,8 @@ static void files_free(struct cc_file *f, size_t n)
 
 static int node_encoding(struct walk *w, const yaml_node_t *n, enum cc_encoding *ret)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	static const struct {
 		const char *name;
 		enum cc_encoding e;
@@ -403,6 +409,8 @@ static void users_free(struct cc_user *u, size_t n)
 
 static int node_user(struct walk *w, const yaml_node_t *n, struct cc_user *u)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	int r = 0;
 
 	u->lock_passwd = true; /* cloud-init's default */
@@ -520,6 +528,8 @@ static int node_users(struct walk *w, const yaml_node_t *n, struct cloud_config 
 
 static int node_packages(struct walk *w, const yaml_node_t *n, struct cloud_config *cc)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	_cleanup_strv_free_ char **l = NULL;
 	int r = 0;
 
@@ -689,6 +699,8 @@ static int parse_error(const yaml_parser_t *p, const char *text, size_t len, str
 int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
 		       struct cc_error *err)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	struct cloud_config *cc = NULL;
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -757,7 +769,6 @@ int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
 		r = node_key(&w, key, v);
 		if (r == -EINVAL) {
 			cc->invalid[key] = true;
-			r = 0;
 			continue;
 		}
 		if (r < 0)

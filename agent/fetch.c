@@ -185,6 +185,8 @@ static int from_cache(const char *root, const struct config *cfg, struct fetched
 int metadata_acquire(const char *root, const struct config *cfg, bool service, bool dry_run,
 		     struct fetched *f)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	int r;
 
 	*f = (struct fetched){};

@@ -55,6 +55,8 @@ static bool uuid_valid(const char *uuid)
 
 char *fstab_line(const char *uuid, const char *mountpoint, enum fs_type fs, const char *volume_id)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *mp = NULL;
 	size_t k = 0;
 	char *line;
@@ -280,6 +282,8 @@ oom:
 
 int fstab_update(const char *root, const char *volume_id, const char *line_or_null)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *old = NULL, *new = NULL, *name = NULL;
 	_cleanup_free_ char *path = path_join_root(root, FSTAB_PATH);
 	_cleanup_close_ int dfd = -1;

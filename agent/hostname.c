@@ -279,6 +279,8 @@ static bool same_content(const char *old, size_t old_len, bool exists, const cha
 int hostname_apply(const char *root, const char *hostname, enum hostname_policy policy,
 		   bool first_boot, bool dry_run, char **ret_message)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_free_ char *name = NULL, *short_name = NULL, *want_hostname = NULL,
 			    *hosts_line = NULL, *old_hostname = NULL, *old_hosts = NULL,
 			    *new_hosts = NULL, *what = NULL, *set = NULL;

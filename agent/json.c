@@ -214,6 +214,8 @@ static int get_required(struct json_object *o, const char *key, const char *fiel
 
 static int parse_instance_id(struct json_object *root, struct metadata *m, char **error)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	struct json_object *v;
 	size_t n;
 	int r;
@@ -263,6 +265,8 @@ static int parse_legacy_id(struct json_object *root, struct metadata *m, char **
  */
 static int parse_public_keys(struct json_object *root, struct metadata *m, char **error)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_strv_free_ char **keys = NULL;
 	struct json_object *v;
 	size_t n = 0;
@@ -349,6 +353,8 @@ static int parse_region(struct json_object *root, struct metadata *m, char **err
 
 static int parse_tags(struct json_object *root, struct metadata *m, char **error)
 {
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
 	struct json_object *v;
 	size_t len, n = 0;
 	int r;
@@ -433,6 +439,8 @@ static int parse_interfaces(struct json_object *root, struct metadata *m, char *
 
 int metadata_parse(const char *buf, size_t len, struct metadata **ret, char **ret_error)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_json_ struct json_object *root = NULL;
 	_cleanup_metadata_free_ struct metadata *m = NULL;
 	_cleanup_free_ char *error = NULL;
@@ -551,6 +559,8 @@ static int redact_secrets(struct json_object *root)
 /* Follow dotted PATH from ROOT; the result is borrowed from ROOT (NULL for a JSON null). */
 static int lookup_path(struct json_object *root, const char *path, struct json_object **ret)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *copy = strdup(path);
 	struct json_object *cur = root;
 	char *p, *dot;
@@ -857,6 +867,8 @@ static int step_from_json(struct json_object *o, struct boot_report *b)
 
 static int volume_from_json(struct json_object *o, struct boot_report *b)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_(volume_report_done) struct volume_report v = {};
 	int r;
 
@@ -876,6 +888,8 @@ static int volume_from_json(struct json_object *o, struct boot_report *b)
 
 int boot_report_from_json(const char *buf, size_t len, struct boot_report *ret)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_json_ struct json_object *root = NULL;
 	_cleanup_(boot_report_done) struct boot_report b = { .userdata_exit = -1 };
 	struct json_object *a, *v;

@@ -546,6 +546,8 @@ static int step_enumerate(struct probe_ctx *c)
 /* First non-zero byte in [from, to), or UINT64_MAX; <0 on read errors. */
 static int first_nonzero(int fd, uint64_t from, uint64_t to, uint64_t *ret)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ uint8_t *buf = malloc(ZERO_CHUNK_BYTES);
 
 	if (!buf)
@@ -609,6 +611,8 @@ static bool fs_vagent_makes(const char *type)
 /* Step 10: what is inside our partition decides between own and has-data. */
 static int step_own(struct probe_ctx *c)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *part = NULL, *type = NULL, *uuid = NULL;
 	_cleanup_(blockdev_done) struct blockdev pb = {};
 	const char *marker = c->own_done ? VAGENT_PART_DONE : VAGENT_PART_PENDING;
@@ -712,6 +716,8 @@ int probe_device(const char *device, bool explicit, const struct config *cfg,
 
 int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_probe_ blkid_probe pr = NULL;
 	_cleanup_free_ char *type = NULL, *uuid = NULL;
 	_cleanup_close_ int fd = -1;

@@ -69,7 +69,7 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 	char buf[4097];
 	size_t len = 0;
 	uint64_t deadline = 0, kill_at = 0;
-	bool timed_out = false, eof = false;
+	bool timed_out = false;
 	pid_t pid;
 	int status, r;
 
@@ -104,7 +104,7 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 	if (o && o->timeout_usec)
 		deadline = now_usec() + o->timeout_usec;
 
-	while (!eof) {
+	for (;;) {
 		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
 		int timeout_ms = -1;
 		uint64_t now = now_usec();
@@ -135,10 +135,8 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 		ssize_t n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			eof = true;
-			break;
-		}
+		if (n <= 0)
+			break; /* end of file, or a read error */
 		if (o && o->log_fd >= 0)
 			write_all(o->log_fd, buf + len, (size_t)n);
 		len += (size_t)n;

@@ -79,6 +79,8 @@ void boot_report_done(struct boot_report *b)
 int boot_report_add_step(struct boot_report *b, const char *name, enum step_result result,
 			 uint64_t duration_ms, const char *message)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *n = NULL, *m = NULL;
 	struct step_report *steps;
 

@@ -142,6 +142,8 @@ static int base64_value(unsigned char c)
 /* Strict base64 of an OpenSSH public key blob, which must start with string TYPE. */
 static const char *check_blob(const char *s, size_t n, const char *type)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t pad = 0, o = 0, tlen = strlen(type);
 	unsigned bits = 0;
@@ -302,6 +304,8 @@ static int key_list_add(struct key_list *l, const struct key *k)
 /* Add line [S, S+LEN) (trimmed) to L; WHOLE_LINE_ID: a line without a key is known by itself. */
 static int key_list_add_line(struct key_list *l, const char *s, size_t len, bool whole_line_id)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *line = NULL;
 	const char *id;
 	size_t id_len;
@@ -584,6 +588,8 @@ static void write_keys(FILE *f, const struct key_list *l)
 int sshkeys_apply(const char *root, const char *user, char *const *keys, enum sshkeys_policy policy,
 		  enum sshkeys_target target, bool dry_run, char **ret_message)
 {
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_(key_list_done) struct key_list meta = {}, old = {}, outside = {}, new = {};
 	_cleanup_free_ char *home = NULL, *ssh_display = NULL, *dir_display = NULL,
 			    *file_display = NULL, *old_buf = NULL, *new_buf = NULL, *where = NULL;

@@ -25,6 +25,8 @@ static bool root_is_slash(const char *root)
 
 int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *copy = NULL;
 	_cleanup_close_ int fd = -1;
 	char *saveptr = NULL;
@@ -66,6 +68,8 @@ int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode)
 
 int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_name)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *dir = NULL;
 	const char *slash;
 	char *name;
@@ -177,6 +181,8 @@ fail:
 int write_file_atomic(const char *root, const char *path, const void *data, size_t len,
 		      mode_t mode)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int dfd = -1;
 
@@ -246,6 +252,8 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
 
 int read_file(const char *root, const char *path, size_t max, char **ret, size_t *ret_len)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int dfd = -1;
 
@@ -305,6 +313,8 @@ static int rm_rf_children(int dfd)
 
 int rm_rf(const char *root, const char *path)
 {
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
 	_cleanup_free_ char *name = NULL;
 	_cleanup_close_ int pfd = -1;
 	struct stat st;
