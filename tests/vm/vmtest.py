@@ -434,6 +434,21 @@ class VMTest:
              b.file("etc-hostname").strip() == doc["hostname"],
              f"{ctx}: hostname is '{doc['hostname']}' (kernel and /etc/hostname)",
              f"hostname: {b.file('hostname')}/etc/hostname: {b.file('etc-hostname')}")
+        # The document's user data is cloud-config (issue 7) and it, the vendor data and the
+        # startup script carry VMSECRET markers (issue 5): none may reach the journal or status.
+        t.ok(b.file("cc-role").strip() == "runner",
+             f"{ctx}: cloud-config write_files made /etc/agent/role", b.file("cc-role"))
+        t.ok(b.file("cc-runcmd").strip() == "provisioned",
+             f"{ctx}: cloud-config runcmd ran", b.file("cc-runcmd"))
+        leaks = [l for f in ("journal", "status.json", "run-status.json")
+                 for l in b.file(f).splitlines() if "VMSECRET" in l]
+        t.ok(b.file("journal") and not leaks,
+             f"{ctx}: no user-data/vendor-data/startup-script marker in the journal or status",
+             "\n".join(leaks[:3]))
+        modes = b.file("secret-modes").split("\n")
+        t.ok(len([m for m in modes if m.strip()]) >= 2 and
+             all(m.startswith("600 root ") for m in modes if m.strip()),
+             f"{ctx}: the cache and the stored user data are 0600 root", b.file("secret-modes"))
         keys = b.file("authorized_keys")
         t.ok(all(k in keys for k in doc["public-keys"]),
              f"{ctx}: both metadata keys in /root/.ssh/authorized_keys", keys or "no file")
