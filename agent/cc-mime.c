@@ -20,21 +20,6 @@ void mime_parts_free(struct mime_part *p, size_t n)
 	free(p);
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
 int base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
@@ -55,7 +40,7 @@ int base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 			pad++;
 			continue;
 		}
-		v = b64_value(c);
+		v = base64_char_value(c);
 		if (v < 0 || pad > 0)
 			return -EBADMSG;
 		acc = (acc << 6) | (uint32_t)v;

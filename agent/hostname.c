@@ -23,32 +23,11 @@
 /* 64 shown characters, each at most "\xNN", plus "..." and the NUL. */
 #define ESCAPED_MAX (64 * 4 + 4)
 
-static int set_message(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
-static int set_message(char **ret_message, int r, const char *format, ...)
-{
-	va_list ap;
-	char *m;
-	int k;
-
-	if (!ret_message)
-		return r;
-	if (r < 0)
-		errno = -r; /* for %m */
-	va_start(ap, format);
-	k = vasprintf(&m, format, ap);
-	va_end(ap);
-	if (k < 0)
-		return r < 0 ? r : -ENOMEM;
-	free(*ret_message);
-	*ret_message = m;
-	return r;
-}
-
 /* Log an error once (with the step's MESSAGE_ID) and return it as the status message too. */
 #define fail(ret_message, r, ...)                                                                  \
 	({                                                                                         \
 		int _r = log_full(LOG_ERR, (r), MSGID_HOSTNAME, __FILE__, __LINE__, __VA_ARGS__);  \
-		set_message((ret_message), _r, __VA_ARGS__);                                       \
+		message_set((ret_message), _r, __VA_ARGS__);                                       \
 	})
 
 /* Printable ASCII as is, everything else as \n, \t or \xNN; at most 64 source characters. */
@@ -296,7 +275,7 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 
 	if (!hostname || !*hostname) {
 		log_info("Hostname: the metadata has an empty hostname, keeping the current one.");
-		return set_message(ret_message, 0, "kept: empty hostname in metadata");
+		return message_set(ret_message, 0, "kept: empty hostname in metadata");
 	}
 
 	if (policy == HOSTNAME_NEVER || (policy == HOSTNAME_FIRST_BOOT && !first_boot)) {
@@ -308,11 +287,11 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 
 		if (!current) {
 			log_info("Hostname: kept: %s.", why);
-			return set_message(ret_message, 0, "kept: %s", why);
+			return message_set(ret_message, 0, "kept: %s", why);
 		}
 		escape_name(current, shown);
 		log_info("Hostname: kept '%s': %s.", shown, why);
-		return set_message(ret_message, 0, "kept '%s': %s", shown, why);
+		return message_set(ret_message, 0, "kept '%s': %s", shown, why);
 	}
 
 	if (hostname_validate(hostname, reason, sizeof(reason)) < 0) {
@@ -321,7 +300,7 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		escape_name(hostname, shown);
 		log_full(LOG_ERR, -EINVAL, MSGID_HOSTNAME, __FILE__, __LINE__,
 			 "Invalid hostname '%s' in metadata: %s.", shown, reason);
-		return set_message(ret_message, -EINVAL, "invalid hostname in metadata: %s",
+		return message_set(ret_message, -EINVAL, "invalid hostname in metadata: %s",
 				   reason);
 	}
 
@@ -384,7 +363,7 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 
 	if (!hostname_changed && !hosts_changed && !kernel_changed) {
 		log_info("Hostname: already %s.", set);
-		return set_message(ret_message, 0, "already %s", set);
+		return message_set(ret_message, 0, "already %s", set);
 	}
 
 	r = asprintf(&what, "%s%s%s", hostname_changed ? " /etc/hostname" : "",
@@ -394,7 +373,7 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 
 	if (dry_run) {
 		log_notice("Hostname: would set to %s (changes:%s).", set, what);
-		return set_message(ret_message, 1, "would set to %s (changes:%s)", set, what);
+		return message_set(ret_message, 1, "would set to %s (changes:%s)", set, what);
 	}
 
 	/* Apply. */
@@ -418,5 +397,5 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 			    short_name);
 
 	log_full_id(LOG_NOTICE, MSGID_HOSTNAME, "Hostname set to %s (changed:%s).", set, what);
-	return set_message(ret_message, 1, "set to %s", set);
+	return message_set(ret_message, 1, "set to %s", set);
 }

@@ -46,32 +46,11 @@ static const char *const key_types[] = {
 	"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
 };
 
-static int set_message(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
-static int set_message(char **ret_message, int r, const char *format, ...)
-{
-	va_list ap;
-	char *m;
-	int k;
-
-	if (!ret_message)
-		return r;
-	if (r < 0)
-		errno = -r; /* for %m */
-	va_start(ap, format);
-	k = vasprintf(&m, format, ap);
-	va_end(ap);
-	if (k < 0)
-		return r < 0 ? r : -ENOMEM;
-	free(*ret_message);
-	*ret_message = m;
-	return r;
-}
-
 /* Log an error once (with the step's MESSAGE_ID) and return it as the status message too. */
 #define fail(ret_message, r, ...)                                                                  \
 	({                                                                                         \
 		int _r = log_full(LOG_ERR, (r), MSGID_SSHKEYS, __FILE__, __LINE__, __VA_ARGS__);   \
-		set_message((ret_message), _r, __VA_ARGS__);                                       \
+		message_set((ret_message), _r, __VA_ARGS__);                                       \
 	})
 
 static const char *key_type_lookup(const char *s, size_t n)
@@ -124,21 +103,6 @@ static bool line_key_id(const char *line, size_t len, const char **ret, size_t *
 	return false;
 }
 
-static int base64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Strict base64 of an OpenSSH public key blob, which must start with string TYPE. */
 static const char *check_blob(const char *s, size_t n, const char *type)
 {
@@ -160,7 +124,7 @@ static const char *check_blob(const char *s, size_t n, const char *type)
 	if (!buf)
 		return "out of memory";
 	for (size_t i = 0; i < n - pad; i++) {
-		int v = base64_value((unsigned char)s[i]);
+		int v = base64_char_value((unsigned char)s[i]);
 
 		if (v < 0)
 			return "base64 does not decode";
@@ -637,7 +601,7 @@ int sshkeys_apply(const char *root, const char *user, char *const *keys, enum ss
 			 "None of the %zu public keys in the metadata is valid, keeping the "
 			 "authorized keys of '%s' as they are.",
 			 n_meta, user);
-		return set_message(ret_message, 0,
+		return message_set(ret_message, 0,
 				   "kept: none of the %zu keys in metadata is valid", n_meta);
 	}
 
@@ -780,14 +744,14 @@ int sshkeys_apply(const char *root, const char *user, char *const *keys, enum ss
 	if (!changed && !fix_ssh && !fix_sub) {
 		log_info("SSH keys of '%s' unchanged: %zu key%s (%s)%s.", user, new.n,
 			 new.n == 1 ? "" : "s", where, notes);
-		return set_message(ret_message, 0, "unchanged, %zu key%s (%s)%s", new.n,
+		return message_set(ret_message, 0, "unchanged, %zu key%s (%s)%s", new.n,
 				   new.n == 1 ? "" : "s", where, notes);
 	}
 
 	if (dry_run) {
 		log_notice("SSH keys of '%s': would add %zu key%s, remove %zu, keep %zu (%s)%s.",
 			   user, added, added == 1 ? "" : "s", removed, kept, where, notes);
-		return set_message(ret_message, 1,
+		return message_set(ret_message, 1,
 				   "would add %zu key%s, remove %zu, keep %zu (%s)%s", added,
 				   added == 1 ? "" : "s", removed, kept, where, notes);
 	}
@@ -831,6 +795,6 @@ int sshkeys_apply(const char *root, const char *user, char *const *keys, enum ss
 	log_full_id(LOG_NOTICE, MSGID_SSHKEYS,
 		    "SSH keys of '%s': added %zu, removed %zu, kept %zu (%s)%s.", user, added,
 		    removed, kept, where, notes);
-	return set_message(ret_message, 1, "added %zu, removed %zu, kept %zu (%s)%s", added,
+	return message_set(ret_message, 1, "added %zu, removed %zu, kept %zu (%s)%s", added,
 			   removed, kept, where, notes);
 }

@@ -395,6 +395,41 @@ void format_iso8601(uint64_t realtime_usec, char buf[static 32])
 	snprintf(buf, 32, "%.20s.%03uZ", base, (unsigned)((realtime_usec / 1000ULL) % 1000ULL));
 }
 
+int message_set(char **ret_message, int r, const char *format, ...)
+{
+	va_list ap;
+	char *m;
+	int k;
+
+	if (!ret_message)
+		return r;
+	if (r < 0)
+		errno = -r; /* for %m */
+	va_start(ap, format);
+	k = vasprintf(&m, format, ap);
+	va_end(ap);
+	if (k < 0)
+		return r < 0 ? r : -ENOMEM;
+	free(*ret_message);
+	*ret_message = m;
+	return r;
+}
+
+int base64_char_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
 size_t strv_length(char *const *l)
 {
 	size_t n = 0;

@@ -64,6 +64,16 @@ uint64_t now_usec(void);
 void format_iso8601(uint64_t realtime_usec, char buf[static 32]);
 uint64_t now_realtime_usec(void);
 
+/*
+ * Replace *RET_MESSAGE (when RET_MESSAGE is not NULL) with the formatted one-line message and
+ * return R (errno is set from R for "%m"), or -ENOMEM when R >= 0 and formatting failed. For
+ * steps that log once and hand the same words to the status report.
+ */
+int message_set(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+
+/* The value of base64 character C (RFC 4648 alphabet), -1 for anything else. */
+int base64_char_value(unsigned char c);
+
 /* NULL-terminated string lists. strv_push takes ownership of S (freed on failure). */
 size_t strv_length(char *const *l);
 int strv_push(char ***l, char *s);
