@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: configure with -Werror, ASan and UBSan (and the crash
 # test kill points), build, `make check`, a short fuzz run of every parser, `make distcheck`,
-# the VM end-to-end test, then one summary line "N passed, N failed, N skipped".
+# the Debian package (built and checked by lintian), the VM end-to-end test on that package,
+# then one summary line "N passed, N failed, N skipped".
 # Root is needed for the storage and VM tests (they skip, exit 77, without it).
 #   FUZZ_SECONDS=N (default 15)   VAGENT_SKIP_VM=1 (leave the ~5-9 min VM test out)
 set -uo pipefail
@@ -53,6 +54,17 @@ step "make distcheck"
 make distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" VAGENT_SKIP_ROOT_TESTS=1 \
 	>distcheck.out 2>&1 || { tail -60 distcheck.out; fail "make distcheck failed"; }
 grep -E 'archives ready' -A2 distcheck.out || true
+
+step "Debian package (dpkg-buildpackage, lintian)"
+rm -rf "$build/deb" && mkdir -p "$build/deb/vagent"
+tar -C "$top" --exclude=./.git --exclude="./${build#"$top"/}" -cf - . | tar -C "$build/deb/vagent" -xf -
+(cd "$build/deb/vagent" && dpkg-buildpackage -us -uc -b >"$build/deb/build.log" 2>&1) ||
+	{ tail -40 "$build/deb/build.log"; fail "dpkg-buildpackage failed"; }
+lintian --fail-on error,warning "$build"/deb/vagent_*_amd64.changes ||
+	fail "lintian reports errors or warnings"
+VAGENT_DEB=$(ls "$build"/deb/vagent_*_amd64.deb)
+export VAGENT_DEB
+echo "built and lintian-clean: $VAGENT_DEB"
 
 step "VM end-to-end test (tests/vm/run.sh)"
 if [ "${VAGENT_SKIP_VM:-}" = 1 ]; then
