@@ -14,25 +14,8 @@
 
 #include "hostname.h"
 #include "log.h"
+#include "tap.h"
 #include "util.h"
-
-static unsigned n_tests, n_failed;
-
-static void check(bool ok, const char *format, ...) _printf_(2, 3);
-static void check(bool ok, const char *format, ...)
-{
-	va_list ap;
-
-	n_tests++;
-	if (!ok)
-		n_failed++;
-	printf("%sok %u - ", ok ? "" : "not ", n_tests);
-	va_start(ap, format);
-	vprintf(format, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 static char tmpdir[] = "/tmp/test-hostname.XXXXXX";
 
@@ -113,24 +96,24 @@ static void test_validation(void)
 	snprintf(total254, sizeof(total254), "%s.%s.%s.%.62s", label63, label63, label63, label63);
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
-		check(hostname_is_valid(good[i]), "valid: \"%s\"", good[i]);
-	check(hostname_is_valid(label63), "valid: a 63-character label");
-	check(strlen(total253) == 253 && hostname_is_valid(total253), "valid: 253 characters");
+		ok(hostname_is_valid(good[i]), "valid: \"%s\"", good[i]);
+	ok(hostname_is_valid(label63), "valid: a 63-character label");
+	ok(strlen(total253) == 253 && hostname_is_valid(total253), "valid: 253 characters");
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		bool ok = hostname_validate(bad[i], reason, sizeof(reason)) == -EINVAL;
+		bool refused = hostname_validate(bad[i], reason, sizeof(reason)) == -EINVAL;
 
-		check(ok && !hostname_is_valid(bad[i]), "invalid: entry %zu (%s)", i,
-		      ok ? reason : "accepted");
+		ok(refused && !hostname_is_valid(bad[i]), "invalid: entry %zu (%s)", i,
+		   refused ? reason : "accepted");
 	}
-	check(!hostname_is_valid(NULL), "invalid: NULL");
-	check(!hostname_is_valid(label64), "invalid: a 64-character label");
-	check(strlen(total254) == 254 && !hostname_is_valid(total254), "invalid: 254 characters");
+	ok(!hostname_is_valid(NULL), "invalid: NULL");
+	ok(!hostname_is_valid(label64), "invalid: a 64-character label");
+	ok(strlen(total254) == 254 && !hostname_is_valid(total254), "invalid: 254 characters");
 
 	hostname_validate("web.a b", reason, sizeof(reason));
-	check(streq(reason, "label 2 has a space"), "reason names the label: \"%s\"", reason);
+	ok(streq(reason, "label 2 has a space"), "reason names the label: \"%s\"", reason);
 	hostname_validate("a_b", reason, sizeof(reason));
-	check(strstr(reason, "'_'") != NULL, "reason names the character: \"%s\"", reason);
+	ok(strstr(reason, "'_'") != NULL, "reason names the character: \"%s\"", reason);
 }
 
 static void test_apply(void)
@@ -151,100 +134,100 @@ static void test_apply(void)
 	struct stat a1, a2, b1, b2;
 	int r;
 
-	check(mkdir(p("etc"), 0755) == 0, "mkdir etc");
+	ok(mkdir(p("etc"), 0755) == 0, "mkdir etc");
 	put("etc/hostname", "debian\n");
 	put("etc/hosts", hosts_in);
-	check(chmod(p("etc/hosts"), 0640) == 0, "chmod etc/hosts 0640");
+	ok(chmod(p("etc/hosts"), 0640) == 0, "chmod etc/hosts 0640");
 
 	/* Policies that skip and the empty name touch nothing. */
 	r = apply("web-1.example.com", HOSTNAME_FIRST_BOOT, false, false, &m);
-	check(r == 0 && content_is("etc/hostname", "debian\n"),
+	ok(r == 0 && content_is("etc/hostname", "debian\n"),
 	      "first-boot policy, not the first boot: unchanged");
-	check(m && strstr(m, "kept 'debian'") && strstr(m, "not the first boot"),
+	ok(m && strstr(m, "kept 'debian'") && strstr(m, "not the first boot"),
 	      "message says why: \"%s\"", m ?: "");
 	free(TAKE_PTR(m));
 	r = apply("web-1.example.com", HOSTNAME_NEVER, true, false, NULL);
-	check(r == 0 && content_is("etc/hostname", "debian\n"), "policy never: unchanged");
+	ok(r == 0 && content_is("etc/hostname", "debian\n"), "policy never: unchanged");
 	r = apply("", HOSTNAME_EVERY_BOOT, true, false, &m);
-	check(r == 0 && content_is("etc/hostname", "debian\n") && m && strstr(m, "empty"),
+	ok(r == 0 && content_is("etc/hostname", "debian\n") && m && strstr(m, "empty"),
 	      "empty name: unchanged");
 	free(TAKE_PTR(m));
 
 	/* Invalid names are refused with a reason and nothing is written. */
 	r = apply("bad name\n", HOSTNAME_EVERY_BOOT, true, false, &m);
-	check(r == -EINVAL && m && strstr(m, "label 1 has a space") && !strchr(m, '\n'),
+	ok(r == -EINVAL && m && strstr(m, "label 1 has a space") && !strchr(m, '\n'),
 	      "invalid name refused with its reason");
-	check(content_is("etc/hostname", "debian\n") && content_is("etc/hosts", hosts_in),
+	ok(content_is("etc/hostname", "debian\n") && content_is("etc/hosts", hosts_in),
 	      "invalid name: files untouched");
 	free(TAKE_PTR(m));
 
 	/* Dry run decides but writes nothing. */
 	stat(p("etc/hosts"), &b1);
 	r = apply("web-1.example.com", HOSTNAME_EVERY_BOOT, true, true, &m);
-	check(r == 1 && m && strstr(m, "would set"), "dry run: plans a change (\"%s\")", m ?: "");
+	ok(r == 1 && m && strstr(m, "would set"), "dry run: plans a change (\"%s\")", m ?: "");
 	stat(p("etc/hosts"), &b2);
-	check(content_is("etc/hostname", "debian\n") && content_is("etc/hosts", hosts_in) &&
+	ok(content_is("etc/hostname", "debian\n") && content_is("etc/hosts", hosts_in) &&
 		      same_file(&b1, &b2),
 	      "dry run: nothing written");
 	free(TAKE_PTR(m));
 
 	/* The real thing, with upper case in the metadata. */
 	r = apply("Web-1.Example.com", HOSTNAME_FIRST_BOOT, true, false, &m);
-	check(r == 1, "first boot: changed (%d)", r);
-	check(m && streq(m, "set to 'web-1' (fqdn web-1.example.com)"), "message: \"%s\"",
+	ok(r == 1, "first boot: changed (%d)", r);
+	ok(m && streq(m, "set to 'web-1' (fqdn web-1.example.com)"), "message: \"%s\"",
 	      m ?: "");
 	free(TAKE_PTR(m));
-	check(content_is("etc/hostname", "web-1\n"), "etc/hostname has the short name");
-	check(content_is("etc/hosts", hosts_out), "etc/hosts: only the 127.0.1.1 line replaced");
-	check(stat(p("etc/hosts"), &b1) == 0 && (b1.st_mode & 07777) == 0640,
+	ok(content_is("etc/hostname", "web-1\n"), "etc/hostname has the short name");
+	ok(content_is("etc/hosts", hosts_out), "etc/hosts: only the 127.0.1.1 line replaced");
+	ok(stat(p("etc/hosts"), &b1) == 0 && (b1.st_mode & 07777) == 0640,
 	      "etc/hosts keeps its mode");
-	check(stat(p("etc/hostname"), &a1) == 0 && (a1.st_mode & 07777) == 0644,
+	ok(stat(p("etc/hostname"), &a1) == 0 && (a1.st_mode & 07777) == 0644,
 	      "etc/hostname is 0644");
 
 	/* Second run: nothing to do, files not rewritten. */
 	r = apply("web-1.example.com", HOSTNAME_EVERY_BOOT, true, false, NULL);
-	check(r == 0, "second run: unchanged (%d)", r);
+	ok(r == 0, "second run: unchanged (%d)", r);
 	stat(p("etc/hostname"), &a2);
 	stat(p("etc/hosts"), &b2);
-	check(same_file(&a1, &a2) && same_file(&b1, &b2), "second run: same inodes and mtimes");
+	ok(same_file(&a1, &a2) && same_file(&b1, &b2), "second run: same inodes and mtimes");
 
 	/* No 127.0.1.1 line and no final newline: the line is appended on its own line. */
 	put("etc/hosts", "127.0.0.1 localhost\n#127.0.1.1 commented\n::1 localhost");
 	r = apply("web-1", HOSTNAME_EVERY_BOOT, true, false, NULL);
-	check(r == 1 && content_is("etc/hosts", "127.0.0.1 localhost\n#127.0.1.1 commented\n"
+	ok(r == 1 && content_is("etc/hosts", "127.0.0.1 localhost\n#127.0.1.1 commented\n"
 						"::1 localhost\n127.0.1.1\tweb-1\n"),
 	      "hosts without the line nor a final newline: appended");
-	check(content_is("etc/hostname", "web-1\n"), "short-only name: etc/hostname");
+	ok(content_is("etc/hostname", "web-1\n"), "short-only name: etc/hostname");
 
 	/* Only the first 127.0.1.1 line is replaced, and its CRLF ending is kept. */
 	put("etc/hosts", "127.0.1.1 a\r\n127.0.1.1 b\n");
 	r = apply("web-1", HOSTNAME_EVERY_BOOT, true, false, NULL);
-	check(r == 1 && content_is("etc/hosts", "127.0.1.1\tweb-1\r\n127.0.1.1 b\n"),
+	ok(r == 1 && content_is("etc/hosts", "127.0.1.1\tweb-1\r\n127.0.1.1 b\n"),
 	      "two 127.0.1.1 lines: the first replaced, its CRLF kept");
 
 	/* Missing /etc/hosts and /etc/hostname are created. */
 	unlink(p("etc/hosts"));
 	unlink(p("etc/hostname"));
 	r = apply("db-2.internal", HOSTNAME_EVERY_BOOT, true, false, NULL);
-	check(r == 1 && content_is("etc/hosts", "127.0.1.1\tdb-2.internal db-2\n") &&
+	ok(r == 1 && content_is("etc/hosts", "127.0.1.1\tdb-2.internal db-2\n") &&
 		      content_is("etc/hostname", "db-2\n"),
 	      "missing files created");
 
 	/* A symlinked /etc/hostname is refused and its target left alone. */
 	put("target", "precious\n");
 	unlink(p("etc/hostname"));
-	check(symlink("../target", p("etc/hostname")) == 0, "symlink etc/hostname");
+	ok(symlink("../target", p("etc/hostname")) == 0, "symlink etc/hostname");
 	stat(p("etc/hosts"), &b1);
 	r = apply("other", HOSTNAME_EVERY_BOOT, true, false, &m);
-	check(r == -ELOOP && m && strstr(m, "symlink"), "symlinked etc/hostname refused (%d: %s)",
+	ok(r == -ELOOP && m && strstr(m, "symlink"), "symlinked etc/hostname refused (%d: %s)",
 	      r, m ?: "");
 	free(TAKE_PTR(m));
 	stat(p("etc/hosts"), &b2);
-	check(content_is("target", "precious\n") && same_file(&b1, &b2),
+	ok(content_is("target", "precious\n") && same_file(&b1, &b2),
 	      "symlink target and etc/hosts untouched");
 	{
 		struct stat st;
-		check(lstat(p("etc/hostname"), &st) == 0 && S_ISLNK(st.st_mode),
+		ok(lstat(p("etc/hostname"), &st) == 0 && S_ISLNK(st.st_mode),
 		      "etc/hostname is still the symlink");
 	}
 }
@@ -261,6 +244,5 @@ int main(void)
 	test_apply();
 
 	rm_rf(NULL, tmpdir);
-	printf("1..%u\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

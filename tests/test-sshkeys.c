@@ -16,25 +16,8 @@
 
 #include "log.h"
 #include "sshkeys.h"
+#include "tap.h"
 #include "util.h"
-
-static unsigned n_tests, n_failed;
-
-static void check(bool ok, const char *format, ...) _printf_(2, 3);
-static void check(bool ok, const char *format, ...)
-{
-	va_list ap;
-
-	n_tests++;
-	if (!ok)
-		n_failed++;
-	printf("%sok %u - ", ok ? "" : "not ", n_tests);
-	va_start(ap, format);
-	vprintf(format, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 static char tmpdir[] = "/tmp/test-sshkeys.XXXXXX";
 
@@ -226,20 +209,20 @@ static void test_validation(void)
 		int r = sshkey_validate(generated[i], &reason);
 
 		sscanf(generated[i], "%39s", type);
-		check(r == 0, "valid: ssh-keygen %s key (%s)", type, r == 0 ? "ok" : reason);
+		ok(r == 0, "valid: ssh-keygen %s key (%s)", type, r == 0 ? "ok" : reason);
 	}
 	{
 		int r = sshkey_validate(k, &reason);
 
-		check(r == 0, "valid: built ed25519 key (%s)", r == 0 ? "ok" : reason);
+		ok(r == 0, "valid: built ed25519 key (%s)", r == 0 ? "ok" : reason);
 	}
-	check(sshkey_validate(nocomment, NULL) == 0, "valid: key without a comment");
+	ok(sshkey_validate(nocomment, NULL) == 0, "valid: key without a comment");
 	if (asprintf(&spaced, "  %s with a longer comment  ", k) < 0)
 		exit(99);
-	check(sshkey_validate(spaced, NULL) == 0, "valid: blanks around, comment with spaces");
+	ok(sshkey_validate(spaced, NULL) == 0, "valid: blanks around, comment with spaces");
 	cert = make_key("ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519-cert-v01@openssh.com", 5,
 			NULL);
-	check(sshkey_validate(cert, NULL) == 0, "valid: certificate type");
+	ok(sshkey_validate(cert, NULL) == 0, "valid: certificate type");
 
 	if (asprintf(&options, "command=\"echo hi\" %s", k) < 0 ||
 	    asprintf(&options2, "no-pty %s", k) < 0 || asprintf(&cr, "%s\rx", k) < 0 ||
@@ -285,11 +268,11 @@ static void test_validation(void)
 	for (size_t i = 0; i < n_bad; i++) {
 		int r = sshkey_validate(bad[i].line, &reason);
 
-		check(r == -EINVAL && reason && streq(reason, bad[i].reason),
+		ok(r == -EINVAL && reason && streq(reason, bad[i].reason),
 		      "invalid: entry %zu: \"%s\" (want \"%s\")", i, r == 0 ? "accepted" : reason,
 		      bad[i].reason);
 	}
-	check(sshkey_validate(NULL, &reason) == -EINVAL, "invalid: NULL");
+	ok(sshkey_validate(NULL, &reason) == -EINVAL, "invalid: NULL");
 }
 
 static const char *BEGIN = SSHKEYS_BLOCK_BEGIN "\n";
@@ -329,7 +312,7 @@ static void test_apply(void)
 	struct stat s1, s2;
 	int r;
 
-	check(mkdir(p("etc"), 0755) == 0 && mkdir(p("root"), 0700) == 0 &&
+	ok(mkdir(p("etc"), 0755) == 0 && mkdir(p("root"), 0700) == 0 &&
 		      mkdir(p("home"), 0755) == 0 && mkdir(p("home/alice"), 0755) == 0 &&
 		      chown(p("home/alice"), 1000, 1000) == 0 && mkdir(p("home/bob"), 0755) == 0 &&
 		      chown(p("home/bob"), 1000, 1000) == 0 && mkdir(p("home/carol"), 0755) == 0 &&
@@ -350,15 +333,15 @@ static void test_apply(void)
 		char *want_keys[] = { k1, k2, NULL };
 
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == 1 && m &&
+		ok(r == 1 && m &&
 			      streq(m, "added 2, removed 0, kept 0 (block in "
 				       "/home/alice/.ssh/authorized_keys)"),
 		      "fresh: added (%s)", m ?: "");
 		free(TAKE_PTR(m));
-		check(has_mode_owner("home/alice/.ssh", 0700, 1000, 1000), ".ssh is 0700 alice's");
-		check(has_mode_owner(AK, 0600, 1000, 1000), "authorized_keys is 0600 alice's");
+		ok(has_mode_owner("home/alice/.ssh", 0700, 1000, 1000), ".ssh is 0700 alice's");
+		ok(has_mode_owner(AK, 0600, 1000, 1000), "authorized_keys is 0600 alice's");
 		b = block(want_keys);
-		check(content_is(AK, b), "fresh: the block, deduplicated");
+		ok(content_is(AK, b), "fresh: the block, deduplicated");
 	}
 
 	/* Second run: unchanged, not rewritten. */
@@ -368,7 +351,7 @@ static void test_apply(void)
 		stat(p(AK), &s1);
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
 		stat(p(AK), &s2);
-		check(r == 0 && same_file(&s1, &s2), "second run: unchanged, same inode and mtime");
+		ok(r == 0 && same_file(&s1, &s2), "second run: unchanged, same inode and mtime");
 	}
 
 	/* The user's lines around the block are kept byte for byte; k2 is revoked (sync). */
@@ -384,13 +367,13 @@ static void test_apply(void)
 		want = cat3(before, b, after);
 		put(AK, want);
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == 1 && m && strstr(m, "added 1, removed 1, kept 1"), "sync: %s", m ?: "");
+		ok(r == 1 && m && strstr(m, "added 1, removed 1, kept 1"), "sync: %s", m ?: "");
 		free(TAKE_PTR(m));
 		nb = block(want_keys);
 		free(want);
 		want = cat3(before, nb, after);
-		check(content_is(AK, want), "sync: revoked key gone, user's lines byte for byte");
-		check(has_mode_owner(AK, 0600, 1000, 1000), "rewritten file is 0600 alice's");
+		ok(content_is(AK, want), "sync: revoked key gone, user's lines byte for byte");
+		ok(has_mode_owner(AK, 0600, 1000, 1000), "rewritten file is 0600 alice's");
 	}
 
 	/* add-only keeps what is there and appends. */
@@ -401,17 +384,17 @@ static void test_apply(void)
 		stat(p(AK), &s1);
 		r = apply("alice", keys_k1, SSHKEYS_ADD_ONLY, SSHKEYS_TARGET_BLOCK, false, NULL);
 		stat(p(AK), &s2);
-		check(r == 0 && same_file(&s1, &s2) && content_is(AK, want),
+		ok(r == 0 && same_file(&s1, &s2) && content_is(AK, want),
 		      "add-only: a subset of the block changes nothing");
 		r = apply("alice", keys_k4, SSHKEYS_ADD_ONLY, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == 1 && m && strstr(m, "added 1, removed 0, kept 2"), "add-only: %s",
+		ok(r == 1 && m && strstr(m, "added 1, removed 0, kept 2"), "add-only: %s",
 		      m ?: "");
 		free(TAKE_PTR(m));
 		{
 			_cleanup_free_ char *got = get(AK);
 			char *a = got ? strstr(got, k1) : NULL, *c = got ? strstr(got, k3) : NULL,
 			     *d = got ? strstr(got, k4) : NULL;
-			check(a && c && d && a < c && c < d,
+			ok(a && c && d && a < c && c < d,
 			      "add-only: old order, then the new key");
 		}
 	}
@@ -425,7 +408,7 @@ static void test_apply(void)
 		got = get(AK);
 		{
 			char *first = got ? strstr(got, strchr(u1, ' ')) : NULL;
-			check(r == 1 && first && !strstr(first + 1, strchr(u1, ' ')) && m &&
+			ok(r == 1 && first && !strstr(first + 1, strchr(u1, ' ')) && m &&
 				      strstr(m, "1 already outside the block"),
 			      "user's own key not duplicated into the block (%s)", m ?: "");
 		}
@@ -441,7 +424,7 @@ static void test_apply(void)
 		stat(p(AK), &s1);
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
 		stat(p(AK), &s2);
-		check(r == 0 && same_file(&s1, &s2) && want && content_is(AK, want) && m &&
+		ok(r == 0 && same_file(&s1, &s2) && want && content_is(AK, want) && m &&
 			      strstr(m, "none of the 2 keys"),
 		      "all keys invalid: block kept (%s)", m ?: "");
 		free(TAKE_PTR(m));
@@ -454,19 +437,19 @@ static void test_apply(void)
 		_cleanup_free_ char *got = NULL;
 
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == 1 && m && strstr(m, "added 1, removed 1, kept 0") &&
+		ok(r == 1 && m && strstr(m, "added 1, removed 1, kept 0") &&
 			      strstr(m, "1 invalid key ignored"),
 		      "invalid key skipped, the valid one applied: %s", m ?: "");
 		free(TAKE_PTR(m));
 		r = apply("alice", none, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
 		got = get(AK);
-		check(r == 1 && got && !strstr(got, "vagent") && strstr(got, "# after the block") &&
+		ok(r == 1 && got && !strstr(got, "vagent") && strstr(got, "# after the block") &&
 			      strstr(got, u1),
 		      "no keys in metadata, sync: block removed, user's lines kept");
 		stat(p(AK), &s1);
 		r = apply("alice", NULL, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
 		stat(p(AK), &s2);
-		check(r == 0 && same_file(&s1, &s2), "no keys and no block: nothing to do");
+		ok(r == 0 && same_file(&s1, &s2), "no keys and no block: nothing to do");
 	}
 
 	/* A user file without a final newline gets one before the block. */
@@ -479,7 +462,7 @@ static void test_apply(void)
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
 		free(want);
 		want = cat3("# no final newline\n", nb, "");
-		check(r == 1 && content_is(AK, want), "newline added before a new block");
+		ok(r == 1 && content_is(AK, want), "newline added before a new block");
 	}
 
 	/* Dry run writes nothing: neither a new .ssh nor a change to an existing file. */
@@ -488,15 +471,15 @@ static void test_apply(void)
 		struct stat st;
 
 		r = apply("carol", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, true, &m);
-		check(r == 1 && m && strstr(m, "would add 2 keys, remove 0"), "dry run: %s",
+		ok(r == 1 && m && strstr(m, "would add 2 keys, remove 0"), "dry run: %s",
 		      m ?: "");
 		free(TAKE_PTR(m));
-		check(lstat(p("home/carol/.ssh"), &st) < 0 && errno == ENOENT,
+		ok(lstat(p("home/carol/.ssh"), &st) < 0 && errno == ENOENT,
 		      "dry run: no .ssh created");
 		stat(p(AK), &s1);
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, true, NULL);
 		stat(p(AK), &s2);
-		check(r == 1 && same_file(&s1, &s2) && content_is(AK, want),
+		ok(r == 1 && same_file(&s1, &s2) && content_is(AK, want),
 		      "dry run: existing file untouched");
 	}
 
@@ -504,9 +487,9 @@ static void test_apply(void)
 	{
 		char *keys[] = { k1, NULL };
 
-		check(mkdir(p("home/carol/.ssh"), 0755) == 0, "mkdir carol's .ssh 0755 root-owned");
+		ok(mkdir(p("home/carol/.ssh"), 0755) == 0, "mkdir carol's .ssh 0755 root-owned");
 		r = apply("carol", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
-		check(r == 1 && has_mode_owner("home/carol/.ssh", 0700, 1002, 1002) &&
+		ok(r == 1 && has_mode_owner("home/carol/.ssh", 0700, 1002, 1002) &&
 			      has_mode_owner("home/carol/.ssh/authorized_keys", 0600, 1002, 1002),
 		      "existing .ssh made 0700 and carol's");
 	}
@@ -516,46 +499,46 @@ static void test_apply(void)
 		char *keys[] = { k1, NULL };
 		_cleanup_free_ char *before = get(AK);
 
-		check(symlink("../victim", p("root/.ssh")) == 0, "symlink /root/.ssh -> /victim");
+		ok(symlink("../victim", p("root/.ssh")) == 0, "symlink /root/.ssh -> /victim");
 		r = apply("root", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == -ELOOP && m && streq(m, "'/root/.ssh' is a symlink, refusing"),
+		ok(r == -ELOOP && m && streq(m, "'/root/.ssh' is a symlink, refusing"),
 		      ".ssh symlink refused (%s)", m ?: "");
 		free(TAKE_PTR(m));
-		check(access(p("victim/authorized_keys"), F_OK) < 0 &&
+		ok(access(p("victim/authorized_keys"), F_OK) < 0 &&
 			      content_is("victim/file", "precious\n"),
 		      ".ssh symlink: its target untouched");
 
 		unlink(p(AK));
-		check(symlink("../../../victim/file", p(AK)) == 0, "symlink authorized_keys");
+		ok(symlink("../../../victim/file", p(AK)) == 0, "symlink authorized_keys");
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == -ELOOP && m && strstr(m, "is a symlink, refusing"),
+		ok(r == -ELOOP && m && strstr(m, "is a symlink, refusing"),
 		      "authorized_keys symlink refused (%s)", m ?: "");
 		free(TAKE_PTR(m));
 		lstat(p(AK), &s1);
-		check(content_is("victim/file", "precious\n") && S_ISLNK(s1.st_mode),
+		ok(content_is("victim/file", "precious\n") && S_ISLNK(s1.st_mode),
 		      "authorized_keys symlink: target untouched, link still there");
 		unlink(p(AK));
 
-		check(link(p("victim/file"), p(AK)) == 0, "hard link authorized_keys");
+		ok(link(p("victim/file"), p(AK)) == 0, "hard link authorized_keys");
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
-		check(r == -EMLINK && content_is("victim/file", "precious\n"),
+		ok(r == -EMLINK && content_is("victim/file", "precious\n"),
 		      "hard-linked authorized_keys refused");
 		unlink(p(AK));
 		put(AK, before ?: "");
 
 		r = apply("bob", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == -EPERM && m &&
+		ok(r == -EPERM && m &&
 			      streq(m, "home '/home/bob' is owned by uid 1000, not by 'bob'"),
 		      "foreign home refused (%s)", m ?: "");
 		free(TAKE_PTR(m));
-		check(access(p("home/bob/.ssh"), F_OK) < 0, "foreign home: nothing created");
+		ok(access(p("home/bob/.ssh"), F_OK) < 0, "foreign home: nothing created");
 
 		r = apply("dave", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
-		check(r == -ELOOP || r == -ENOTDIR, "home through a symlink refused (%d)", r);
+		ok(r == -ELOOP || r == -ENOTDIR, "home through a symlink refused (%d)", r);
 		r = apply("erin", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
-		check(r == -ENOENT, "missing home refused (%d)", r);
+		ok(r == -ENOENT, "missing home refused (%d)", r);
 		r = apply("mallory", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
-		check(r == -ESRCH, "unknown user refused (%d)", r);
+		ok(r == -ESRCH, "unknown user refused (%d)", r);
 
 		free(want);
 		want = cat3("# mine\n", BEGIN, k2);
@@ -563,7 +546,7 @@ static void test_apply(void)
 		stat(p(AK), &s1);
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
 		stat(p(AK), &s2);
-		check(r == -EBADMSG && same_file(&s1, &s2) && content_is(AK, want) && m &&
+		ok(r == -EBADMSG && same_file(&s1, &s2) && content_is(AK, want) && m &&
 			      strstr(m, "BEGIN line without END"),
 		      "BEGIN without END refused, nothing written (%s)", m ?: "");
 		free(TAKE_PTR(m));
@@ -580,24 +563,24 @@ static void test_apply(void)
 		stat(p(AK), &s1);
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_FILE, false, &m);
 		stat(p(AK), &s2);
-		check(r == 1 && m && strstr(m, "added 2, removed 0, kept 0 (file /home/alice/"),
+		ok(r == 1 && m && strstr(m, "added 2, removed 0, kept 0 (file /home/alice/"),
 		      "target file: %s", m ?: "");
 		free(TAKE_PTR(m));
-		check(same_file(&s1, &s2) && content_is(AK, "# mine\n"),
+		ok(same_file(&s1, &s2) && content_is(AK, "# mine\n"),
 		      "target file: authorized_keys untouched");
 		got = get(F);
-		check(got && strstr(got, k3) && strstr(got, k4) &&
+		ok(got && strstr(got, k3) && strstr(got, k4) &&
 			      strstr(got, k3) < strstr(got, k4),
 		      "target file: both keys, in order");
-		check(has_mode_owner(F, 0600, 1000, 1000) &&
+		ok(has_mode_owner(F, 0600, 1000, 1000) &&
 			      has_mode_owner("home/alice/.ssh/authorized_keys.d", 0700, 1000, 1000),
 		      "target file: 0600 in a 0700 directory, alice's");
 		stat(p(F), &s1);
 		r = apply("alice", keys, SSHKEYS_SYNC, SSHKEYS_TARGET_FILE, false, NULL);
 		stat(p(F), &s2);
-		check(r == 0 && same_file(&s1, &s2), "target file: second run unchanged");
+		ok(r == 0 && same_file(&s1, &s2), "target file: second run unchanged");
 		r = apply("alice", NULL, SSHKEYS_SYNC, SSHKEYS_TARGET_FILE, false, NULL);
-		check(r == 1 && lstat(p(F), &st) < 0 && errno == ENOENT,
+		ok(r == 1 && lstat(p(F), &st) < 0 && errno == ENOENT,
 		      "target file: no keys, sync: file removed");
 	}
 
@@ -611,22 +594,22 @@ static void test_apply(void)
 			if (strv_push(&many, ed25519(100000 + i, "bulk")) < 0)
 				exit(99);
 		r = apply("root", many, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == -ELOOP, "root's .ssh is still the symlink (%d)", r);
+		ok(r == -ELOOP, "root's .ssh is still the symlink (%d)", r);
 		free(TAKE_PTR(m));
 		unlink(p("root/.ssh"));
 		r = apply("root", many, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, &m);
-		check(r == 1 && m && strstr(m, "added 2000, removed 0, kept 0"), "2000 keys: %s",
+		ok(r == 1 && m && strstr(m, "added 2000, removed 0, kept 0"), "2000 keys: %s",
 		      m ?: "");
 		free(TAKE_PTR(m));
 		got = get("root/.ssh/authorized_keys");
 		for (char *c = got; c && *c; c++)
 			lines += *c == '\n';
-		check(lines == 2002 && has_mode_owner("root/.ssh", 0700, 0, 0),
+		ok(lines == 2002 && has_mode_owner("root/.ssh", 0700, 0, 0),
 		      "2000 keys: 2000 lines plus the markers (%zu)", lines);
 		stat(p("root/.ssh/authorized_keys"), &s1);
 		r = apply("root", many, SSHKEYS_SYNC, SSHKEYS_TARGET_BLOCK, false, NULL);
 		stat(p("root/.ssh/authorized_keys"), &s2);
-		check(r == 0 && same_file(&s1, &s2), "2000 keys: second run unchanged");
+		ok(r == 0 && same_file(&s1, &s2), "2000 keys: second run unchanged");
 	}
 }
 
@@ -659,7 +642,7 @@ static void test_nul_bytes(void)
 	if (asprintf(&fixture, "%s/tests/fixtures/authorized_keys-nul-byte", srcdir) < 0)
 		exit(99);
 	if (read_file(NULL, fixture, 1 << 20, &old, &len) < 0 || !memchr(old, 0, len)) {
-		check(false, "read fixture %s", fixture);
+		ok(false, "read fixture %s", fixture);
 		return;
 	}
 	for (int target = 0; target < 2; target++)
@@ -682,13 +665,13 @@ static void test_nul_bytes(void)
 
 			r = apply("alice", keys, pol, t, false, NULL);
 			read_file(NULL, p(f), 1 << 20, &got, &got_len);
-			check(r == 1 && got && (target || (got_len > len && !memcmp(got, old, len))),
+			ok(r == 1 && got && (target || (got_len > len && !memcmp(got, old, len))),
 			      "NUL bytes (%s, %s): applied%s (r=%d)", target ? "file" : "block",
 			      policy ? "add-only" : "sync", target ? "" : ", own bytes kept", r);
 			stat(p(f), &s1);
 			r = apply("alice", keys, pol, t, false, NULL);
 			stat(p(f), &s2);
-			check(r == 0 && same_file(&s1, &s2), "NUL bytes (%s, %s): second run unchanged",
+			ok(r == 0 && same_file(&s1, &s2), "NUL bytes (%s, %s): second run unchanged",
 			      target ? "file" : "block", policy ? "add-only" : "sync");
 		}
 	rm_rf(NULL, p("home/alice/.ssh"));
@@ -706,13 +689,11 @@ int main(void)
 	if (geteuid() != 0) {
 		printf("# SKIP: the apply tests chown to uid 1000 and need root\n");
 		rm_rf(NULL, tmpdir);
-		printf("1..%u\n", n_tests);
-		return n_failed ? 1 : 77;
+		return tap_done() ?: 77;
 	}
 	test_apply();
 	test_nul_bytes();
 
 	rm_rf(NULL, tmpdir);
-	printf("1..%u\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }
