@@ -6,10 +6,10 @@
 #include <locale.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#include "config.h"
-#include "http.h"
-#include "log.h"
+#include "cli/cli.h"
+#include "base/config.h"
+#include "metadata/http.h"
+#include "base/log.h"
 
 int main(int argc, char **argv)
 {

@@ -3,13 +3,13 @@
  * cc-apply.c: every supported key's shape, YAML 1.1 scalars, errors with line and column, wrong
  * shapes kept out, unknown keys listed, merging of parts, alias expansion capped, MIME parts in
  * order with base64, gzip with a cap. Fixtures: tests/fixtures/cloud-config/. */
-#include "cc-apply.h"
-#include "cc-gzip.h"
-#include "cc-mime.h"
-#include "cloudconfig.h"
-#include "config.h"
+#include "cloudconfig/cc-apply.h"
+#include "cloudconfig/cc-gzip.h"
+#include "cloudconfig/cc-mime.h"
+#include "cloudconfig/cloudconfig.h"
+#include "base/config.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static char *fixture(const char *name, size_t *len)
 {

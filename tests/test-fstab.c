@@ -9,10 +9,10 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "fstab.h"
-#include "log.h"
+#include "storage/fstab.h"
+#include "base/log.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 /* asprintf() that never returns NULL (a test has no use for OOM handling). */
 static char *fmt(const char *f, ...) _printf_(1, 2);

@@ -22,11 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "log.h"
-#include "macro.h"
+#include "metadata/http.h"
+#include "base/log.h"
+#include "base/macro.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #define MSEC 1000ULL
 #define SEC  1000000ULL

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "metadata.h"
-#include "report.h"
+#include "metadata/json.h"
+#include "metadata/metadata.h"
+#include "base/report.h"
 
 static unsigned n_tests, n_failed;
 

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "blockdev.h"
-#include "probe.h"
+#include "storage/blockdev.h"
+#include "storage/probe.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static void test_verdict_names(void)
 {

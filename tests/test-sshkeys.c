@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "sshkeys.h"
+#include "base/log.h"
+#include "steps/sshkeys.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static char tmpdir[] = "/tmp/test-sshkeys.XXXXXX";
 

@@ -4,11 +4,11 @@
  * stored and not run, store-only, dry run. Everything happens in a scratch --root. */
 #include <sys/stat.h>
 
-#include "config.h"
-#include "process.h"
+#include "base/config.h"
+#include "base/process.h"
 #include "tap.h"
-#include "userdata.h"
-#include "util.h"
+#include "steps/userdata.h"
+#include "base/util.h"
 
 static char root[] = "/tmp/vagent-test-userdata.XXXXXX";
 static char marker[600];

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 static char root[] = "/tmp/vagent-test-util.XXXXXX";
 

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "hostname.h"
-#include "util.h"
+#include "steps/hostname.h"
+#include "base/util.h"
 
 static char root[] = "/dev/shm/fuzz-hostname.XXXXXX";
 static char hostname_path[128], hosts_path[128];

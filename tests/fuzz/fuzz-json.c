@@ -10,7 +10,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "json.h"
+#include "metadata/json.h"
 
 static bool has_control(const char *s)
 {

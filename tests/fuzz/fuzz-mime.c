@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "cc-mime.h"
+#include "cloudconfig/cc-mime.h"
 #include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

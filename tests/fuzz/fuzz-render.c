@@ -7,7 +7,7 @@
 #include <errno.h>
 
 #include "fuzz.h"
-#include "json.h"
+#include "metadata/json.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "sshkeys.h"
-#include "util.h"
+#include "steps/sshkeys.h"
+#include "base/util.h"
 
 static char root[] = "/dev/shm/fuzz-sshkeys.XXXXXX";
 static char ssh_dir[128], keys_path[160], sub_dir[160], file_path[192];

@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "userdata.h"
+#include "steps/userdata.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -33,9 +33,9 @@ rm -rf "$probe"
 
 # The agent as the normal build has it (libvagent_a_SOURCES in Makefile.am, main.c is not in
 # it), instrumented for coverage, linked with every pkg-config module configure.ac checks for.
-# FUZZ_EXTRA_SOURCES: more agent/*.c basenames (for work not yet in Makefile.am).
+# FUZZ_EXTRA_SOURCES: more agent/ sources as DIR/NAME without .c (work not yet in Makefile.am).
 sources="$(sed -n '/^libvagent_a_SOURCES/,/^[^ \t].*=/p' "$top/Makefile.am" |
-	grep -o 'agent/[A-Za-z0-9_-]*\.c' | sed 's|agent/||; s|\.c$||') ${FUZZ_EXTRA_SOURCES:-}"
+	grep -o 'agent/[A-Za-z0-9_/-]*\.c' | sed 's|agent/||; s|\.c$||') ${FUZZ_EXTRA_SOURCES:-}"
 deps=$(sed -n 's/^[[:space:]]*PKG_CHECK_MODULES(\[[A-Z0-9_]*\], *\[\([^] >=]*\).*/\1/p' "$top/configure.ac")
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter $san -I$top/agent -I$top/tests $(pkg-config --cflags $deps)"
@@ -44,7 +44,7 @@ mkdir -p "$out/obj" "$out/artifacts"
 objs=()
 for name in $sources; do
 	src="$top/agent/$name.c"
-	obj="$out/obj/$name.o"
+	obj="$out/obj/${name//\//_}.o"
 	if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find "$top/agent" -name '*.h' -newer "$obj")" ]; then
 		"$cc" $cflags -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || { echo "fuzz: build of $src failed" >&2; exit 1; }
 	fi

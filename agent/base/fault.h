@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fault.h: crash-consistency fault injection for the storage path, compiled in only when the
+ * build defines VAGENT_FAULT_INJECTION (the test build does; release builds do not, and then
+ * every hook is an empty inline). With VAGENT_FAULT=<point> in the environment the process
+ * kills itself with SIGKILL at that point, as a power cut or OOM kill would. Points, in the
+ * order a blank volume passes them: after-gpt (table written and known to the kernel, no
+ * filesystem), during-mkfs (mkfs is stopped VAGENT_FAULT_DELAY_MS, default 50, after it
+ * started, then we die), after-mkfs (filesystem written, partition still "pending"),
+ * after-rename (partition "done", no fstab line), after-fstab (fstab written, not mounted).
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "base/macro.h"
+
+#ifdef VAGENT_FAULT_INJECTION
+static inline bool fault_enabled(const char *point)
+{
+	const char *e = getenv("VAGENT_FAULT");
+	return e && streq(e, point);
+}
+
+/* Microseconds to let mkfs run before "during-mkfs" stops it. */
+static inline uint64_t fault_delay_usec(void)
+{
+	const char *e = getenv("VAGENT_FAULT_DELAY_MS");
+	long v = e ? strtol(e, NULL, 10) : 50;
+	return (uint64_t)(v > 0 ? v : 1) * 1000;
+}
+
+static inline void fault_point(const char *point)
+{
+	if (!fault_enabled(point))
+		return;
+	log_warning("fault injection: killing ourselves at '%s'", point);
+	raise(SIGKILL);
+}
+#else
+static inline bool fault_enabled(const char *point _unused_)
+{
+	return false;
+}
+static inline uint64_t fault_delay_usec(void)
+{
+	return 0;
+}
+static inline void fault_point(const char *point _unused_)
+{
+}
+#endif

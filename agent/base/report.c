@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.c: the life cycle of the report records declared in report.h: step result names,
+ * appending steps and volumes to a boot report, and freeing them. Pure memory handling: no I/O,
+ * no JSON (json.c converts these records to and from JSON).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/report.h"
+
+static const char *const step_result_table[] = {
+	[STEP_CHANGED] = "changed",
+	[STEP_UNCHANGED] = "unchanged",
+	[STEP_SKIPPED] = "skipped",
+	[STEP_FAILED] = "failed",
+};
+
+const char *step_result_to_string(enum step_result r)
+{
+	if ((size_t)r >= ARRAY_SIZE(step_result_table))
+		return NULL;
+	return step_result_table[r];
+}
+
+/* Returns the enum step_result value, or -EINVAL for an unknown name. */
+int step_result_from_string(const char *s)
+{
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(step_result_table); i++)
+		if (streq(step_result_table[i], s))
+			return (int)i;
+	return -EINVAL;
+}
+
+void step_report_done(struct step_report *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->message);
+	*s = (struct step_report){};
+}
+
+void volume_report_done(struct volume_report *v)
+{
+	if (!v)
+		return;
+	free(v->device);
+	free(v->verdict);
+	free(v->reason);
+	free(v->action);
+	free(v->mountpoint);
+	free(v->uuid);
+	free(v->volume_id);
+	free(v->result);
+	*v = (struct volume_report){};
+}
+
+void boot_report_done(struct boot_report *b)
+{
+	if (!b)
+		return;
+	free(b->instance_id);
+	free(b->metadata_source);
+	free(b->started);
+	free(b->finished);
+	for (size_t i = 0; i < b->n_steps; i++)
+		step_report_done(&b->steps[i]);
+	free(b->steps);
+	for (size_t i = 0; i < b->n_volumes; i++)
+		volume_report_done(&b->volumes[i]);
+	free(b->volumes);
+	*b = (struct boot_report){ .userdata_exit = -1 };
+}
+
+int boot_report_add_step(struct boot_report *b, const char *name, enum step_result result,
+			 uint64_t duration_ms, const char *message)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_free_ char *n = NULL, *m = NULL;
+	struct step_report *steps;
+
+	if (name) {
+		n = strdup(name);
+		if (!n)
+			return -ENOMEM;
+	}
+	if (message) {
+		m = strdup(message);
+		if (!m)
+			return -ENOMEM;
+	}
+
+	/* A step that is already there is replaced in place (a unit of its own re-ran it). */
+	for (size_t i = 0; i < b->n_steps; i++)
+		if (name && b->steps[i].name && streq(b->steps[i].name, name)) {
+			step_report_done(&b->steps[i]);
+			b->steps[i] = (struct step_report){
+				.name = TAKE_PTR(n),
+				.result = result,
+				.duration_ms = duration_ms,
+				.message = TAKE_PTR(m),
+			};
+			return 0;
+		}
+
+	steps = reallocarray(b->steps, b->n_steps + 1, sizeof(*steps));
+	if (!steps)
+		return -ENOMEM;
+	b->steps = steps;
+	b->steps[b->n_steps++] = (struct step_report){
+		.name = TAKE_PTR(n),
+		.result = result,
+		.duration_ms = duration_ms,
+		.message = TAKE_PTR(m),
+	};
+	return 0;
+}
+
+int boot_report_add_volume(struct boot_report *b, struct volume_report *v)
+{
+	struct volume_report *volumes;
+
+	/* The same device again (a later `vagent mount`) replaces its entry. */
+	for (size_t i = 0; i < b->n_volumes; i++)
+		if (v->device && b->volumes[i].device && streq(b->volumes[i].device, v->device)) {
+			volume_report_done(&b->volumes[i]);
+			b->volumes[i] = *v;
+			*v = (struct volume_report){};
+			return 0;
+		}
+
+	volumes = reallocarray(b->volumes, b->n_volumes + 1, sizeof(*volumes));
+	if (!volumes)
+		return -ENOMEM;
+	b->volumes = volumes;
+	b->volumes[b->n_volumes++] = *v;
+	*v = (struct volume_report){};
+	return 0;
+}

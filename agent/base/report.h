@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h: plain C records of what vagent did, shared by the steps, the status files and the
+ * command output: one struct per boot step, per volume, and the whole boot. json.c turns them
+ * into JSON and back; nothing here does I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "base/macro.h"
+
+/* One boot step's outcome. */
+struct step_report {
+	char *name;            /* "metadata", "hostname", "ssh-keys", "storage", "userdata" */
+	enum step_result result;
+	uint64_t duration_ms;
+	char *message;         /* one line, secret-free */
+};
+
+/* One volume considered by the storage step or `mount`. */
+struct volume_report {
+	char *device;     /* /dev/vdb */
+	char *verdict;    /* blank own in-use has-data unknown-data unsupported error */
+	char *reason;     /* what was found, e.g. "ext4 at offset 1080" */
+	char *action;     /* format-and-mount mount none */
+	char *mountpoint; /* NULL when none */
+	char *uuid;       /* filesystem UUID, NULL when none */
+	char *volume_id;  /* serial / provider mount id, NULL when unknown */
+	char *result;     /* what happened: "formatted and mounted", "refused", ... (NULL in dry-run) */
+};
+
+struct boot_report {
+	char *instance_id;      /* NULL when unknown */
+	bool first_boot;
+	char *metadata_source;  /* "service" "cache" "none" */
+	char *started;          /* ISO 8601 UTC */
+	char *finished;
+	struct step_report *steps;
+	size_t n_steps;
+	struct volume_report *volumes;
+	size_t n_volumes;
+	bool userdata_ran;
+	int userdata_exit;      /* exit status of the user-data script when it ran; -1 unknown */
+};
+
+const char *step_result_to_string(enum step_result r);
+int step_result_from_string(const char *s);
+
+void step_report_done(struct step_report *s);
+void volume_report_done(struct volume_report *v);
+void boot_report_done(struct boot_report *b);
+
+/* Append a copy of the step (strings duplicated), or replace the step of the same name. */
+int boot_report_add_step(struct boot_report *b, const char *name, enum step_result result,
+			 uint64_t duration_ms, const char *message);
+/* Append V, or replace the entry of the same device, taking ownership of its strings (V is
+ * zeroed). */
+int boot_report_add_volume(struct boot_report *b, struct volume_report *v);

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state.h: what vagent remembers between runs, all under ROOT: the cached metadata document
+ * (/var/lib/vagent/metadata.json, 0600), per-instance state (/var/lib/vagent/instances/<id>/),
+ * the last boot's report (/var/lib/vagent/last-boot.json and /run/vagent/status.json).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/report.h"
+
+#define STATE_DIR "/var/lib/vagent"
+#define STATE_CACHE STATE_DIR "/metadata.json"
+#define STATE_INSTANCES STATE_DIR "/instances"
+#define STATE_LAST_BOOT STATE_DIR "/last-boot.json"
+#define RUN_DIR "/run/vagent"
+#define RUN_STATUS RUN_DIR "/status.json"
+
+/* The cached document: written atomically (0600) only when it changed. 1 written, 0 same. */
+int state_cache_write(const char *root, const char *buf, size_t len);
+int state_cache_read(const char *root, size_t max, char **ret, size_t *ret_len);
+
+/* Open (creating with 0700 when CREATE) the directory of instance ID. */
+int state_instance_open(const char *root, const char *id, bool create);
+/* Per-instance stamps and files (NAME inside the instance directory). */
+bool state_instance_has(const char *root, const char *id, const char *name);
+int state_instance_write(const char *root, const char *id, const char *name, const void *data,
+			 size_t len);
+int state_instance_read(const char *root, const char *id, const char *name, size_t max,
+			char **ret, size_t *ret_len);
+int state_instance_remove(const char *root, const char *id, const char *name);
+
+/* Boot reports: /run/vagent/status.json and /var/lib/vagent/last-boot.json (0644). */
+int state_write_report(const char *root, const struct boot_report *b);
+/* Read /run/vagent/status.json, else last-boot.json. -ENOENT when there is neither. */
+int state_read_report(const char *root, struct boot_report *ret, char **ret_path);
+
+/* Does this boot's report (/run/vagent/status.json) exist? */
+bool state_run_report_exists(const char *root);
+/* Copy step NAME (and, for "storage", the volumes) from this boot's report into B, replacing
+ * B's own (another unit ran it beside us). Nothing when there is none. */
+void state_keep_step(const char *root, struct boot_report *b, const char *name);
+
+/* `clean`: remove instance state, the cache and the last-boot report. */
+int state_clean(const char *root);

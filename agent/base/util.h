@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * util.h: file helpers every step uses: paths resolved inside --root without following
+ * symlinks, atomic writes (temp file, fsync, rename, fsync dir), capped reads, string lists,
+ * clocks. No external library is included here.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/macro.h"
+
+/*
+ * Open directory PATH (absolute, interpreted inside ROOT; ROOT NULL or "/" means the real root)
+ * one component at a time with O_NOFOLLOW: a symlink anywhere below ROOT gives -ELOOP (or
+ * -ENOTDIR). With MKDIR, missing components are created with MODE. Returns an O_DIRECTORY fd.
+ */
+int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode);
+
+/* Split "/a/b/c" into the parent "/a/b" opened as above and the last component "c". */
+int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_name);
+
+/* ROOT + PATH as one string ("/" + PATH when ROOT is NULL); NULL on OOM. */
+char *path_join_root(const char *root, const char *path);
+char *path_join(const char *a, const char *b);
+
+/*
+ * Write NAME in DIRFD atomically: a temp file beside it (O_EXCL|O_NOFOLLOW), write, fchmod MODE,
+ * fchown UID/GID unless (uid_t)-1, fsync, renameat over NAME, fsync DIRFD. A partial write
+ * never becomes visible under NAME.
+ */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			 uid_t uid, gid_t gid);
+/* The same for PATH inside ROOT; parents are created (0755) without following symlinks. */
+int write_file_atomic(const char *root, const char *path, const void *data, size_t len,
+		      mode_t mode);
+
+/*
+ * Read NAME in DIRFD (O_NOFOLLOW; regular files only) up to MAX bytes. Larger: -EFBIG.
+ * The buffer is NUL-terminated (not counted in *ret_len). -ENOENT when missing.
+ */
+int read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+int read_file(const char *root, const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* Remove PATH inside ROOT recursively without following symlinks; missing is fine. */
+int rm_rf(const char *root, const char *path);
+
+/*
+ * flock(FD, OP|LOCK_NB) again every 20 ms until it succeeds or TIMEOUT_USEC passed: udev holds
+ * a shared lock on a disk for a moment while it probes it (after mkfs, after a table write,
+ * on hot-attach). Returns 0 or -EWOULDBLOCK / another negative errno.
+ */
+int flock_wait(int fd, int op, uint64_t timeout_usec);
+
+/* Wait until PATH exists (a device node udev removes and re-adds when the kernel re-reads a
+ * partition table), for at most TIMEOUT_USEC. 0 when it exists, -ENOENT when it never came. */
+int wait_for_path(const char *path, uint64_t timeout_usec);
+
+/* Monotonic and wall clocks. */
+uint64_t now_usec(void);
+void format_iso8601(uint64_t realtime_usec, char buf[static 32]);
+uint64_t now_realtime_usec(void);
+
+/*
+ * Replace *RET_MESSAGE (when RET_MESSAGE is not NULL) with the formatted one-line message and
+ * return R (errno is set from R for "%m"), or -ENOMEM when R >= 0 and formatting failed. For
+ * steps that log once and hand the same words to the status report.
+ */
+int message_set(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+
+/* The value of base64 character C (RFC 4648 alphabet), -1 for anything else. */
+int base64_char_value(unsigned char c);
+
+/* NULL-terminated string lists. strv_push takes ownership of S (freed on failure). */
+size_t strv_length(char *const *l);
+int strv_push(char ***l, char *s);
+bool strv_contains(char *const *l, const char *s);
+
+/* true if S has a byte < 0x20 or 0x7f (TAB allowed when ALLOW_TAB). */
+bool string_has_control(const char *s, size_t len, bool allow_tab);
+/* true if S begins with PREFIX */
+static inline bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Parse a non-negative decimal integer (no sign, no trailing junk). */
+int parse_u64(const char *s, uint64_t *ret);
+/* Parse "30", "30s", "500ms", "2min" into microseconds. */
+int parse_duration_usec(const char *s, uint64_t *ret);
+/* Parse "16M", "1MiB", "4096", "1G" into bytes. */
+int parse_size(const char *s, uint64_t *ret);

@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cc-apply.c: cloud-config user data from bytes to effects. The user data is decoded once per
+ * run (gunzip, MIME split, each cloud-config part parsed and merged in order), then used three
+ * ways: bootcmd runs every boot before the other steps; the hostname and ssh-keys steps take
+ * the hostname and keys from it; the userdata step runs the per-instance pass here, in
+ * cloud-init's order, stamping each module in the instance state before it starts. Commands
+ * run from an argv (a string is "sh -c STRING"); their output goes to the journal and to a
+ * 0600 log in the instance state. Only key names, paths, counts and positions are logged:
+ * never the content of the user data.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "cloudconfig/cc-apply.h"
+#include "cloudconfig/cc-gzip.h"
+#include "cloudconfig/cc-mime.h"
+#include "cloudconfig/cc-modules.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "steps/sshkeys.h"
+#include "base/state.h"
+#include "base/util.h"
+
+#define CC_LOG "cloud-config.log"
+#define BOOTCMD_LOG "bootcmd.log"
+#define NAMES_SHOWN 4
+
+static int set_msg(char **ret, const char *fmt, ...) _printf_(2, 3);
+static int set_msg(char **ret, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(*ret);
+	*ret = s;
+	return s ? 0 : -ENOMEM;
+}
+
+void cc_doc_done(struct cc_doc *d)
+{
+	free(d->plain);
+	cloud_config_free(d->cc);
+	for (size_t i = 0; i < d->n_scripts; i++)
+		free(d->scripts[i].data);
+	free(d->scripts);
+	strv_free(d->ignored_parts);
+	free(d->error_message);
+	*d = (struct cc_doc){};
+}
+
+static int doc_fail(struct cc_doc *d, int error, const char *fmt, ...) _printf_(3, 4);
+static int doc_fail(struct cc_doc *d, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(d->error_message);
+	va_start(ap, fmt);
+	if (vasprintf(&d->error_message, fmt, ap) < 0)
+		d->error_message = NULL;
+	va_end(ap);
+	d->error = error;
+	return d->error_message ? 0 : -ENOMEM;
+}
+
+/* Parse one cloud-config text and merge it into D->cc. WHERE prefixes errors ("part 2: "). */
+static int doc_add_config(struct cc_doc *d, const char *text, size_t len, const char *where)
+{
+	_cleanup_(cloud_config_freep) struct cloud_config *cc = NULL;
+	struct cc_error e;
+	int r;
+
+	r = cloud_config_parse(text, len, &cc, &e);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EBADMSG)
+		return doc_fail(d, r, "%sinvalid YAML at line %u, column %u: %s", where, e.line,
+				e.column, e.problem);
+	if (r < 0)
+		return doc_fail(d, r, "%sthe cloud-config cannot be read: %s", where,
+				r == -E2BIG ? e.problem : strerror(-r));
+	if (!d->cc) {
+		d->cc = TAKE_PTR(cc);
+		return 0;
+	}
+	return cloud_config_merge(d->cc, cc);
+}
+
+static bool sniffable(const char *type)
+{
+	return streq(type, "") || streq(type, "text/plain") ||
+	       streq(type, "application/octet-stream") || streq(type, "application/x-gzip") ||
+	       streq(type, "application/gzip");
+}
+
+static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_part *p, size_t i)
+{
+	_cleanup_free_ char *plain = NULL, *where = NULL, *note = NULL;
+	const char *body = p->body;
+	size_t len = p->len;
+	enum userdata_kind k;
+	int r;
+
+	if (asprintf(&where, "part %zu: ", i) < 0)
+		return -ENOMEM;
+	if (!p->decoded) {
+		if (asprintf(&note, "part %zu (%s, transfer encoding not supported)", i,
+			     p->type) < 0)
+			return -ENOMEM;
+		return strv_push(&d->ignored_parts, TAKE_PTR(note));
+	}
+	if (gzip_is(body, len)) {
+		r = gunzip_capped(body, len, cfg->max_userdata_size, &plain, &len);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return doc_fail(d, r, "%sgzip data cannot be decompressed: %s", where,
+					strerror(-r));
+		body = plain;
+	}
+	k = userdata_detect(body, len);
+	if (streq(p->type, "text/cloud-config") || (sniffable(p->type) && k == USERDATA_CLOUD_CONFIG))
+		return doc_add_config(d, body, len, where);
+	if (streq(p->type, "text/x-shellscript") || (sniffable(p->type) && k == USERDATA_SCRIPT)) {
+		struct cc_script *n = reallocarray(d->scripts, d->n_scripts + 1, sizeof(*n));
+		char *copy = malloc(len + 1);
+
+		if (!n || !copy) {
+			free(copy);
+			if (n)
+				d->scripts = n;
+			return -ENOMEM;
+		}
+		memcpy(copy, body, len);
+		copy[len] = 0;
+		d->scripts = n;
+		d->scripts[d->n_scripts++] = (struct cc_script){ .data = copy, .len = len, .index = i };
+		return 0;
+	}
+	if (asprintf(&note, "part %zu (%s)", i, *p->type ? p->type : "no type") < 0)
+		return -ENOMEM;
+	return strv_push(&d->ignored_parts, TAKE_PTR(note));
+}
+
+int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct cc_doc *d)
+{
+	struct mime_part *parts = NULL;
+	size_t n = 0;
+	int r;
+
+	*d = (struct cc_doc){ .kind = USERDATA_NONE };
+	if (!data || len == 0)
+		return 0;
+	if (gzip_is(data, len)) {
+		d->gzip = true;
+		r = gunzip_capped(data, len, cfg->max_userdata_size, &d->plain, &d->plain_len);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			d->kind = USERDATA_GZIP;
+			return doc_fail(d, r, "gzip user data cannot be decompressed: %s",
+					r == -EFBIG ? "larger than max-userdata-size" : strerror(-r));
+		}
+		data = d->plain;
+		len = d->plain_len;
+	}
+	d->kind = userdata_detect(data, len);
+	if (d->kind == USERDATA_CLOUD_CONFIG)
+		return doc_add_config(d, data, len, "");
+	if (d->kind != USERDATA_MIME)
+		return 0;
+
+	r = mime_split(data, len, &parts, &n);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return doc_fail(d, r, "MIME user data has no multipart boundary");
+	for (size_t i = 0; i < n && d->error == 0; i++) {
+		r = doc_add_part(d, cfg, &parts[i], i + 1);
+		if (r < 0)
+			break;
+	}
+	mime_parts_free(parts, n);
+	return r < 0 ? r : 0;
+}
+
+bool cc_doc_has_config(const struct cc_doc *d)
+{
+	return d && d->error == 0 && d->cc;
+}
+
+const char *cc_doc_hostname(const struct cc_doc *d, bool *ret_preserve)
+{
+	*ret_preserve = cc_doc_has_config(d) && d->cc->has[CC_PRESERVE_HOSTNAME] &&
+			d->cc->preserve_hostname;
+	if (!cc_doc_has_config(d))
+		return NULL;
+	if (d->cc->has[CC_FQDN])
+		return d->cc->fqdn;
+	return d->cc->has[CC_HOSTNAME] ? d->cc->hostname : NULL;
+}
+
+static int push_valid_keys(char ***l, char *const *keys, const char *label)
+{
+	for (size_t i = 0; keys && keys[i]; i++) {
+		const char *reason;
+		int r;
+
+		if (sshkey_validate(keys[i], &reason) < 0) {
+			log_warning("cloud-config %s[%zu]: %s, ignoring.", label, i, reason);
+			continue;
+		}
+		if (strv_contains(*l, keys[i]))
+			continue;
+		r = strv_push(l, strdup(keys[i]));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r;
+
+	*ret = NULL;
+	if (!cc_doc_has_config(d))
+		return 0;
+	if (d->cc->has[CC_SSH_AUTHORIZED_KEYS]) {
+		r = push_valid_keys(&l, d->cc->ssh_authorized_keys, "ssh_authorized_keys");
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; d->cc->has[CC_USERS] && i < d->cc->n_users; i++) {
+		const struct cc_user *u = &d->cc->users[i];
+		char label[64];
+
+		if (!u->is_default && !streq(u->name, user))
+			continue;
+		snprintf(label, sizeof(label), "users[%zu].ssh_authorized_keys", i);
+		r = push_valid_keys(&l, u->ssh_authorized_keys, label);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+void cc_plan(const struct cc_run *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->plan)
+		return;
+	fputs("  ", c->plan);
+	va_start(ap, fmt);
+	vfprintf(c->plan, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->plan);
+}
+
+static void command_line(const char *line, void *userdata)
+{
+	/* The command's own output: the user's words, one journal line each (as for scripts). */
+	log_full_id(LOG_INFO, MSGID_USERDATA, "%s: %s", (const char *)userdata, line);
+}
+
+int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char *const *extra_env)
+{
+	_cleanup_strv_free_ char **env = NULL;
+	struct spawn_options o;
+	int r, status = -1;
+
+	r = strv_push(&env, strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+	if (r >= 0)
+		r = strv_push(&env, strdup("LANG=C.UTF-8"));
+	if (r >= 0)
+		r = strv_push(&env, strdup("HOME=/root"));
+	if (r >= 0 && c->id) {
+		char *s;
+		r = asprintf(&s, "INSTANCE_ID=%s", c->id) < 0 ? -ENOMEM : strv_push(&env, s);
+	}
+	for (size_t i = 0; r >= 0 && extra_env && extra_env[i]; i++)
+		r = strv_push(&env, strdup(extra_env[i]));
+	if (r < 0)
+		return log_error_errno(r, "Out of memory.");
+
+	o = (struct spawn_options){
+		.timeout_usec = c->cfg->userdata_timeout_usec,
+		.log_fd = c->log_fd,
+		.line_cb = command_line,
+		.userdata = (void *)what,
+		.envp = env,
+	};
+	r = spawn_run(argv, &o, &status);
+	if (r == -ETIME)
+		return log_error_errno(r, "cloud-config %s was killed after its timeout.", what);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start cloud-config %s: %m", what);
+	if (status != 0) {
+		log_warning("cloud-config %s exited with status %d.", what, status);
+		return -EPROTO;
+	}
+	log_info("cloud-config %s succeeded.", what);
+	return 0;
+}
+
+/* bootcmd or runcmd: each entry on its own, in order; a failure does not stop the next. */
+static int run_commands(const struct cc_run *c, const char *key, const struct cc_command *cmds,
+			size_t n, size_t *ret_failed)
+{
+	size_t failed = 0, shell = 0;
+
+	for (size_t i = 0; i < n; i++)
+		shell += !!cmds[i].shell;
+	if (c->dry_run) {
+		cc_plan(c, "%-20s would run %zu command%s (%zu through sh -c, %zu directly)", key, n,
+			n == 1 ? "" : "s", shell, n - shell);
+		*ret_failed = 0;
+		return n > 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char what[48];
+		char *sh[] = { "sh", "-c", cmds[i].shell, NULL };
+
+		snprintf(what, sizeof(what), "%s[%zu]", key, i);
+		if (cc_spawn(c, what, cmds[i].shell ? sh : cmds[i].argv, NULL) < 0)
+			failed++;
+	}
+	*ret_failed = failed;
+	if (failed > 0)
+		return log_warning_errno(EPROTO, "cloud-config %s: %zu of %zu command%s failed.",
+					 key, failed, n, n == 1 ? "" : "s");
+	return n > 0;
+}
+
+static bool root_set(const char *root)
+{
+	return root && *root && !streq(root, "/");
+}
+
+static bool package_name_ok(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		return false; /* never an option: "-o..." */
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr(".+-_:~=/", *s)))
+			return false;
+	return true;
+}
+
+static int run_packages(const struct cc_run *c, const struct cloud_config *cc)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	static char *const apt_env[] = { "DEBIAN_FRONTEND=noninteractive", NULL };
+	static char *const update[] = { "apt-get", "-q", "-y", "update", NULL };
+	static char *const upgrade[] = { "apt-get", "-q", "-y", "-o",
+					 "Dpkg::Options::=--force-confold", "dist-upgrade", NULL };
+	_cleanup_free_ char **install = NULL;
+	size_t n = cc->has[CC_PACKAGES] ? strv_length(cc->packages) : 0, k = 0, bad = 0;
+	bool do_upgrade = cc->has[CC_PACKAGE_UPGRADE] && cc->package_upgrade;
+	bool do_update = (cc->has[CC_PACKAGE_UPDATE] && cc->package_update) || do_upgrade || n > 0;
+	int r = 0;
+
+	if (!do_update)
+		return 0;
+	if (root_set(c->root)) {
+		log_notice("cloud-config packages, package_update and package_upgrade: skipped "
+			   "under --root.");
+		cc_plan(c, "%-20s skipped under --root", "packages");
+		return 2;
+	}
+
+	install = calloc(n + 8, sizeof(char *));
+	if (!install)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	install[k++] = "apt-get";
+	install[k++] = "-q";
+	install[k++] = "-y";
+	install[k++] = "-o";
+	install[k++] = "Dpkg::Options::=--force-confold";
+	install[k++] = "install";
+	for (size_t i = 0; i < n; i++) {
+		if (!package_name_ok(cc->packages[i])) {
+			log_warning("cloud-config packages[%zu]: not a package name, ignoring.", i);
+			bad++;
+			continue;
+		}
+		install[k++] = cc->packages[i];
+	}
+
+	if (c->dry_run) {
+		cc_plan(c, "%-20s would run apt-get update%s%s%zu package%s", "packages",
+			do_upgrade ? ", apt-get dist-upgrade" : "", n - bad > 0 ? ", install " : "",
+			n - bad, n - bad == 1 ? "" : "s");
+		return 1;
+	}
+	if (cc_spawn(c, "apt-get update", update, apt_env) < 0)
+		r = -EPROTO;
+	if (do_upgrade && cc_spawn(c, "apt-get dist-upgrade", upgrade, apt_env) < 0)
+		r = -EPROTO;
+	if (n - bad > 0 && cc_spawn(c, "apt-get install", install, apt_env) < 0)
+		r = -EPROTO;
+	if (bad > 0)
+		r = -EINVAL;
+	return r < 0 ? r : 1;
+}
+
+int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
+	       const struct cc_doc *d, bool dry_run, char **ret_message)
+{
+	_cleanup_close_ int dfd = -1, logfd = -1;
+	struct cc_run c = { .root = root, .cfg = cfg, .id = id, .dry_run = dry_run, .log_fd = -1 };
+	size_t failed = 0, n;
+	int r;
+
+	if (d && d->error)
+		return set_msg(ret_message, "user data not usable (see the userdata step)") ?: 2;
+	if (!cc_doc_has_config(d))
+		return set_msg(ret_message, "no cloud-config") ?: 2;
+	if (d->cc->invalid[CC_BOOTCMD]) {
+		log_warning("cloud-config 'bootcmd' has the wrong shape, not run.");
+		return set_msg(ret_message, "bootcmd has the wrong shape, not run") ?: -EINVAL;
+	}
+	n = d->cc->n_bootcmd;
+	if (!d->cc->has[CC_BOOTCMD] || n == 0)
+		return set_msg(ret_message, "no bootcmd") ?: 2;
+	if (!cfg->userdata_enabled)
+		return set_msg(ret_message, "%zu command%s not run: [userdata] run = no", n,
+			       n == 1 ? "" : "s") ?: 2;
+	if (dry_run)
+		return set_msg(ret_message, "would run %zu command%s", n, n == 1 ? "" : "s") ?: 1;
+
+	dfd = state_instance_open(root, id, true);
+	if (dfd < 0)
+		return log_error_errno(dfd, "Failed to open the state of instance '%s': %m", id);
+	logfd = openat(dfd, BOOTCMD_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
+	if (logfd < 0)
+		log_warning_errno(errno, "Failed to open '%s': %m, ignoring.", BOOTCMD_LOG);
+	c.log_fd = logfd;
+
+	r = run_commands(&c, "bootcmd", d->cc->bootcmd, n, &failed);
+	set_msg(ret_message, "%zu command%s ran, %zu failed (output in %s/%s/%s)", n,
+		n == 1 ? "" : "s", failed, STATE_INSTANCES, id, BOOTCMD_LOG);
+	return r < 0 ? r : 1;
+}
+
+/* The per-instance modules, in cloud-init's order. */
+enum module {
+	MOD_WRITE_FILES,
+	MOD_USERS,
+	MOD_MOUNTS,
+	MOD_PACKAGES,
+	MOD_SCRIPTS,
+	MOD_RUNCMD,
+	MOD_WRITE_FILES_DEFERRED,
+	_MOD_MAX,
+};
+
+static const char *const module_stamps[_MOD_MAX] = {
+	[MOD_WRITE_FILES] = "cloud-config.write_files",
+	[MOD_USERS] = "cloud-config.users",
+	[MOD_MOUNTS] = "cloud-config.mounts",
+	[MOD_PACKAGES] = "cloud-config.packages",
+	[MOD_SCRIPTS] = NULL, /* each script part has its own stamp */
+	[MOD_RUNCMD] = "cloud-config.runcmd",
+	[MOD_WRITE_FILES_DEFERRED] = "cloud-config.write_files_deferred",
+};
+
+struct tally {
+	bool failed[_CC_KEY_MAX];
+	bool skipped; /* packages under --root */
+	size_t scripts_ran, scripts_failed;
+};
+
+static int run_module(const struct cc_run *c, const struct cc_doc *d, enum module m,
+		      struct tally *t)
+{
+	const struct cloud_config *cc = d->cc;
+	size_t failed = 0;
+	int r = 0;
+
+	switch (m) {
+	case MOD_WRITE_FILES:
+	case MOD_WRITE_FILES_DEFERRED:
+		if (cc && cc->has[CC_WRITE_FILES])
+			r = cc_write_files(c, cc, m == MOD_WRITE_FILES_DEFERRED);
+		if (r < 0)
+			t->failed[CC_WRITE_FILES] = true;
+		break;
+	case MOD_USERS:
+		if (cc && cc->has[CC_USERS])
+			r = cc_users(c, cc);
+		if (r < 0)
+			t->failed[CC_USERS] = true;
+		break;
+	case MOD_MOUNTS:
+		if (cc && cc->has[CC_MOUNTS])
+			r = cc_mounts(c, cc);
+		if (r < 0)
+			t->failed[CC_MOUNTS] = true;
+		break;
+	case MOD_PACKAGES:
+		if (cc)
+			r = run_packages(c, cc);
+		if (r < 0)
+			t->failed[CC_PACKAGES] = true;
+		t->skipped = r == 2;
+		break;
+	case MOD_SCRIPTS:
+		for (size_t i = 0; i < d->n_scripts; i++) {
+			struct userdata_result u = {};
+			char base[64], stamp[80];
+			int k;
+
+			snprintf(base, sizeof(base), "user-data.part-%zu", d->scripts[i].index);
+			if (c->dry_run) {
+				cc_plan(c, "%-20s would run the shell script of MIME part %zu",
+					"x-shellscript", d->scripts[i].index);
+				continue;
+			}
+			snprintf(stamp, sizeof(stamp), "%s.ran", base);
+			if (state_instance_has(c->root, c->id, stamp))
+				continue; /* ran before (or started before a crash) */
+			k = userdata_run_script(c->root, c->cfg, c->id, base, d->scripts[i].data,
+						d->scripts[i].len, &u);
+			if (u.ran)
+				t->scripts_ran++;
+			if (k < 0) {
+				t->scripts_failed++;
+				r = k;
+			}
+			free(u.message);
+		}
+		break;
+	case MOD_RUNCMD:
+		if (cc && cc->has[CC_RUNCMD])
+			r = run_commands(c, "runcmd", cc->runcmd, cc->n_runcmd, &failed);
+		if (r < 0)
+			t->failed[CC_RUNCMD] = true;
+		break;
+	case _MOD_MAX:
+		break;
+	}
+	return r;
+}
+
+/* "a, b, c, d, ..." */
+static void append_names(FILE *f, char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n && i < NAMES_SHOWN; i++)
+		fprintf(f, "%s%s", i ? ", " : "", names[i]);
+	if (n > NAMES_SHOWN)
+		fputs(", ...", f);
+}
+
+static int summary(const struct cc_doc *d, const struct tally *t, bool dry_run, char **ret)
+{
+	_cleanup_strv_free_ char **failed = NULL, **ignored = NULL;
+	const struct cloud_config *cc = d->cc;
+	_cleanup_free_ char *buf = NULL;
+	size_t applied = 0, skipped = 0, len = 0;
+	FILE *f;
+	int r = 0;
+
+	for (size_t i = 0; cc && i < _CC_KEY_MAX && r >= 0; i++) {
+		const char *name = cc_key_to_string((enum cc_key)i);
+
+		if (i == CC_DISK_SETUP || i == CC_FS_SETUP) {
+			if (cc->has[i] || cc->invalid[i])
+				r = strv_push(&ignored, strdup(name));
+		} else if (cc->invalid[i] || t->failed[i])
+			r = strv_push(&failed, strdup(name));
+		else if (t->skipped &&
+			 (i == CC_PACKAGES || i == CC_PACKAGE_UPDATE || i == CC_PACKAGE_UPGRADE))
+			skipped += cc->has[i];
+		else if (cc->has[i])
+			applied++;
+	}
+	for (size_t i = 0; cc && cc->unknown && cc->unknown[i] && r >= 0; i++)
+		r = strv_push(&ignored, strdup(cc->unknown[i]));
+	if (r < 0)
+		return r;
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "cloud-config: %s%zu key%s%s", dry_run ? "would apply " : "", applied,
+		applied == 1 ? "" : "s", dry_run ? "" : " applied");
+	if (failed) {
+		fprintf(f, ", %zu failed (", strv_length(failed));
+		append_names(f, failed, strv_length(failed));
+		fputc(')', f);
+	}
+	if (skipped)
+		fprintf(f, ", %zu skipped under --root (packages)", skipped);
+	if (ignored) {
+		fprintf(f, ", %zu ignored (", strv_length(ignored));
+		append_names(f, ignored, strv_length(ignored));
+		fputc(')', f);
+	}
+	if (d->n_scripts > 0)
+		fprintf(f, ", %zu script part%s %s", d->n_scripts, d->n_scripts == 1 ? "" : "s",
+			dry_run ? "to run" : t->scripts_failed ? "ran with failures" : "ran");
+	if (d->ignored_parts)
+		fprintf(f, ", %zu MIME part%s ignored", strv_length(d->ignored_parts),
+			strv_length(d->ignored_parts) == 1 ? "" : "s");
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	free(*ret);
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+static void report_ignored(const struct cc_run *c, const struct cc_doc *d)
+{
+	const struct cloud_config *cc = d->cc;
+
+	for (size_t i = 0; cc && cc->unknown && cc->unknown[i]; i++) {
+		log_warning("cloud-config key '%s' is not supported by vagent, ignoring.",
+			    cc->unknown[i]);
+		cc_plan(c, "%-20s ignored: not supported by vagent", cc->unknown[i]);
+	}
+	if (cc && (cc->has[CC_DISK_SETUP] || cc->has[CC_FS_SETUP] || cc->invalid[CC_DISK_SETUP] ||
+		   cc->invalid[CC_FS_SETUP])) {
+		log_warning("cloud-config disk_setup and fs_setup are not executed: vagent's storage "
+			    "step already partitions, formats and mounts blank volumes under its "
+			    "blank-only rule, ignoring.");
+		cc_plan(c, "%-20s ignored: the storage step handles blank volumes",
+			"disk_setup/fs_setup");
+	}
+	for (size_t i = 0; cc && cc->problems && cc->problems[i]; i++) {
+		log_warning("cloud-config %s, ignoring.", cc->problems[i]);
+		cc_plan(c, "%-20s problem: %s", "", cc->problems[i]);
+	}
+	for (size_t i = 0; d->ignored_parts && d->ignored_parts[i]; i++) {
+		log_warning("User data MIME %s: not handled by vagent, ignoring.",
+			    d->ignored_parts[i]);
+		cc_plan(c, "%-20s ignored: MIME %s", "", d->ignored_parts[i]);
+	}
+}
+
+/* Plan lines for the keys other steps apply, so the dry run shows the whole picture. */
+static void plan_other_steps(const struct cc_run *c, const struct cloud_config *cc)
+{
+	if (!cc)
+		return;
+	if (cc->has[CC_PRESERVE_HOSTNAME] && cc->preserve_hostname)
+		cc_plan(c, "%-20s the hostname step leaves the hostname alone", "preserve_hostname");
+	else if (cc->has[CC_FQDN] || cc->has[CC_HOSTNAME])
+		cc_plan(c, "%-20s the hostname step applies it (policy %s)",
+			cc->has[CC_FQDN] ? "fqdn" : "hostname",
+			c->cfg->hostname_policy == HOSTNAME_FIRST_BOOT ? "first-boot" :
+			c->cfg->hostname_policy == HOSTNAME_EVERY_BOOT ? "every-boot" :
+									  "never");
+	if (cc->has[CC_SSH_AUTHORIZED_KEYS])
+		cc_plan(c, "%-20s %zu key%s added to '%s' by the ssh-keys step",
+			"ssh_authorized_keys", strv_length(cc->ssh_authorized_keys),
+			strv_length(cc->ssh_authorized_keys) == 1 ? "" : "s", c->cfg->ssh_user);
+	if (cc->has[CC_BOOTCMD])
+		cc_plan(c, "%-20s %zu command%s, every boot, by the bootcmd step", "bootcmd",
+			cc->n_bootcmd, cc->n_bootcmd == 1 ? "" : "s");
+	for (size_t i = 0; i < _CC_KEY_MAX; i++)
+		if (cc->invalid[i])
+			cc_plan(c, "%-20s not applied: wrong shape", cc_key_to_string((enum cc_key)i));
+}
+
+int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
+		      const struct cc_doc *d, bool dry_run, FILE *plan, char **ret_message)
+{
+	_cleanup_close_ int dfd = -1, logfd = -1;
+	struct cc_run c = { .root = root, .cfg = cfg, .id = id, .dry_run = dry_run,
+			    .plan = dry_run ? plan : NULL, .log_fd = -1 };
+	struct tally t = {};
+	bool failed = false, did = false;
+	int r;
+
+	if (d->error) {
+		log_error("User data of instance '%s' is not usable: %s.", id, d->error_message);
+		return set_msg(ret_message, "%s", d->error_message) ?: -EBADMSG;
+	}
+
+	if (c.plan)
+		fprintf(c.plan, "cloud-config plan for instance '%s' (dry run):\n", id);
+	if (!dry_run) {
+		dfd = state_instance_open(root, id, true);
+		if (dfd < 0)
+			return log_error_errno(dfd, "Failed to open the state of instance '%s': %m",
+					       id);
+		logfd = openat(dfd, CC_LOG, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		if (logfd < 0)
+			log_warning_errno(errno, "Failed to open '%s': %m, ignoring.", CC_LOG);
+		c.log_fd = logfd;
+	}
+	report_ignored(&c, d);
+	plan_other_steps(&c, d->cc);
+
+	for (size_t m = 0; m < _MOD_MAX; m++) {
+		const char *stamp = module_stamps[m];
+
+		if (stamp && state_instance_has(root, id, stamp))
+			continue;
+		if (stamp && !dry_run) {
+			/* Stamped before it starts: a crash never runs a module twice. */
+			r = write_file_atomic_at(dfd, stamp, "", 0, 0600, (uid_t)-1, (gid_t)-1);
+			if (r < 0)
+				return log_error_errno(r, "Failed to write the stamp '%s': %m", stamp);
+		}
+		r = run_module(&c, d, (enum module)m, &t);
+		if (r == -ENOMEM)
+			return log_error_errno(r, "Out of memory.");
+		if (r < 0)
+			failed = true;
+		else if (r > 0)
+			did = true;
+	}
+	if (d->cc)
+		for (size_t i = 0; i < _CC_KEY_MAX; i++)
+			failed = failed || d->cc->invalid[i];
+
+	if (!dry_run) {
+		r = write_file_atomic_at(dfd, CC_STAMP_DONE, "", 0, 0600, (uid_t)-1, (gid_t)-1);
+		if (r < 0)
+			log_warning_errno(r, "Failed to write the stamp '%s': %m, ignoring.",
+					  CC_STAMP_DONE);
+	}
+	r = summary(d, &t, dry_run, ret_message);
+	if (r < 0)
+		return log_error_errno(r, "Out of memory.");
+	log_full_id(failed ? LOG_WARNING : LOG_NOTICE, MSGID_USERDATA, "Instance '%s': %s.", id,
+		    *ret_message);
+	if (failed)
+		return -EPROTO;
+	return did || cloud_config_n_keys(d->cc) > 0 || d->n_scripts > 0 ? 1 : 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cc-apply.h: cloud-config user data, decoded once per run and applied: the decoded document
+ * (gzip undone, MIME parts split, cloud-config parts parsed and merged), bootcmd (every boot,
+ * before the other steps), the keys and hostname the other steps take from it, and the
+ * per-instance pass (write_files, users, mounts, packages, shell-script parts, runcmd, deferred
+ * write_files), each module stamped in the instance state so it runs once per instance.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cloudconfig/cloudconfig.h"
+#include "base/config.h"
+#include "steps/userdata.h"
+
+/* One text/x-shellscript part of a MIME archive (1-based INDEX among the parts). */
+struct cc_script {
+	char *data;
+	size_t len;
+	size_t index;
+};
+
+struct cc_doc {
+	enum userdata_kind kind;     /* what the user data is, once gunzipped */
+	bool gzip;                   /* it was gzip-compressed */
+	char *plain;                 /* the gunzipped bytes (NULL when not gzip) */
+	size_t plain_len;
+	struct cloud_config *cc;     /* NULL: no cloud-config in it */
+	struct cc_script *scripts;   /* MIME x-shellscript parts, in order */
+	size_t n_scripts;
+	char **ignored_parts;        /* "part 3 (text/x-include-url)" */
+	int error;                   /* <0: not usable; ERROR_MESSAGE says why (secret-free) */
+	char *error_message;
+};
+
+/* Decode DATA (LEN bytes of user data; NULL: none). Fills D even on failure (D->error).
+ * Returns -ENOMEM only; a bad document is D->error. */
+int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct cc_doc *d);
+void cc_doc_done(struct cc_doc *d);
+
+/* true when D holds a usable cloud-config */
+bool cc_doc_has_config(const struct cc_doc *d);
+
+/* The hostname the cloud-config asks for (fqdn, else hostname), NULL for none; *RET_PRESERVE
+ * true when preserve_hostname is set. */
+const char *cc_doc_hostname(const struct cc_doc *d, bool *ret_preserve);
+
+/*
+ * The cloud-config's SSH keys for USER (the configured [ssh] user): the top-level
+ * ssh_authorized_keys, then those of a "default" users entry or of the entry named USER.
+ * Invalid keys are left out with a warning naming the key's index. *RET may be NULL.
+ */
+int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret);
+
+/* bootcmd: every boot. <0 failed (a command failed), 0 nothing, 1 ran, 2 skipped. */
+int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
+	       const struct cc_doc *d, bool dry_run, char **ret_message);
+
+/*
+ * The per-instance pass over D (kind cloud-config or MIME). Modules already stamped for
+ * instance ID are not run again (a crash resumes where it stopped). With DRY_RUN, writes
+ * nothing and prints the plan to PLAN (when not NULL). *RET_MESSAGE: "cloud-config: 5 keys
+ * applied, 2 ignored (foo, bar)". Returns <0 when a module failed, 0 nothing left to do, 1
+ * applied (or would apply).
+ */
+int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
+		      const struct cc_doc *d, bool dry_run, FILE *plan, char **ret_message);
+
+/* The stamp written when the per-instance pass is complete. */
+#define CC_STAMP_DONE "cloud-config.done"

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fetch.c: one place that decides where this run's metadata comes from. The service is asked
+ * for URL/v1.json within the overall deadline (http.c retries); a document that parses is
+ * cached atomically (0600) and used. The user data comes from the document's "user-data"
+ * string, else from URL/latest/user-data (404 or empty: none). When the service cannot be
+ * reached, or its answer is malformed, the cached document is used (degraded mode: the
+ * callers then keep hostname and keys as they are); with no cache the run goes on without.
+ * Nothing from the bodies is ever logged: only sizes, field names and reasons.
+ */
+#include "metadata/fetch.h"
+#include "metadata/http.h"
+#include "metadata/json.h"
+#include "base/log.h"
+#include "base/state.h"
+#include "base/util.h"
+
+const char *metadata_source_to_string(enum metadata_source s)
+{
+	switch (s) {
+	case SOURCE_SERVICE:
+		return "service";
+	case SOURCE_CACHE:
+		return "cache";
+	default:
+		return "none";
+	}
+}
+
+void fetched_done(struct fetched *f)
+{
+	if (f->md)
+		metadata_free(f->md);
+	free(f->doc);
+	free(f->user_data);
+	free(f->error);
+	free(f->user_data_error);
+	*f = (struct fetched){};
+}
+
+static void set_error(struct fetched *f, const char *fmt, ...) _printf_(2, 3);
+static void set_error(struct fetched *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(f->error);
+	f->error = s;
+}
+
+static int take_user_data_from_document(struct fetched *f)
+{
+	if (!f->md->has_user_data)
+		return 0;
+	f->user_data = malloc(f->md->user_data_len + 1);
+	if (!f->user_data)
+		return -ENOMEM;
+	memcpy(f->user_data, f->md->user_data, f->md->user_data_len);
+	f->user_data[f->md->user_data_len] = 0;
+	f->user_data_len = f->md->user_data_len;
+	f->user_data_known = true;
+	return 1;
+}
+
+static void http_options_from_config(const struct config *cfg, uint64_t deadline, size_t max,
+				     struct http_options *o)
+{
+	*o = (struct http_options){
+		.connect_timeout_usec = cfg->connect_timeout_usec,
+		.request_timeout_usec = cfg->request_timeout_usec,
+		.backoff_initial_usec = cfg->backoff_initial_usec,
+		.backoff_max_usec = cfg->backoff_max_usec,
+		.deadline_usec = deadline,
+		.max_size = max,
+	};
+}
+
+static int from_service(const struct config *cfg, bool dry_run, const char *root,
+			struct fetched *f)
+{
+	_cleanup_free_ char *url = NULL, *body = NULL, *perr = NULL;
+	struct http_options o;
+	uint64_t deadline = now_usec() + cfg->deadline_usec;
+	struct metadata *md = NULL;
+	size_t len = 0;
+	long status = 0;
+	int r;
+
+	url = path_join(cfg->metadata_url, "v1.json");
+	if (!url)
+		return -ENOMEM;
+	http_options_from_config(cfg, deadline, cfg->max_document_size, &o);
+	r = http_get(url, &o, &status, &body, &len);
+	if (r < 0) {
+		set_error(f, "'%s': %s", url, strerror(-r));
+		return r;
+	}
+	if (status != 200) {
+		set_error(f, "'%s': HTTP status %ld", url, status);
+		return -EPROTO;
+	}
+	r = metadata_parse(body, len, &md, &perr);
+	if (r < 0) {
+		set_error(f, "'%s': %s", url, perr ? perr : strerror(-r));
+		return r;
+	}
+
+	f->md = md;
+	f->doc = TAKE_PTR(body);
+	f->doc_len = len;
+	f->source = SOURCE_SERVICE;
+	log_full_id(LOG_INFO, MSGID_METADATA, "Fetched '%s' (%zu bytes, instance '%s').", url, len,
+		    md->instance_id);
+
+	if (!dry_run) {
+		r = state_cache_write(root, f->doc, f->doc_len);
+		if (r < 0)
+			log_warning_errno(r, "Failed to cache the document in '%s': %m, ignoring.",
+					  STATE_CACHE);
+	}
+
+	r = take_user_data_from_document(f);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	/* The document has no user data: ask the user-data endpoint within what is left. */
+	free(url);
+	url = path_join(cfg->metadata_url, "latest/user-data");
+	if (!url)
+		return -ENOMEM;
+	http_options_from_config(cfg, deadline, cfg->max_userdata_size, &o);
+	free(body);
+	body = NULL;
+	r = http_get(url, &o, &status, &body, &len);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to fetch '%s': %m; user data unknown for this run.",
+				  url);
+		if (asprintf(&f->user_data_error, "'%s': %s", url,
+			     r == -EFBIG ? "larger than max-userdata-size" : strerror(-r)) < 0)
+			f->user_data_error = NULL;
+		return 0;
+	}
+	f->user_data_known = true;
+	if (status == 404 || len == 0)
+		return 0;
+	if (status != 200) {
+		f->user_data_known = false;
+		log_warning("Fetching '%s' gave HTTP status %ld; user data unknown for this run.",
+			    url, status);
+		if (asprintf(&f->user_data_error, "'%s': HTTP status %ld", url, status) < 0)
+			f->user_data_error = NULL;
+		return 0;
+	}
+	f->user_data = TAKE_PTR(body);
+	f->user_data_len = len;
+	return 0;
+}
+
+static int from_cache(const char *root, const struct config *cfg, struct fetched *f)
+{
+	_cleanup_free_ char *buf = NULL, *perr = NULL;
+	struct metadata *md = NULL;
+	size_t len;
+	int r;
+
+	r = state_cache_read(root, cfg->max_document_size, &buf, &len);
+	if (r < 0)
+		return r;
+	r = metadata_parse(buf, len, &md, &perr);
+	if (r < 0)
+		return log_error_errno(r, "The cached document '%s' is not valid (%s), ignoring it.",
+				       STATE_CACHE, perr ? perr : "parse error");
+	f->md = md;
+	f->doc = TAKE_PTR(buf);
+	f->doc_len = len;
+	f->source = SOURCE_CACHE;
+	r = take_user_data_from_document(f);
+	return r < 0 ? r : 0;
+}
+
+int metadata_acquire(const char *root, const struct config *cfg, bool service, bool dry_run,
+		     struct fetched *f)
+{
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
+	int r;
+
+	*f = (struct fetched){};
+
+	if (service) {
+		r = from_service(cfg, dry_run, root, f);
+		if (r == -ENOMEM)
+			return r;
+		if (r >= 0)
+			return 0;
+		/* Keep what the service gave us out of the way of the cache. */
+		if (f->md)
+			metadata_free(f->md);
+		f->md = NULL;
+		free(f->doc);
+		f->doc = NULL;
+	}
+
+	r = from_cache(root, cfg, f);
+	if (r >= 0) {
+		if (service)
+			log_full_id(LOG_WARNING, MSGID_METADATA_DEGRADED,
+				    "Metadata service unavailable (%s); using the cached document "
+				    "of instance '%s': hostname and keys stay as they are.",
+				    f->error ? f->error : "unknown error", f->md->instance_id);
+		return 0;
+	}
+	if (r != -ENOENT && r != -EBADMSG)
+		log_warning_errno(r, "Failed to read the cached document '%s': %m, ignoring.",
+				  STATE_CACHE);
+	if (!f->error)
+		set_error(f, "no cached document");
+	f->source = SOURCE_NONE;
+	return -ENODATA;
+}

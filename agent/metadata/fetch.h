@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fetch.h: getting the instance's metadata for a run: fetch v1.json (and the user data when the
+ * document does not carry it) from the service within the configured deadline, validate it,
+ * cache it, or fall back to the cache (degraded mode), or to nothing.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/config.h"
+#include "metadata/metadata.h"
+
+enum metadata_source {
+	SOURCE_NONE,
+	SOURCE_SERVICE,
+	SOURCE_CACHE,
+};
+
+struct fetched {
+	enum metadata_source source;
+	struct metadata *md;   /* NULL with SOURCE_NONE */
+	char *doc;             /* the raw document (secret: never log) */
+	size_t doc_len;
+	bool user_data_known;  /* false when the user data could not be fetched */
+	char *user_data;       /* NULL: none (secret) */
+	size_t user_data_len;
+	char *error;           /* why the service was not used (one line, secret-free) */
+	char *user_data_error; /* why the user data could not be fetched (secret-free) */
+};
+
+const char *metadata_source_to_string(enum metadata_source s);
+void fetched_done(struct fetched *f);
+
+/*
+ * Fill F. With FROM_SERVICE, ask the service first (cache the good document unless DRY_RUN);
+ * on failure, or without FROM_SERVICE, use the cache. Returns 0 when some document was found,
+ * -ENODATA when neither the service nor the cache gave one (F->error says why), other
+ * negative errno on local failures.
+ */
+int metadata_acquire(const char *root, const struct config *cfg, bool from_service, bool dry_run,
+		     struct fetched *f);

@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c: the only libcurl user. One function, http_get(), fetches a URL from the metadata
+ * service under strict bounds: http/https only, no proxy from the environment, no redirects, no
+ * ~/.netrc, a body cap checked against Content-Length and again while receiving, per-try
+ * connect and transfer timeouts clipped to an overall deadline, a low-speed cut for trickling
+ * servers, and retries (connection errors, timeouts, broken responses, 429, 5xx) with capped
+ * exponential backoff and full jitter, or the server's Retry-After. What the body means is the
+ * caller's business; it is never logged.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "metadata/http.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC  UINT64_C(1000000)
+
+/* A retry is only worth it when at least this much time is left for the try itself. */
+#define HTTP_MIN_TRY_USEC (100 * USEC_PER_MSEC)
+/* A transfer slower than this many bytes per second for the low-speed time is cut. */
+#define HTTP_LOW_SPEED_LIMIT 1024L
+
+struct transfer {
+	CURL *curl;
+	size_t max_size;
+	char *buf;
+	size_t len;
+	size_t allocated;
+	/* Final status of this try, 0 until its headers ended. */
+	long status;
+	/* From this response's Retry-After, 0 when none. */
+	uint64_t retry_after_usec;
+	/* Content-Length or the received body went over max_size. */
+	bool too_big;
+	/* The status is not one whose body we keep: stopped after the headers. */
+	bool not_wanted;
+	bool oom;
+};
+
+static void curl_easy_cleanupp(CURL **c)
+{
+	if (*c)
+		curl_easy_cleanup(*c);
+}
+
+int http_global_init(void)
+{
+	CURLcode e = curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	if (e != CURLE_OK) {
+		log_error("Failed to initialize libcurl: %s", curl_easy_strerror(e));
+		return -EIO;
+	}
+	return 0;
+}
+
+void http_global_done(void)
+{
+	curl_global_cleanup();
+}
+
+/* xorshift64*, seeded from the kernel without ever blocking (early boot has little entropy:
+ * getrandom() may not be ready, AT_RANDOM always is). Only used for jitter. */
+static uint64_t random_u64(void)
+{
+	static uint64_t state;
+
+	if (state == 0) {
+		const uint64_t *at_random = (const uint64_t *)getauxval(AT_RANDOM);
+		uint64_t seed = 0;
+		struct timespec ts;
+
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+			seed = 0;
+		if (at_random) {
+			uint64_t a;
+			memcpy(&a, (const char *)at_random + 8, sizeof(a));
+			seed ^= a;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ now_usec() ^
+			((uint64_t)getpid() << 44);
+		state = seed ? seed : UINT64_C(0x9e3779b97f4a7c15);
+	}
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	return state * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/* Uniform in [0, max]. */
+static uint64_t random_upto(uint64_t max)
+{
+	if (max == UINT64_MAX)
+		return random_u64();
+	return random_u64() % (max + 1);
+}
+
+/* min(cap, base * 2^n) without overflow. */
+static uint64_t backoff_cap(uint64_t base, uint64_t cap, unsigned n)
+{
+	if (base == 0)
+		return 0;
+	if (n >= 63 || base > (cap >> n))
+		return cap;
+	return base << n;
+}
+
+static void sleep_usec(uint64_t usec)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(usec / USEC_PER_SEC),
+		.tv_nsec = (long)(usec % USEC_PER_SEC) * 1000L,
+	};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+/* Milliseconds for curl, rounded up and never 0 (which would mean "no timeout"). */
+static long usec_to_ms_ceil(uint64_t usec)
+{
+	uint64_t ms = (usec + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
+
+	if (ms == 0)
+		ms = 1;
+	if (ms > LONG_MAX)
+		ms = LONG_MAX;
+	return (long)ms;
+}
+
+static bool status_is_final_ok(long status)
+{
+	return (status >= 200 && status <= 299) || status == 404;
+}
+
+static bool status_is_retryable(long status)
+{
+	return status == 429 || (status >= 500 && status <= 599);
+}
+
+/* "Retry-After: 120" or "Retry-After: Fri, 31 Dec 1999 23:59:59 GMT" (LINE not NUL-terminated),
+ * clipped to HTTP_RETRY_AFTER_MAX_USEC. 0 when absent, unparsable or in the past. */
+static uint64_t parse_retry_after(const char *line, size_t n)
+{
+	static const char name[] = "retry-after:";
+	char value[128];
+	size_t i = sizeof(name) - 1, j = 0;
+	uint64_t sec = 0;
+
+	if (n <= i || strncasecmp(line, name, i) != 0)
+		return 0;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	while (i < n && j < sizeof(value) - 1 && line[i] != '\r' && line[i] != '\n')
+		value[j++] = line[i++];
+	value[j] = '\0';
+
+	if (j > 0 && strspn(value, "0123456789") == j) {
+		for (const char *p = value; *p && sec <= HTTP_RETRY_AFTER_MAX_USEC / USEC_PER_SEC;
+		     p++)
+			sec = sec * 10 + (uint64_t)(*p - '0');
+	} else if (j > 0) {
+		time_t when = curl_getdate(value, NULL), now = time(NULL);
+
+		if (when == -1 || when <= now)
+			return 0;
+		sec = (uint64_t)(when - now);
+	}
+	if (sec >= HTTP_RETRY_AFTER_MAX_USEC / USEC_PER_SEC)
+		return HTTP_RETRY_AFTER_MAX_USEC;
+	return sec * USEC_PER_SEC;
+}
+
+static size_t header_cb(char *line, size_t size, size_t nmemb, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t n = size * nmemb;
+	curl_off_t length = -1;
+	long status = 0;
+
+	if (n == 0)
+		return n;
+	if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
+		/* A status line: a new response (after a 1xx) starts from scratch. */
+		t->retry_after_usec = 0;
+		return n;
+	}
+	if (line[0] != '\r' && line[0] != '\n') {
+		uint64_t ra = parse_retry_after(line, n);
+
+		if (ra > 0)
+			t->retry_after_usec = ra;
+		return n;
+	}
+
+	/* The empty line that ends a header block. */
+	if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+		return n;
+	if (status >= 100 && status <= 199)
+		return n; /* interim response, the real one follows */
+	t->status = status;
+
+	/* Bodies of errors and redirects are of no use: stop reading, the status says it all. */
+	if (!status_is_final_ok(status)) {
+		t->not_wanted = true;
+		return 0;
+	}
+
+	if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) != CURLE_OK)
+		length = -1;
+	if (length >= 0 && (uint64_t)length > t->max_size) {
+		t->too_big = true;
+		return 0;
+	}
+	if (length > 0 && (size_t)length + 1 > t->allocated) {
+		char *p = realloc(t->buf, (size_t)length + 1);
+		if (!p) {
+			t->oom = true;
+			return 0;
+		}
+		t->buf = p;
+		t->allocated = (size_t)length + 1;
+	}
+	return n;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t n = size * nmemb;
+
+	if (t->not_wanted)
+		return 0;
+	if (n > t->max_size - t->len) {
+		t->too_big = true;
+		return 0;
+	}
+	if (t->len + n + 1 > t->allocated) {
+		size_t want = t->allocated < 4096 ? 4096 : t->allocated * 2;
+		char *p;
+
+		if (want < t->len + n + 1)
+			want = t->len + n + 1;
+		if (want > t->max_size + 1)
+			want = t->max_size + 1;
+		p = realloc(t->buf, want);
+		if (!p) {
+			t->oom = true;
+			return 0;
+		}
+		t->buf = p;
+		t->allocated = want;
+	}
+	memcpy(t->buf + t->len, data, n);
+	t->len += n;
+	return n;
+}
+
+static int setup_handle(CURL *c, struct transfer *t, char *errbuf, const char *url)
+{
+	bool bad = false;
+
+	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075500
+	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
+#else
+	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) !=
+	       CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
+				(long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
+#endif
+	bad |= curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_MAXREDIRS, 0L) != CURLE_OK;
+	/* The metadata service is link-local: never ask a proxy, whatever http_proxy says. */
+	bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "vagent/" PACKAGE_VERSION) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, t) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, HTTP_LOW_SPEED_LIMIT) != CURLE_OK;
+
+	return bad ? -EIO : 0;
+}
+
+static int set_try_timeouts(CURL *c, const struct http_options *o, uint64_t remaining)
+{
+	uint64_t connect = MIN(o->connect_timeout_usec, remaining);
+	uint64_t total = MIN(o->request_timeout_usec, remaining);
+	/* Cut a trickle after half the request timeout (at least 1 s) below the limit. */
+	long low_speed_time = (long)(o->request_timeout_usec / 2 / USEC_PER_SEC);
+	bool bad = false;
+
+	if (low_speed_time < 1)
+		low_speed_time = 1;
+	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, usec_to_ms_ceil(connect)) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, usec_to_ms_ceil(total)) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_speed_time) != CURLE_OK;
+	return bad ? -EIO : 0;
+}
+
+enum try_outcome {
+	TRY_DONE,
+	TRY_RETRY,
+	TRY_FAIL,
+};
+
+/*
+ * Classify one finished try. *ret_error is the errno of this try's failure; REASON (size
+ * REASON_SIZE) gets a short secret-free description for the logs.
+ */
+static enum try_outcome classify(const struct transfer *t, CURLcode code, const char *errbuf,
+				 int *ret_error, char *reason, size_t reason_size)
+{
+	long os_errno = 0;
+
+	*ret_error = 0;
+	if (t->oom) {
+		snprintf(reason, reason_size, "out of memory");
+		*ret_error = -ENOMEM;
+		return TRY_FAIL;
+	}
+	if (t->too_big) {
+		snprintf(reason, reason_size, "body larger than %zu bytes", t->max_size);
+		*ret_error = -EFBIG;
+		return TRY_FAIL;
+	}
+	if (t->status != 0 && (code == CURLE_OK || t->not_wanted)) {
+		snprintf(reason, reason_size, "HTTP %ld", t->status);
+		if (code == CURLE_OK && status_is_final_ok(t->status))
+			return TRY_DONE;
+		if (status_is_retryable(t->status)) {
+			*ret_error = -ETIMEDOUT;
+			return TRY_RETRY;
+		}
+		if (t->status >= 300 && t->status <= 399)
+			snprintf(reason, reason_size, "HTTP %ld, redirect not followed", t->status);
+		*ret_error = -EPROTO;
+		return TRY_FAIL;
+	}
+
+	snprintf(reason, reason_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(code));
+	switch (code) {
+	case CURLE_OK:
+		/* A transfer without a status line (HTTP/0.9 is refused by curl anyway). */
+		snprintf(reason, reason_size, "no HTTP status");
+		*ret_error = -EPROTO;
+		return TRY_FAIL;
+	case CURLE_COULDNT_CONNECT:
+		if (curl_easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK ||
+		    os_errno <= 0)
+			os_errno = ECONNREFUSED;
+		*ret_error = -(int)os_errno;
+		return TRY_RETRY;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		*ret_error = -EHOSTUNREACH;
+		return TRY_RETRY;
+	case CURLE_OPERATION_TIMEDOUT:
+		*ret_error = -ETIMEDOUT;
+		return TRY_RETRY;
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		*ret_error = -EPROTO;
+		return TRY_RETRY;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		*ret_error = -EINVAL;
+		return TRY_FAIL;
+	case CURLE_OUT_OF_MEMORY:
+		*ret_error = -ENOMEM;
+		return TRY_FAIL;
+	default:
+		*ret_error = -EPROTO;
+		return TRY_FAIL;
+	}
+}
+
+int http_get(const char *url, const struct http_options *options, long *ret_status, char **ret_body,
+	     size_t *ret_len)
+{
+	struct http_options o = {};
+	_cleanup_(curl_easy_cleanupp) CURL *c = NULL;
+	_cleanup_free_ char *buf = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	char reason[CURL_ERROR_SIZE + 64] = "";
+	struct transfer t = {};
+	uint64_t start = now_usec();
+	unsigned tries = 0;
+	int r;
+
+	if (!url || !(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0))
+		return log_error_errno(-EINVAL,
+				       "Refusing to fetch '%s': only http:// and https:// "
+				       "URLs are supported.",
+				       url ? url : "(null)");
+
+	if (options)
+		o = *options;
+	else
+		o.deadline_usec = start + HTTP_DEFAULT_DEADLINE_USEC;
+	if (o.connect_timeout_usec == 0)
+		o.connect_timeout_usec = HTTP_DEFAULT_CONNECT_TIMEOUT_USEC;
+	if (o.request_timeout_usec == 0)
+		o.request_timeout_usec = HTTP_DEFAULT_REQUEST_TIMEOUT_USEC;
+	if (o.backoff_initial_usec == 0)
+		o.backoff_initial_usec = HTTP_DEFAULT_BACKOFF_INITIAL_USEC;
+	if (o.backoff_max_usec == 0)
+		o.backoff_max_usec = HTTP_DEFAULT_BACKOFF_MAX_USEC;
+	if (o.backoff_max_usec < o.backoff_initial_usec)
+		o.backoff_max_usec = o.backoff_initial_usec;
+	if (o.max_size == 0)
+		o.max_size = HTTP_DEFAULT_MAX_SIZE;
+	if (o.max_size >= SIZE_MAX)
+		o.max_size = SIZE_MAX - 1;
+
+	c = curl_easy_init();
+	if (!c)
+		return log_error_errno(-ENOMEM, "Failed to create a curl handle for '%s'.", url);
+	t.curl = c;
+	t.max_size = o.max_size;
+	r = setup_handle(c, &t, errbuf, url);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the curl handle for '%s'.", url);
+
+	for (;;) {
+		uint64_t now = now_usec(), remaining, wait;
+		enum try_outcome outcome;
+		CURLcode code;
+		int error;
+
+		if (o.deadline_usec != 0 && now >= o.deadline_usec) {
+			/* Only reachable before the first try: a deadline already in the past. */
+			r = -ETIMEDOUT;
+			snprintf(reason, sizeof(reason), "deadline already passed");
+			break;
+		}
+		remaining = o.deadline_usec != 0 ? o.deadline_usec - now : UINT64_MAX;
+		r = set_try_timeouts(c, &o, remaining);
+		if (r < 0)
+			return log_error_errno(r, "Failed to set the curl timeouts for '%s'.", url);
+
+		t.len = 0;
+		t.status = 0;
+		t.retry_after_usec = 0;
+		t.too_big = t.not_wanted = t.oom = false;
+		errbuf[0] = '\0';
+		tries++;
+		code = curl_easy_perform(c);
+		/* The callbacks own the buffer while curl runs; keep it under cleanup. */
+		buf = t.buf;
+
+		outcome = classify(&t, code, errbuf, &error, reason, sizeof(reason));
+		if (outcome == TRY_DONE) {
+			if (!buf) {
+				buf = t.buf = malloc(1);
+				if (!buf)
+					return log_error_errno(-ENOMEM, "Out of memory.");
+			}
+			buf[t.len] = '\0';
+			log_debug("Fetched '%s': HTTP %ld, %zu bytes, %u tries.", url, t.status,
+				  t.len, tries);
+			if (ret_status)
+				*ret_status = t.status;
+			if (ret_len)
+				*ret_len = t.len;
+			if (ret_body)
+				*ret_body = TAKE_PTR(buf);
+			return 0;
+		}
+		r = error;
+		if (outcome == TRY_FAIL)
+			break;
+
+		/* TRY_RETRY: how long to wait, and is there time for another try after that? */
+		if (t.status != 0 && t.retry_after_usec > 0)
+			/* As asked, but not the whole fleet in the same millisecond either. */
+			wait = t.retry_after_usec + random_upto(o.backoff_initial_usec);
+		else
+			wait = random_upto(
+				backoff_cap(o.backoff_initial_usec, o.backoff_max_usec, tries - 1));
+
+		now = now_usec();
+		if (o.deadline_usec == 0 || now + wait + HTTP_MIN_TRY_USEC > o.deadline_usec)
+			break;
+
+		log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms.", url, reason,
+			 wait / USEC_PER_MSEC);
+		sleep_usec(wait);
+	}
+
+	return log_warning_errno(r, "Failed to fetch '%s' (%u %s in %" PRIu64 " ms, last: %s): %m",
+				 url, tries, tries == 1 ? "try" : "tries",
+				 (now_usec() - start) / USEC_PER_MSEC, reason);
+}

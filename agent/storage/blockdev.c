@@ -1,0 +1,914 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blockdev.c: block device facts from sysfs and procfs: identity of a device node, its
+ * partitions (as sysfs children, never by name arithmetic), holders, mounts, swaps, the whole
+ * disks behind the running system, and automatic candidates. Only reads; includes no external
+ * library (libblkid belongs to probe.c). Sysfs paths go through blockdev_set_sysfs_root() so the
+ * naming logic can be tested on a fake tree.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* vasprintf */
+#endif
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "storage/blockdev.h"
+#include "base/log.h"
+#include "base/util.h"
+
+#define SYSFS_DEFAULT "/sys"
+#define MAX_STACK_DEPTH 16
+
+static const char *sysfs_root = SYSFS_DEFAULT;
+
+void blockdev_set_sysfs_root(const char *root)
+{
+	sysfs_root = root ? root : SYSFS_DEFAULT;
+}
+
+const char *blockdev_get_sysfs_root(void)
+{
+	return sysfs_root;
+}
+
+static char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+static char *strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? NULL : s;
+}
+
+/* Read DIR/ATTR (a small sysfs file), strip surrounding whitespace. -ENOENT when missing. */
+static int read_attr(const char *dir, const char *attr, char **ret)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -1;
+	char buf[4096];
+	ssize_t n;
+	char *s, *e;
+
+	p = strdup_printf("%s/%s", dir, attr);
+	if (!p)
+		return -ENOMEM;
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return negative_errno();
+	buf[n] = 0;
+	for (s = buf; *s && isspace((unsigned char)*s); s++)
+		;
+	for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
+		;
+	*e = 0;
+	*ret = strdup(s);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int read_attr_u64(const char *dir, const char *attr, uint64_t *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	unsigned long long v;
+	char *end;
+	int r;
+
+	r = read_attr(dir, attr, &s);
+	if (r < 0)
+		return r;
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int read_attr_devnum(const char *dir, const char *attr, dev_t *ret)
+{
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
+	_cleanup_free_ char *s = NULL;
+	unsigned ma, mi;
+	int r, n = 0;
+
+	r = read_attr(dir, attr, &s);
+	if (r < 0)
+		return r;
+	if (sscanf(s, "%u:%u%n", &ma, &mi, &n) != 2 || s[n] != 0)
+		return -EINVAL;
+	*ret = makedev(ma, mi);
+	return 0;
+}
+
+static bool attr_exists(const char *dir, const char *attr)
+{
+	_cleanup_free_ char *p = strdup_printf("%s/%s", dir, attr);
+
+	return p && access(p, F_OK) == 0;
+}
+
+/* Resolved sysfs directory of DEVNUM ("<root>/dev/block/M:m"). */
+static int sysfs_dir_of(dev_t devnum, char **ret)
+{
+	_cleanup_free_ char *p = NULL;
+	char *r;
+
+	p = strdup_printf("%s/dev/block/%u:%u", sysfs_root, major(devnum), minor(devnum));
+	if (!p)
+		return -ENOMEM;
+	r = realpath(p, NULL);
+	if (!r)
+		return negative_errno();
+	*ret = r;
+	return 0;
+}
+
+int blockdev_load(const char *path, struct blockdev *ret)
+{
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
+	_cleanup_free_ char *rp = NULL, *sp = NULL, *serial = NULL;
+	struct blockdev b = {};
+	uint64_t v;
+	struct stat st;
+	char *slash;
+	int r;
+
+	rp = realpath(path, NULL);
+	if (!rp)
+		return negative_errno();
+	if (stat(rp, &st) < 0)
+		return negative_errno();
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+
+	r = sysfs_dir_of(st.st_rdev, &sp);
+	if (r < 0)
+		return log_debug_errno(r, "No sysfs directory for \"%s\": %m", rp);
+
+	b.devnum = st.st_rdev;
+	r = read_attr_u64(sp, "partition", &v);
+	if (r == -ENOENT)
+		b.whole = true;
+	else if (r < 0)
+		return r;
+	else
+		b.partno = (unsigned)v;
+
+	r = read_attr_u64(sp, "size", &v);
+	if (r < 0)
+		return log_debug_errno(r, "Failed to read size of \"%s\": %m", rp);
+	if (v > UINT64_MAX / 512)
+		return -EOVERFLOW;
+	b.size_bytes = v * 512;
+
+	r = read_attr_u64(sp, "ro", &v);
+	if (r < 0)
+		return r;
+	b.ro = v != 0;
+
+	/* Partitions carry no `removable`; it is a property of the disk. */
+	r = read_attr_u64(sp, "removable", &v);
+	if (r >= 0)
+		b.removable = v != 0;
+	else if (r != -ENOENT)
+		return r;
+
+	if (read_attr_u64(sp, "diskseq", &v) >= 0)
+		b.diskseq = v;
+
+	if (read_attr(sp, "serial", &serial) < 0 && read_attr(sp, "device/serial", &serial) < 0)
+		serial = NULL;
+	if (serial && !serial[0])
+		serial = (free(serial), NULL);
+
+	slash = strrchr(sp, '/');
+	b.name = strdup(slash ? slash + 1 : sp);
+	if (!b.name)
+		return -ENOMEM;
+	b.path = TAKE_PTR(rp);
+	b.syspath = TAKE_PTR(sp);
+	b.serial = TAKE_PTR(serial);
+	*ret = b;
+	return 0;
+}
+
+void blockdev_done(struct blockdev *b)
+{
+	free(b->path);
+	free(b->name);
+	free(b->syspath);
+	free(b->serial);
+	*b = (struct blockdev){};
+}
+
+struct child {
+	char *name;
+	unsigned partno;
+};
+
+static int child_cmp(const void *a, const void *b)
+{
+	const struct child *x = a, *y = b;
+
+	return x->partno < y->partno ? -1 : x->partno > y->partno;
+}
+
+static void dir_closep(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+/* Partitions below the disk directory DIR, sorted by number, as a NULL-terminated list. */
+static int list_children(const char *dir, char ***ret)
+{
+	_cleanup_(dir_closep) DIR *d = NULL;
+	struct child *c = NULL;
+	size_t n = 0, i;
+	struct dirent *de;
+	char **l;
+	int r = 0;
+
+	d = opendir(dir);
+	if (!d)
+		return negative_errno();
+	while ((errno = 0, de = readdir(d))) {
+		_cleanup_free_ char *sub = NULL;
+		struct child *nc;
+		uint64_t pn;
+
+		if (de->d_name[0] == '.')
+			continue;
+		sub = strdup_printf("%s/%s", dir, de->d_name);
+		if (!sub) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if (read_attr_u64(sub, "partition", &pn) < 0)
+			continue;
+		nc = realloc(c, (n + 1) * sizeof(*c));
+		if (!nc) {
+			r = -ENOMEM;
+			goto out;
+		}
+		c = nc;
+		c[n].name = strdup(de->d_name);
+		if (!c[n].name) {
+			r = -ENOMEM;
+			goto out;
+		}
+		c[n++].partno = (unsigned)pn;
+	}
+	if (errno != 0) {
+		r = negative_errno();
+		goto out;
+	}
+	if (n > 0)
+		qsort(c, n, sizeof(*c), child_cmp);
+	l = calloc(n + 1, sizeof(char *));
+	if (!l) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		l[i] = TAKE_PTR(c[i].name);
+	*ret = l;
+out:
+	for (i = 0; i < n; i++)
+		free(c[i].name);
+	free(c);
+	return r;
+}
+
+int blockdev_list_partitions(const struct blockdev *b, char ***ret_names)
+{
+	if (!b->whole) {
+		*ret_names = calloc(1, sizeof(char *));
+		return *ret_names ? 0 : -ENOMEM;
+	}
+	return list_children(b->syspath, ret_names);
+}
+
+int blockdev_partition_path(const char *disk, unsigned n, char **ret_path)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_strv_free_ char **l = NULL;
+	int r;
+
+	if (!disk || !*disk || strchr(disk, '/') || streq(disk, "..") || n == 0)
+		return -EINVAL;
+	dir = strdup_printf("%s/block/%s", sysfs_root, disk);
+	if (!dir)
+		return -ENOMEM;
+	r = list_children(dir, &l);
+	if (r < 0)
+		return r;
+	for (char **i = l; *i; i++) {
+		_cleanup_free_ char *sub = strdup_printf("%s/%s", dir, *i);
+		uint64_t pn;
+
+		if (!sub)
+			return -ENOMEM;
+		if (read_attr_u64(sub, "partition", &pn) < 0 || pn != n)
+			continue;
+		*ret_path = strdup_printf("/dev/%s", *i);
+		return *ret_path ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
+int blockdev_read_partition_u64(const struct blockdev *b, const char *child, const char *attr,
+				uint64_t *ret)
+{
+	_cleanup_free_ char *sub = NULL;
+
+	if (strchr(child, '/'))
+		return -EINVAL;
+	sub = strdup_printf("%s/%s", b->syspath, child);
+	if (!sub)
+		return -ENOMEM;
+	return read_attr_u64(sub, attr, ret);
+}
+
+/* First entry of DIR/holders, or NULL. */
+static int first_holder(const char *dir, char **ret)
+{
+	_cleanup_free_ char *p = strdup_printf("%s/holders", dir);
+	_cleanup_(dir_closep) DIR *d = NULL;
+	struct dirent *de;
+
+	*ret = NULL;
+	if (!p)
+		return -ENOMEM;
+	d = opendir(p);
+	if (!d)
+		return errno == ENOENT ? 0 : negative_errno();
+	while ((errno = 0, de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			*ret = strdup(de->d_name);
+			return *ret ? 1 : -ENOMEM;
+		}
+	return errno ? negative_errno() : 0;
+}
+
+int blockdev_find_holder(const struct blockdev *b, char **ret_what)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_strv_free_ char **parts = NULL;
+	_cleanup_free_ char *h = NULL;
+	int r;
+
+	r = first_holder(b->syspath, &h);
+	if (r != 0) {
+		if (r > 0)
+			*ret_what = TAKE_PTR(h);
+		return r;
+	}
+	r = blockdev_list_partitions(b, &parts);
+	if (r < 0)
+		return r;
+	for (char **i = parts; *i; i++) {
+		_cleanup_free_ char *sub = strdup_printf("%s/%s", b->syspath, *i);
+
+		if (!sub)
+			return -ENOMEM;
+		r = first_holder(sub, &h);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			*ret_what = strdup_printf("%s: %s", *i, h);
+			return *ret_what ? 1 : -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The disk's own dev_t followed by those of its partitions; names in RET_NAMES (same order). */
+static int collect_devnums(const struct blockdev *b, dev_t **ret, char ***ret_names, size_t *ret_n)
+{
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
+	_cleanup_strv_free_ char **parts = NULL, **names = NULL;
+	_cleanup_free_ dev_t *v = NULL;
+	size_t n = 0, np;
+	int r;
+
+	r = blockdev_list_partitions(b, &parts);
+	if (r < 0)
+		return r;
+	for (np = 0; parts[np]; np++)
+		;
+	v = calloc(np + 1, sizeof(dev_t));
+	names = calloc(np + 2, sizeof(char *));
+	if (!v || !names)
+		return -ENOMEM;
+	v[0] = b->devnum;
+	names[0] = strdup(b->name);
+	if (!names[0])
+		return -ENOMEM;
+	n = 1;
+	for (char **i = parts; *i; i++) {
+		_cleanup_free_ char *sub = strdup_printf("%s/%s", b->syspath, *i);
+
+		if (!sub)
+			return -ENOMEM;
+		r = read_attr_devnum(sub, "dev", &v[n]);
+		if (r < 0)
+			return r;
+		names[n] = strdup(*i);
+		if (!names[n])
+			return -ENOMEM;
+		n++;
+	}
+	*ret = TAKE_PTR(v);
+	*ret_names = TAKE_PTR(names);
+	*ret_n = n;
+	return 0;
+}
+
+/* Undo the octal escapes (\040 etc.) of mountinfo and /proc/swaps, in place. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*w++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+			p += 3;
+		} else
+			*w++ = *p;
+	}
+	*w = 0;
+}
+
+struct mount_entry {
+	dev_t devnum;   /* from the major:minor field */
+	dev_t source;   /* st_rdev of the source when it is a block device node, else 0 */
+	char *target;
+};
+
+static void mount_entries_free(struct mount_entry *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].target);
+	free(m);
+}
+
+static dev_t blk_rdev_of(const char *path)
+{
+	struct stat st;
+
+	if (path[0] != '/' || stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	return st.st_rdev;
+}
+
+static int read_mountinfo(struct mount_entry **ret, size_t *ret_n)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	struct mount_entry *m = NULL;
+	size_t n = 0, cap = 0;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return log_debug_errno(negative_errno(), "Failed to open mountinfo: %m");
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *tok, *dash, *target = NULL, *source = NULL;
+		unsigned ma, mi;
+		struct mount_entry *nm;
+		int field = 0;
+		bool ok = false;
+
+		dash = strstr(line, " - ");
+		if (!dash)
+			continue;
+		*dash = 0;
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			field++;
+			if (field == 3)
+				ok = sscanf(tok, "%u:%u", &ma, &mi) == 2;
+			else if (field == 5)
+				target = tok;
+		}
+		if (!ok || !target)
+			continue;
+		/* After " - ": fstype, source, super options. */
+		tok = strtok_r(dash + 3, " \n", &save);
+		if (tok)
+			source = strtok_r(NULL, " \n", &save);
+
+		nm = realloc(m, (n + 1) * sizeof(*m));
+		if (!nm) {
+			mount_entries_free(m, n);
+			return -ENOMEM;
+		}
+		m = nm;
+		unescape_octal(target);
+		m[n].target = strdup(target);
+		if (!m[n].target) {
+			mount_entries_free(m, n);
+			return -ENOMEM;
+		}
+		m[n].devnum = makedev(ma, mi);
+		if (source) {
+			unescape_octal(source);
+			m[n].source = blk_rdev_of(source);
+		} else
+			m[n].source = 0;
+		n++;
+	}
+	if (ferror(f)) {
+		mount_entries_free(m, n);
+		return -EIO;
+	}
+	*ret = m;
+	*ret_n = n;
+	return 0;
+}
+
+int blockdev_find_mount(const struct blockdev *b, char **ret_what)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_free_ dev_t *devs = NULL;
+	struct mount_entry *m = NULL;
+	size_t nd, nm;
+	int r;
+
+	r = collect_devnums(b, &devs, &names, &nd);
+	if (r < 0)
+		return r;
+	r = read_mountinfo(&m, &nm);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nm; i++)
+		for (size_t j = 0; j < nd; j++) {
+			if (m[i].devnum != devs[j] && m[i].source != devs[j])
+				continue;
+			if (j == 0)
+				*ret_what = strdup_printf("mounted at %s", m[i].target);
+			else
+				*ret_what = strdup_printf("partition %s mounted at %s", names[j],
+							  m[i].target);
+			mount_entries_free(m, nm);
+			return *ret_what ? 1 : -ENOMEM;
+		}
+	mount_entries_free(m, nm);
+	return 0;
+}
+
+/* Filenames of active swaps (unescaped). */
+static int read_swaps(char ***ret)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	_cleanup_strv_free_ char **l = NULL;
+	size_t cap = 0, n = 0;
+	bool first = true;
+
+	f = fopen("/proc/swaps", "re");
+	if (!f) {
+		if (errno == ENOENT) {
+			*ret = calloc(1, sizeof(char *));
+			return *ret ? 0 : -ENOMEM;
+		}
+		return negative_errno();
+	}
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		/* cppcheck-suppress resourceLeak ; _cleanup_ not modelled */
+		return -ENOMEM;
+	while (getline(&line, &cap, f) > 0) {
+		char *sp, **nl;
+
+		if (first) { /* header */
+			first = false;
+			continue;
+		}
+		sp = strpbrk(line, " \t\n");
+		if (sp)
+			*sp = 0;
+		if (!line[0])
+			continue;
+		unescape_octal(line);
+		nl = realloc(l, (n + 2) * sizeof(char *));
+		if (!nl)
+			return -ENOMEM;
+		l = nl;
+		l[n] = strdup(line);
+		l[n + 1] = NULL;
+		if (!l[n])
+			return -ENOMEM;
+		n++;
+	}
+	if (ferror(f))
+		return -EIO;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int blockdev_find_swap(const struct blockdev *b, char **ret_what)
+{
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
+	_cleanup_strv_free_ char **names = NULL, **swaps = NULL;
+	_cleanup_free_ dev_t *devs = NULL;
+	size_t nd;
+	int r;
+
+	r = collect_devnums(b, &devs, &names, &nd);
+	if (r < 0)
+		return r;
+	r = read_swaps(&swaps);
+	if (r < 0)
+		return r;
+	for (char **s = swaps; *s; s++) {
+		_cleanup_free_ char *rp = realpath(*s, NULL);
+		dev_t d = rp ? blk_rdev_of(rp) : 0;
+
+		if (d == 0)
+			continue;
+		for (size_t j = 0; j < nd; j++)
+			if (d == devs[j]) {
+				*ret_what = j == 0 ? strdup("active swap") :
+						     strdup_printf("partition %s is an active swap",
+								   names[j]);
+				return *ret_what ? 1 : -ENOMEM;
+			}
+	}
+	return 0;
+}
+
+struct devset {
+	dev_t *v;
+	char **why;
+	size_t n;
+};
+
+static void devset_done(struct devset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->why[i]);
+	free(s->v);
+	free(s->why);
+}
+
+static int devset_add(struct devset *s, dev_t d, const char *why)
+{
+	dev_t *nv;
+	char **nw;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == d)
+			return 0;
+	nv = realloc(s->v, (s->n + 1) * sizeof(dev_t));
+	if (!nv)
+		return -ENOMEM;
+	s->v = nv;
+	nw = realloc(s->why, (s->n + 1) * sizeof(char *));
+	if (!nw)
+		return -ENOMEM;
+	s->why = nw;
+	s->why[s->n] = strdup(why);
+	if (!s->why[s->n])
+		return -ENOMEM;
+	s->v[s->n++] = d;
+	return 0;
+}
+
+/* Add the whole disk(s) under DEVNUM: partition → parent disk, dm/md → every slave. */
+static int add_whole_disks(struct devset *s, dev_t devnum, const char *why, unsigned depth)
+{
+	_cleanup_free_ char *dir = NULL, *slaves = NULL, *parent = NULL, *pp = NULL;
+	_cleanup_(dir_closep) DIR *d = NULL;
+	struct dirent *de;
+	bool any = false;
+	dev_t pd;
+	int r;
+
+	if (depth > MAX_STACK_DEPTH)
+		return -ELOOP;
+	r = sysfs_dir_of(devnum, &dir);
+	if (r == -ENOENT)
+		return 0; /* not a block device (tmpfs, overlay, ...) */
+	if (r < 0)
+		return r;
+
+	if (attr_exists(dir, "partition")) {
+		pp = strdup_printf("%s/..", dir);
+		if (!pp)
+			return -ENOMEM;
+		parent = realpath(pp, NULL);
+		if (!parent)
+			return negative_errno();
+		r = read_attr_devnum(parent, "dev", &pd);
+		if (r < 0)
+			return r;
+		return add_whole_disks(s, pd, why, depth + 1);
+	}
+
+	slaves = strdup_printf("%s/slaves", dir);
+	if (!slaves)
+		return -ENOMEM;
+	d = opendir(slaves);
+	if (d) {
+		while ((errno = 0, de = readdir(d))) {
+			_cleanup_free_ char *sd = NULL;
+
+			if (de->d_name[0] == '.')
+				continue;
+			sd = strdup_printf("%s/%s", slaves, de->d_name);
+			if (!sd)
+				return -ENOMEM;
+			r = read_attr_devnum(sd, "dev", &pd);
+			if (r < 0)
+				return r;
+			r = add_whole_disks(s, pd, why, depth + 1);
+			if (r < 0)
+				return r;
+			any = true;
+		}
+		if (errno != 0)
+			return negative_errno();
+	} else if (errno != ENOENT)
+		return negative_errno();
+
+	return any ? 0 : devset_add(s, devnum, why);
+}
+
+static int system_disks(struct devset *s)
+{
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
+	static const char *const targets[] = { "/", "/boot", "/boot/efi", "/usr", "/var" };
+	_cleanup_strv_free_ char **swaps = NULL;
+	struct mount_entry *m = NULL;
+	size_t nm;
+	int r;
+
+	r = read_mountinfo(&m, &nm);
+	if (r < 0)
+		return r;
+	for (size_t t = 0; t < ARRAY_SIZE(targets); t++) {
+		_cleanup_free_ char *why = NULL;
+		ssize_t last = -1;
+
+		r = 0;
+
+		/* The last entry for a mount point is the one on top. */
+		for (size_t i = 0; i < nm; i++)
+			if (streq(m[i].target, targets[t]))
+				last = (ssize_t)i;
+		if (last < 0)
+			continue;
+		why = strdup_printf("system disk (holds %s)", targets[t]);
+		if (!why) {
+			r = -ENOMEM;
+			break;
+		}
+		if (major(m[last].devnum) != 0)
+			r = add_whole_disks(s, m[last].devnum, why, 0);
+		if (r >= 0 && m[last].source != 0)
+			r = add_whole_disks(s, m[last].source, why, 0);
+		if (r < 0)
+			break;
+	}
+	mount_entries_free(m, nm);
+	if (r < 0)
+		return r;
+
+	r = read_swaps(&swaps);
+	if (r < 0)
+		return r;
+	for (char **i = swaps; *i; i++) {
+		_cleanup_free_ char *why = strdup_printf("system disk (swap %s)", *i);
+		struct stat st;
+		dev_t d;
+
+		if (!why)
+			return -ENOMEM;
+		if (stat(*i, &st) < 0)
+			return log_debug_errno(negative_errno(), "Failed to stat swap \"%s\": %m",
+					       *i);
+		/* A swap partition is itself the device; a swap file lives on st_dev. */
+		d = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+		r = add_whole_disks(s, d, why, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int blockdev_is_system_disk(const struct blockdev *b, char **ret_what)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_(devset_done) struct devset s = {};
+	int r;
+
+	r = system_disks(&s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s.n; i++)
+		if (s.v[i] == b->devnum) {
+			*ret_what = strdup(s.why[i]);
+			return *ret_what ? 1 : -ENOMEM;
+		}
+	return 0;
+}
+
+bool blockdev_name_is_candidate(const char *name)
+{
+	const char *p;
+
+	if (startswith(name, "vd")) {
+		if (!name[2])
+			return false;
+		for (p = name + 2; *p; p++)
+			if (*p < 'a' || *p > 'z')
+				return false;
+		return true;
+	}
+	if (startswith(name, "nvme")) {
+		/* nvme<digits>n<digits>, nothing else (nvme0c0n1 paths, nvme0n1p1 partitions). */
+		p = name + 4;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (*p++ != 'n' || !isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+		return *p == 0;
+	}
+	return false;
+}
+
+static int strv_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int blockdev_list_candidates(char ***ret_paths)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_free_ char *dir = strdup_printf("%s/block", sysfs_root);
+	_cleanup_(dir_closep) DIR *d = NULL;
+	_cleanup_strv_free_ char **l = NULL;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	d = opendir(dir);
+	if (!d)
+		/* cppcheck-suppress memleak ; _cleanup_ not modelled */
+		return log_debug_errno(negative_errno(), "Failed to open \"%s\": %m", dir);
+	while ((errno = 0, de = readdir(d))) {
+		char **nl;
+
+		if (!blockdev_name_is_candidate(de->d_name))
+			continue;
+		nl = realloc(l, (n + 2) * sizeof(char *));
+		if (!nl)
+			return -ENOMEM;
+		l = nl;
+		l[n] = strdup_printf("/dev/%s", de->d_name);
+		l[n + 1] = NULL;
+		if (!l[n])
+			return -ENOMEM;
+		n++;
+	}
+	if (errno != 0)
+		return negative_errno();
+	qsort(l, n, sizeof(char *), strv_cmp);
+	*ret_paths = TAKE_PTR(l);
+	return 0;
+}

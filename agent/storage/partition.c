@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * partition.c: the only libparted user. It writes vagent's partition table on a disk that
+ * probe_device() found blank (a fresh GPT, one partition at own_partition_range(), named
+ * "vagent-pending"), renames that partition to "vagent-done" once mkfs succeeded, and reads
+ * entry 1 of the table back (PARTUUID and name, plain reads of the primary GPT). Every
+ * libparted exception is logged; questions are answered CANCEL (or NO), never FIX/IGNORE/YES,
+ * and any warning or error makes the operation fail even if libparted would carry on. The
+ * partition node is found in sysfs, never built from a name.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <parted/parted.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "storage/blockdev.h"
+#include "base/log.h"
+#include "storage/partition.h"
+#include "storage/probe.h"
+#include "base/util.h"
+
+#define PARTITION_WAIT_USEC (5 * 1000000ULL)
+
+/* Set by the exception handler: a warning or worse was raised during the current operation. */
+static bool ped_failed;
+static char ped_last_message[256];
+
+static PedExceptionOption exception_handler(PedException *ex)
+{
+	const char *type = ped_exception_get_type_string(ex->type);
+
+	if (ex->type >= PED_EXCEPTION_WARNING) {
+		ped_failed = true;
+		snprintf(ped_last_message, sizeof(ped_last_message), "%s", ex->message);
+		log_error("libparted %s: %s", type, ex->message);
+	} else
+		log_info("libparted %s: %s", type, ex->message);
+
+	/* Never FIX, IGNORE, YES or RETRY: those carry on over whatever libparted found. */
+	if (ex->options & PED_EXCEPTION_CANCEL)
+		return PED_EXCEPTION_CANCEL;
+	if (ex->options & PED_EXCEPTION_NO)
+		return PED_EXCEPTION_NO;
+	if (ex->type == PED_EXCEPTION_INFORMATION && ex->options == PED_EXCEPTION_OK)
+		return PED_EXCEPTION_OK;
+	return PED_EXCEPTION_UNHANDLED;
+}
+
+/* The libparted objects of one operation; released in reverse order. */
+struct ped {
+	PedDevice *dev;
+	PedDisk *disk;
+	PedConstraint *constraint;
+	bool open;
+};
+
+static void ped_done(struct ped *p)
+{
+	if (p->constraint)
+		ped_constraint_destroy(p->constraint);
+	if (p->disk)
+		ped_disk_destroy(p->disk);
+	if (p->open)
+		ped_device_close(p->dev);
+	if (p->dev)
+		ped_device_destroy(p->dev); /* drop libparted's cached view of the disk */
+	ped_exception_set_handler(NULL);
+	*p = (struct ped){};
+}
+
+static int ped_begin(struct ped *p, const char *disk)
+{
+	ped_failed = false;
+	ped_last_message[0] = 0;
+	ped_exception_set_handler(exception_handler);
+
+	p->dev = ped_device_get(disk);
+	if (!p->dev || ped_failed)
+		return log_error_errno(-EIO, "libparted cannot use '%s'", disk);
+	if (!ped_device_open(p->dev) || ped_failed)
+		return log_error_errno(-EIO, "libparted cannot open '%s'", disk);
+	p->open = true;
+	return 0;
+}
+
+static int check_same_device(const char *disk, int fd, uint64_t expected_size,
+			     uint64_t expected_diskseq, uint32_t *ret_sector_size)
+{
+	struct stat a, b;
+	uint64_t size = 0;
+	int ss = 0;
+
+	if (fstat(fd, &a) < 0 || stat(disk, &b) < 0)
+		return log_error_errno(errno, "Failed to stat '%s': %m", disk);
+	if (!S_ISBLK(a.st_mode) || !S_ISBLK(b.st_mode) || a.st_rdev != b.st_rdev)
+		return log_error_errno(-ESTALE, "'%s' is no longer the device that was probed, "
+					       "refusing",
+				       disk);
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0 || ioctl(fd, BLKSSZGET, &ss) < 0 || ss <= 0)
+		return log_error_errno(errno, "Failed to read the size of '%s': %m", disk);
+	if (size != expected_size)
+		return log_error_errno(-ESTALE,
+				       "The size of '%s' changed since it was probed (%" PRIu64
+				       " -> %" PRIu64 " bytes), refusing",
+				       disk, expected_size, size);
+#ifdef BLKGETDISKSEQ
+	if (expected_diskseq) {
+		uint64_t seq = 0;
+		if (ioctl(fd, BLKGETDISKSEQ, &seq) < 0)
+			return log_error_errno(errno, "Failed to read the diskseq of '%s': %m", disk);
+		if (seq != expected_diskseq)
+			return log_error_errno(-ESTALE,
+					       "'%s' changed since it was probed (diskseq %" PRIu64
+					       " -> %" PRIu64 "), refusing",
+					       disk, expected_diskseq, seq);
+	}
+#else
+	(void)expected_diskseq;
+#endif
+	*ret_sector_size = (uint32_t)ss;
+	return 0;
+}
+
+/* Wait until the kernel lists partition 1 of DISK in sysfs with the expected geometry. */
+static int find_partition(const char *disk, uint64_t start_bytes, uint64_t end_bytes,
+			  char **ret_partition)
+{
+	_cleanup_(blockdev_done) struct blockdev bd = {};
+	uint64_t deadline = now_usec() + PARTITION_WAIT_USEC;
+	int r;
+
+	r = blockdev_load(disk, &bd);
+	if (r < 0)
+		return log_error_errno(r, "Failed to look up '%s' in sysfs: %m", disk);
+
+	for (;;) {
+		_cleanup_free_ char *path = NULL;
+		_cleanup_(blockdev_done) struct blockdev part = {};
+
+		r = blockdev_partition_path(bd.name, 1, &path);
+		if (r >= 0)
+			r = blockdev_load(path, &part);
+		if (r >= 0) {
+			uint64_t start = 0;
+			r = blockdev_read_partition_u64(&bd, part.name, "start", &start);
+			if (r < 0)
+				return log_error_errno(r, "Failed to read the start of '%s': %m",
+						       path);
+			if (start * 512 != start_bytes || part.size_bytes != end_bytes - start_bytes)
+				return log_error_errno(-EUCLEAN,
+						       "The kernel's partition '%s' is not the one "
+						       "written (start %" PRIu64 " size %" PRIu64
+						       "), refusing",
+						       path, start * 512, part.size_bytes);
+			*ret_partition = TAKE_PTR(path);
+			return 0;
+		}
+		if (r != -ENOENT)
+			return log_error_errno(r, "Failed to find partition 1 of '%s': %m", disk);
+		if (now_usec() > deadline)
+			return log_error_errno(-ETIMEDOUT,
+					       "The kernel does not list partition 1 of '%s' after "
+					       "%llu s",
+					       disk, PARTITION_WAIT_USEC / 1000000ULL);
+		usleep(20 * 1000);
+	}
+}
+
+int partition_create_gpt(const char *disk, int excl_fd, uint64_t expected_size,
+			 uint64_t expected_diskseq, char **ret_partition)
+{
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
+	_cleanup_(ped_done) struct ped p = {};
+	PedConstraint *optimal = NULL, *exact = NULL;
+	PedGeometry *geom = NULL;
+	PedPartition *part = NULL;
+	PedDiskType *gpt;
+	uint64_t start, end;
+	PedSector s0, s1;
+	uint32_t ss;
+	int r;
+
+	r = check_same_device(disk, excl_fd, expected_size, expected_diskseq, &ss);
+	if (r < 0)
+		return r;
+	r = own_partition_range(expected_size, ss, &start, &end);
+	if (r < 0)
+		return log_error_errno(r, "'%s' is too small for a partition, refusing", disk);
+	s0 = (PedSector)(start / ss);
+	s1 = (PedSector)(end / ss) - 1;
+
+	r = ped_begin(&p, disk);
+	if (r < 0)
+		return r;
+	if ((uint64_t)p.dev->length * (uint64_t)p.dev->sector_size != expected_size ||
+	    (uint64_t)p.dev->sector_size != ss)
+		return log_error_errno(-ESTALE, "libparted sees '%s' with a different size, refusing",
+				       disk);
+
+	gpt = ped_disk_type_get("gpt");
+	if (!gpt)
+		return log_error_errno(-EOPNOTSUPP, "libparted has no GPT support");
+	p.disk = ped_disk_new_fresh(p.dev, gpt);
+	if (!p.disk || ped_failed)
+		return log_error_errno(-EIO, "Failed to create a GPT for '%s'", disk);
+
+	geom = ped_geometry_new(p.dev, s0, s1 - s0 + 1);
+	if (!geom)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	optimal = ped_device_get_optimal_aligned_constraint(p.dev);
+	exact = ped_constraint_exact(geom);
+	if (optimal && exact)
+		p.constraint = ped_constraint_intersect(optimal, exact);
+	ped_geometry_destroy(geom);
+	if (optimal)
+		ped_constraint_destroy(optimal);
+	if (exact)
+		ped_constraint_destroy(exact);
+	if (!p.constraint)
+		return log_error_errno(-EINVAL,
+				       "A partition at %" PRIu64 "..%" PRIu64
+				       " is not optimally aligned on '%s', refusing",
+				       start, end, disk);
+
+	part = ped_partition_new(p.disk, PED_PARTITION_NORMAL, NULL, s0, s1);
+	if (!part || ped_failed)
+		return log_error_errno(-EIO, "Failed to create a partition on '%s'", disk);
+	if (!ped_disk_add_partition(p.disk, part, p.constraint) || ped_failed) {
+		ped_partition_destroy(part);
+		return log_error_errno(-EIO, "Failed to add the partition on '%s'", disk);
+	}
+	if (part->num != 1 || part->geom.start != s0 || part->geom.end != s1)
+		return log_error_errno(-EIO, "libparted placed the partition on '%s' elsewhere "
+					     "(%lld..%lld), refusing",
+				       disk, (long long)part->geom.start, (long long)part->geom.end);
+	if (!ped_partition_set_name(part, VAGENT_PART_PENDING) || ped_failed)
+		return log_error_errno(-EIO, "Failed to name the partition on '%s'", disk);
+
+	if (!ped_disk_commit_to_dev(p.disk) || ped_failed)
+		return log_error_errno(-EIO, "Failed to write the partition table to '%s'", disk);
+	if (!ped_device_sync(p.dev) || ped_failed)
+		return log_error_errno(-EIO, "Failed to flush '%s'", disk);
+	log_info("Wrote a GPT with partition '" VAGENT_PART_PENDING "' at %" PRIu64 "..%" PRIu64
+		 " to '%s'",
+		 start, end, disk);
+
+	/* Keep O_EXCL, but let udev (and `udevadm settle` inside libparted) proceed. */
+	if (flock(excl_fd, LOCK_UN) < 0)
+		return log_error_errno(errno, "Failed to release the lock on '%s': %m", disk);
+
+	if (!ped_disk_commit_to_os(p.disk) || ped_failed)
+		return log_error_errno(-EIO, "Failed to tell the kernel about the partition on '%s'",
+				       disk);
+	ped_done(&p);
+
+	return find_partition(disk, start, end, ret_partition);
+}
+
+/*
+ * Open DISK's table under an O_EXCL claim + flock and check it is exactly vagent's. On success P holds
+ * the disk and *RET_PART its partition; *RET_FD the claim.
+ */
+static int open_own(struct ped *p, const char *disk, bool locked, int *ret_fd,
+		    PedPartition **ret_part, uint64_t *ret_start, uint64_t *ret_end)
+{
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
+	_cleanup_close_ int fd = -1;
+	PedPartition *part = NULL, *i;
+	const char *name;
+	uint64_t size, start, end;
+	uint32_t ss;
+	int n = 0, r;
+
+	fd = open(disk, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to claim '%s': %m", disk);
+	/* udev may still hold its shared lock from the mkfs that just closed the partition.
+	 * (LOCKED: the caller holds the lock through another fd, which would conflict.) */
+	r = locked ? 0 : flock_wait(fd, LOCK_EX, 10ULL * 1000000ULL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to lock '%s': %m", disk);
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		return log_error_errno(errno, "Failed to read the size of '%s': %m", disk);
+	r = check_same_device(disk, fd, size, 0, &ss);
+	if (r < 0)
+		return r;
+	r = own_partition_range(size, ss, &start, &end);
+	if (r < 0)
+		return log_error_errno(-EUCLEAN, "'%s' is too small to be vagent's, refusing", disk);
+
+	r = ped_begin(p, disk);
+	if (r < 0)
+		return r;
+	p->disk = ped_disk_new(p->dev);
+	if (!p->disk || ped_failed)
+		return log_error_errno(-EUCLEAN, "Failed to read the partition table of '%s', "
+						 "refusing",
+				       disk);
+	if (!streq(p->disk->type->name, "gpt"))
+		return log_error_errno(-EUCLEAN, "'%s' has a %s table, not vagent's GPT, refusing",
+				       disk, p->disk->type->name);
+	for (i = ped_disk_next_partition(p->disk, NULL); i; i = ped_disk_next_partition(p->disk, i))
+		if (i->num > 0) {
+			n++;
+			part = i;
+		}
+	if (n != 1 || part->num != 1)
+		return log_error_errno(-EUCLEAN, "'%s' has %d partitions, not vagent's one, refusing",
+				       disk, n);
+	name = ped_partition_get_name(part);
+	if (ped_failed || !name ||
+	    (!streq(name, VAGENT_PART_PENDING) && !streq(name, VAGENT_PART_DONE)))
+		return log_error_errno(-EUCLEAN, "The partition on '%s' is named '%s', not vagent's, "
+						 "refusing",
+				       disk, name ? name : "");
+	if ((uint64_t)part->geom.start * ss != start || (uint64_t)(part->geom.end + 1) * ss != end)
+		return log_error_errno(-EUCLEAN, "The partition on '%s' is not where vagent puts it, "
+						 "refusing",
+				       disk);
+
+	*ret_fd = TAKE_FD(fd);
+	*ret_part = part;
+	*ret_start = start;
+	*ret_end = end;
+	return 0;
+}
+
+int partition_set_name(const char *disk, const char *name, bool locked)
+{
+	_cleanup_(ped_done) struct ped p = {};
+	_cleanup_close_ int fd = -1;
+	PedPartition *part = NULL;
+	uint64_t start, end;
+	int r;
+
+	if (!streq(name, VAGENT_PART_PENDING) && !streq(name, VAGENT_PART_DONE))
+		return -EINVAL;
+
+	r = open_own(&p, disk, locked, &fd, &part, &start, &end);
+	if (r < 0)
+		return r;
+	if (streq(ped_partition_get_name(part), name))
+		return 0;
+
+	if (!ped_partition_set_name(part, name) || ped_failed)
+		return log_error_errno(-EIO, "Failed to rename the partition on '%s'", disk);
+	if (!ped_disk_commit_to_dev(p.disk) || !ped_device_sync(p.dev) || ped_failed)
+		return log_error_errno(-EIO, "Failed to write the partition table to '%s'", disk);
+	/* Close libparted's writable fd while our lock is still held: udev's watch then sees the
+	 * disk locked and does not make the kernel re-read the (unchanged) geometry. */
+	ped_done(&p);
+	log_info("Renamed the partition on '%s' to '%s'", disk, name);
+	return 1;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+int partition_read_entry(const char *disk, char **ret_uuid, char **ret_name)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *hdr = NULL, *ents = NULL;
+	uint64_t entries_lba;
+	uint32_t entry_size, n_entries;
+	size_t len;
+	const uint8_t *g;
+	char name[37];
+	int ss = 0, used = 0;
+
+	fd = open(disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to open '%s': %m", disk);
+	if (ioctl(fd, BLKSSZGET, &ss) < 0 || ss < 512 || ss > 65536)
+		return log_error_errno(errno ? errno : EINVAL,
+				       "Failed to read the sector size of '%s': %m", disk);
+	hdr = malloc((size_t)ss);
+	if (!hdr)
+		return log_error_errno(-ENOMEM, "Out of memory");
+
+	if (pread(fd, hdr, (size_t)ss, ss) != ss || memcmp(hdr, "EFI PART", 8) != 0)
+		return log_debug_errno(-EUCLEAN, "No GPT header on '%s'", disk);
+	entries_lba = le64(hdr + 72);
+	n_entries = le32(hdr + 80);
+	entry_size = le32(hdr + 84);
+	if (entry_size < 128 || entry_size > 4096 || n_entries == 0 || n_entries > 1024 ||
+	    entries_lba < 2 || entries_lba > UINT64_MAX / (uint64_t)ss / 2)
+		return log_debug_errno(-EUCLEAN, "Malformed GPT header on '%s'", disk);
+	len = (size_t)entry_size * n_entries;
+	ents = malloc(len);
+	if (!ents)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	if (pread(fd, ents, len, (off_t)(entries_lba * (uint64_t)ss)) != (ssize_t)len)
+		return log_error_errno(-EIO, "Failed to read the GPT entries of '%s'", disk);
+
+	/* An entry is in use when its type GUID is not all zero. */
+	for (uint32_t i = 0; i < n_entries; i++) {
+		static const uint8_t zero[16];
+		if (memcmp(ents + (size_t)i * entry_size, zero, 16) != 0)
+			used++;
+	}
+
+	g = ents + 16; /* entry 1: unique partition GUID, mixed endian */
+	if (ret_uuid &&
+	    asprintf(ret_uuid, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", le32(g),
+		     (unsigned)(g[4] | g[5] << 8), (unsigned)(g[6] | g[7] << 8), g[8], g[9], g[10],
+		     g[11], g[12], g[13], g[14], g[15]) < 0)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	if (ret_name) {
+		/* UTF-16LE, 36 code units; anything beyond ASCII becomes '?' */
+		size_t k;
+		for (k = 0; k < 36; k++) {
+			unsigned c = ents[56 + 2 * k] | ents[57 + 2 * k] << 8;
+			if (c == 0)
+				break;
+			name[k] = c < 0x80 && c >= 0x20 ? (char)c : '?';
+		}
+		name[k] = 0;
+		*ret_name = strdup(name);
+		if (!*ret_name) {
+			if (ret_uuid)
+				free(*ret_uuid);
+			return log_error_errno(-ENOMEM, "Out of memory");
+		}
+	}
+	return used;
+}

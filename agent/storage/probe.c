@@ -1,0 +1,790 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probe.c: the only libblkid user. Runs the decision procedure of design/blank-disk.md on one
+ * device and returns a verdict with a one-line reason: identity, system disk, kernel view,
+ * exclusive claim, strict probe, wipefs-style enumeration, orphan windows, zeros, and the exact
+ * recognition of vagent's own GPT. Devices are only ever opened O_RDONLY; any error or
+ * unexpected libblkid answer ends in a verdict other than blank.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* vasprintf */
+#endif
+#include <blkid/blkid.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "storage/blockdev.h"
+#include "base/util.h"
+#include "base/log.h"
+#include "storage/probe.h"
+
+#define ZERO_CHECK_BYTES (UINT64_C(8) << 20)
+#define ZERO_CHUNK_BYTES (UINT64_C(1) << 20)
+#define GPT_ENTRIES_BYTES (UINT64_C(128) * 128)
+#define MAX_SIGNATURES 64
+
+/* Step results inside this file: <0 errno, 0 verdict reached (stop), 1 go on. */
+#define STEP_STOP 0
+#define STEP_NEXT 1
+
+const char *verdict_to_string(enum verdict v)
+{
+	static const char *const names[] = {
+		[VERDICT_BLANK] = "blank",
+		[VERDICT_OWN] = "own",
+		[VERDICT_IN_USE] = "in-use",
+		[VERDICT_HAS_DATA] = "has-data",
+		[VERDICT_UNKNOWN_DATA] = "unknown-data",
+		[VERDICT_UNSUPPORTED] = "unsupported",
+		[VERDICT_ERROR] = "error",
+	};
+
+	if ((unsigned)v >= ARRAY_SIZE(names))
+		return "error";
+	return names[v];
+}
+
+int own_partition_range(uint64_t disk_bytes, uint32_t sector_size, uint64_t *ret_start,
+			uint64_t *ret_end)
+{
+	uint64_t tail = GPT_ENTRIES_BYTES + sector_size, end;
+
+	if (sector_size < 512 || (sector_size & (sector_size - 1)) != 0)
+		return -EINVAL;
+	if (disk_bytes <= tail)
+		return -ERANGE;
+	end = (disk_bytes - tail) / OWN_ALIGN_BYTES * OWN_ALIGN_BYTES;
+	if (end <= OWN_ALIGN_BYTES)
+		return -ERANGE;
+	*ret_start = OWN_ALIGN_BYTES;
+	*ret_end = end;
+	return 0;
+}
+
+void probe_result_done(struct probe_result *r)
+{
+	free(r->reason);
+	free(r->own_partition);
+	free(r->own_fstype);
+	free(r->own_uuid);
+	free(r->serial);
+	free(r->kernel_name);
+	if (r->excl_fd >= 0)
+		close(r->excl_fd);
+	*r = (struct probe_result){ .excl_fd = -1 };
+}
+
+static void probe_freep(blkid_probe *pr)
+{
+	if (*pr)
+		blkid_free_probe(*pr);
+}
+#define _cleanup_probe_ _cleanup_(probe_freep)
+
+static int set_verdict(struct probe_result *r, enum verdict v, const char *fmt, ...)
+	_printf_(3, 4);
+static int set_verdict(struct probe_result *r, enum verdict v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	free(r->reason);
+	r->reason = s;
+	r->verdict = v;
+	return STEP_STOP;
+}
+
+struct probe_ctx {
+	const char *device;
+	bool explicit;
+	const struct config *cfg;
+	struct blockdev bd;
+	char **kparts; /* partitions the kernel lists */
+	int fd;        /* O_EXCL, flocked */
+	uint32_t sector_size;
+	/* own candidate: the table matched; byte range of the partition */
+	bool own;
+	bool own_done;
+	uint64_t own_start, own_end;
+	unsigned own_partno;
+	struct probe_result *res;
+};
+
+/* Step 1: identity. */
+static int step_identity(struct probe_ctx *c)
+{
+	int r;
+
+	r = blockdev_load(c->device, &c->bd);
+	if (r == -ENOTBLK)
+		return set_verdict(c->res, VERDICT_UNSUPPORTED, "not a block device");
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "cannot examine device: %s", strerror(-r));
+
+	c->res->size_bytes = c->bd.size_bytes;
+	c->res->diskseq = c->bd.diskseq;
+	if (c->bd.serial && !(c->res->serial = strdup(c->bd.serial)))
+		return -ENOMEM;
+	if (!(c->res->kernel_name = strdup(c->bd.name)))
+		return -ENOMEM;
+
+	if (!c->bd.whole)
+		return set_verdict(c->res, VERDICT_UNSUPPORTED, "partition node (partition %u)",
+				   c->bd.partno);
+	if (c->bd.ro)
+		return set_verdict(c->res, VERDICT_UNSUPPORTED, "read-only");
+	if (c->bd.removable)
+		return set_verdict(c->res, VERDICT_UNSUPPORTED, "removable");
+	if (!c->explicit && !blockdev_name_is_candidate(c->bd.name))
+		return set_verdict(c->res, VERDICT_UNSUPPORTED,
+				   "not an automatic candidate (only vd* and nvme*n*)");
+	if (c->bd.size_bytes < c->cfg->min_size)
+		return set_verdict(c->res, VERDICT_UNSUPPORTED,
+				   "too small (%" PRIu64 " bytes, minimum %" PRIu64 ")",
+				   c->bd.size_bytes, c->cfg->min_size);
+	return STEP_NEXT;
+}
+
+/* Step 2: never the disk the system runs from. */
+static int step_system_disk(struct probe_ctx *c)
+{
+	_cleanup_free_ char *what = NULL;
+	int r;
+
+	r = blockdev_is_system_disk(&c->bd, &what);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "cannot determine the system disks: %s",
+				   strerror(-r));
+	if (r > 0)
+		return set_verdict(c->res, VERDICT_IN_USE, "%s", what);
+	return STEP_NEXT;
+}
+
+/* Step 3: what the kernel already knows: holders, mounts, swaps, partitions. */
+static int step_kernel_view(struct probe_ctx *c)
+{
+	static int (*const checks[])(const struct blockdev *, char **) = {
+		blockdev_find_holder,
+		blockdev_find_mount,
+		blockdev_find_swap,
+	};
+	static const char *const prefixes[] = { "holders: ", "", "" };
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
+		_cleanup_free_ char *what = NULL;
+
+		r = checks[i](&c->bd, &what);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return set_verdict(c->res, VERDICT_ERROR, "cannot read the kernel's view: %s",
+					   strerror(-r));
+		if (r > 0)
+			return set_verdict(c->res, VERDICT_IN_USE, "%s%s", prefixes[i], what);
+	}
+
+	/* Partitions are decided after the strict probe: only our own table may have one. */
+	r = blockdev_list_partitions(&c->bd, &c->kparts);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "cannot list partitions: %s",
+				   strerror(-r));
+	return STEP_NEXT;
+}
+
+/* Step 4: claim the disk; the kernel refuses O_EXCL when anything holds it or a partition. */
+static int step_claim(struct probe_ctx *c)
+{
+	struct stat st;
+
+	c->fd = open(c->bd.path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NOCTTY);
+	if (c->fd < 0) {
+		if (errno == EBUSY)
+			return set_verdict(c->res, VERDICT_IN_USE,
+					   "busy (exclusive open refused: mounted, swap or claimed)");
+		return set_verdict(c->res, VERDICT_ERROR, "cannot open: %m");
+	}
+	if (fstat(c->fd, &st) < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "cannot stat: %m");
+	if (!S_ISBLK(st.st_mode) || st.st_rdev != c->bd.devnum)
+		return set_verdict(c->res, VERDICT_ERROR, "device node changed while probing");
+	/* udev probes a disk it just saw (hot-attach) under a shared lock: wait it out, briefly. */
+	if (flock_wait(c->fd, LOCK_EX, 5ULL * 1000000ULL) < 0) {
+		if (errno == EWOULDBLOCK)
+			return set_verdict(c->res, VERDICT_IN_USE, "locked by another process");
+		return set_verdict(c->res, VERDICT_ERROR, "cannot lock: %m");
+	}
+	return STEP_NEXT;
+}
+
+static const char *lookup(blkid_probe pr, const char *name)
+{
+	const char *v = NULL;
+
+	if (blkid_probe_lookup_value(pr, name, &v, NULL) < 0)
+		return NULL;
+	return v;
+}
+
+static int parse_offset(const char *s, uint64_t *ret)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
+/*
+ * "ext4 at offset 1080", "linux_raid_member 1.0 at offset 268427264", "gpt partition table at
+ * offset 512". BASE is the window's offset on the disk. Versions are named for RAID and crypto
+ * members, where they tell where the metadata lives.
+ */
+static char *describe_hit(blkid_probe pr, uint64_t base, const char *prefix)
+{
+	const char *type, *version, *usage, *off;
+	bool pt = false;
+	uint64_t o = 0;
+	char *s = NULL;
+	int n;
+
+	type = lookup(pr, "TYPE");
+	if (!type) {
+		type = lookup(pr, "PTTYPE");
+		pt = !!type;
+	}
+	if (!type)
+		type = "unknown signature";
+	off = lookup(pr, pt ? "PTMAGIC_OFFSET" : "SBMAGIC_OFFSET");
+	version = lookup(pr, "VERSION");
+	usage = lookup(pr, "USAGE");
+	if (!version || !usage || !(streq(usage, "raid") || streq(usage, "crypto")))
+		version = NULL;
+
+	if (off && parse_offset(off, &o) >= 0)
+		n = asprintf(&s, "%s%s%s%s%s at offset %" PRIu64 "%s", prefix, type,
+			     version ? " " : "", version ?: "", pt ? " partition table" : "",
+			     base + o, lookup(pr, "SBBADCSUM") ? " (bad checksum)" : "");
+	else
+		n = asprintf(&s, "%s%s%s%s%s", prefix, type, version ? " " : "", version ?: "",
+			     pt ? " partition table" : "");
+	return n < 0 ? NULL : s;
+}
+
+/*
+ * The own path: GPT whose primary header is at LBA 1, exactly one partition, named with one of
+ * our markers, spanning exactly own_partition_range(), and the kernel lists that one partition
+ * with the same geometry. Returns 1 (own candidate), 0 (not ours, *why set), <0 error.
+ */
+static int check_own_table(struct probe_ctx *c, blkid_probe pr, char **why)
+{
+	const char *pttype = lookup(pr, "PTTYPE"), *name;
+	uint64_t ptoff, start, end, kstart, ksize, kpn;
+	blkid_partlist ls;
+	blkid_partition par;
+	int r;
+
+	*why = NULL;
+	if (!pttype || !streq(pttype, "gpt"))
+		return 0;
+	if (parse_offset(lookup(pr, "PTMAGIC_OFFSET"), &ptoff) < 0 || ptoff != c->sector_size) {
+		*why = strdup("primary GPT header missing");
+		return *why ? 0 : -ENOMEM;
+	}
+	ls = blkid_probe_get_partitions(pr);
+	if (!ls)
+		return -EIO;
+	if (blkid_partlist_numof_partitions(ls) != 1)
+		return 0;
+	par = blkid_partlist_get_partition(ls, 0);
+	if (!par)
+		return -EIO;
+	name = blkid_partition_get_name(par);
+	if (!name || !(streq(name, VAGENT_PART_PENDING) || streq(name, VAGENT_PART_DONE)))
+		return 0;
+
+	if (own_partition_range(c->bd.size_bytes, c->sector_size, &start, &end) < 0 ||
+	    blkid_partition_get_start(par) < 0 || blkid_partition_get_size(par) <= 0 ||
+	    (uint64_t)blkid_partition_get_start(par) * 512 != start ||
+	    (uint64_t)(blkid_partition_get_start(par) + blkid_partition_get_size(par)) * 512 !=
+		    end) {
+		*why = strdup("partition does not span vagent's aligned range");
+		return *why ? 0 : -ENOMEM;
+	}
+
+	/* The kernel must see exactly this partition, or we could not use it safely. */
+	if (!c->kparts[0] || c->kparts[1]) {
+		*why = strdup(c->kparts[0] ? "kernel lists other partitions" :
+					     "kernel lists no partition");
+		return *why ? 0 : -ENOMEM;
+	}
+	r = blockdev_read_partition_u64(&c->bd, c->kparts[0], "partition", &kpn);
+	if (r >= 0)
+		r = blockdev_read_partition_u64(&c->bd, c->kparts[0], "start", &kstart);
+	if (r >= 0)
+		r = blockdev_read_partition_u64(&c->bd, c->kparts[0], "size", &ksize);
+	if (r < 0)
+		return r;
+	if (kpn != (uint64_t)blkid_partition_get_partno(par) || kstart * 512 != start ||
+	    (kstart + ksize) * 512 != end) {
+		*why = strdup("kernel's partition does not match the table");
+		return *why ? 0 : -ENOMEM;
+	}
+
+	c->own = true;
+	c->own_done = streq(name, VAGENT_PART_DONE);
+	c->own_start = start;
+	c->own_end = end;
+	c->own_partno = (unsigned)kpn;
+	return 1;
+}
+
+/* Step 5: one strict safeprobe of superblocks and partition tables. */
+static int step_strict_probe(struct probe_ctx *c)
+{
+	_cleanup_probe_ blkid_probe pr = NULL;
+	_cleanup_free_ char *desc = NULL, *why = NULL;
+	unsigned ss;
+	int r;
+
+	pr = blkid_new_probe();
+	if (!pr)
+		return -ENOMEM;
+	if (blkid_probe_set_device(pr, c->fd, 0, 0) < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "libblkid cannot use the device");
+	ss = blkid_probe_get_sectorsize(pr);
+	if (ss < 512 || (ss & (ss - 1)) != 0)
+		return set_verdict(c->res, VERDICT_ERROR, "unexpected sector size %u", ss);
+	c->sector_size = ss;
+
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
+						      BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL |
+						      BLKID_SUBLKS_VERSION | BLKID_SUBLKS_MAGIC);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT | BLKID_PARTS_ENTRY_DETAILS |
+						     BLKID_PARTS_MAGIC);
+
+	r = blkid_do_safeprobe(pr);
+	if (r < 0)
+		/* -2 (ambivalent) on 2.38, -1 on 2.39+: either way not blank. */
+		return set_verdict(c->res, VERDICT_HAS_DATA,
+				   "ambivalent probe result (blkid_do_safeprobe %d)", r);
+	if (r == 1) {
+		if (c->kparts[0])
+			return set_verdict(c->res, VERDICT_HAS_DATA,
+					   "kernel lists partition %s but no table was found",
+					   c->kparts[0]);
+		return STEP_NEXT;
+	}
+	if (r != 0)
+		return set_verdict(c->res, VERDICT_ERROR, "unexpected probe result %d", r);
+
+	desc = describe_hit(pr, 0, "");
+	if (!desc)
+		return -ENOMEM;
+	if (lookup(pr, "TYPE") || !lookup(pr, "PTTYPE"))
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s", desc);
+
+	r = check_own_table(c, pr, &why);
+	if (r < 0 && r != -ENOMEM)
+		return set_verdict(c->res, VERDICT_ERROR, "cannot read the partition table");
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		int n = blkid_partlist_numof_partitions(blkid_probe_get_partitions(pr));
+
+		if (why)
+			return set_verdict(c->res, VERDICT_HAS_DATA, "%s (%s)", desc, why);
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s with %d partition%s", desc,
+				   n < 0 ? 0 : n, n == 1 ? "" : "s");
+	}
+	return STEP_NEXT;
+}
+
+/*
+ * Steps 6-7 on an own candidate. The filesystem vagent made inside the partition is expected,
+ * so the enumeration must not turn the disk into has-data because of it (the 1, 2, 4 and 8 MiB
+ * windows all start inside the partition and find it or its data). Rather than dropping the
+ * superblock probes altogether, hits are ignored only when they are the GPT's own magics (gpt
+ * at LBA 1 and at the end, PMBR) or superblock magics lying entirely inside the partition's
+ * byte range; anything in the first MiB or in the tail gap still makes the disk has-data.
+ * Why this cannot call a foreign disk own: we only get here after the strict whole-disk
+ * safeprobe found a GPT and *no* superblock at all (a whole-disk filesystem, PV, LUKS or RAID
+ * member beside a look-alike table already stopped at step 5), the table matched our exact
+ * geometry and marker name, and the kernel agrees. Every whole-disk format keeps its primary
+ * magic at the start or the end of the device, which lies outside the partition and still
+ * counts here; the partition's own content is judged separately by probe_partition_fs().
+ */
+static bool own_expected_hit(const struct probe_ctx *c, bool pt, const char *type,
+			     uint64_t abs_off, uint64_t len)
+{
+	if (!c->own)
+		return false;
+	if (pt)
+		return streq(type, "gpt") || streq(type, "PMBR");
+	return abs_off >= c->own_start && abs_off + len <= c->own_end;
+}
+
+/*
+ * The wipefs method on the window starting at OFF: report every signature, hiding each one
+ * found and stepping back so the same prober runs again. Returns 1 with *ret_desc on the first
+ * unexpected hit, 0 when none, <0 on error.
+ */
+static int enumerate(struct probe_ctx *c, uint64_t off, bool with_tables, const char *prefix,
+		     char **ret_desc)
+{
+	_cleanup_probe_ blkid_probe pr = NULL;
+	int r;
+
+	pr = blkid_new_probe();
+	if (!pr)
+		return -ENOMEM;
+	if (blkid_probe_set_device(pr, c->fd, (blkid_loff_t)off, 0) < 0)
+		return -EIO;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM |
+						      BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
+						      BLKID_SUBLKS_VERSION);
+	blkid_probe_enable_partitions(pr, with_tables);
+	if (with_tables)
+		blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC | BLKID_PARTS_FORCE_GPT);
+	blkid_probe_enable_topology(pr, 0);
+
+	for (unsigned i = 0;; i++) {
+		const char *type, *o, *magic;
+		size_t len = 0;
+		uint64_t mo;
+		bool pt;
+
+		r = blkid_do_probe(pr);
+		if (r == 1)
+			return 0;
+		if (r < 0)
+			return -EIO;
+		if (i >= MAX_SIGNATURES) {
+			*ret_desc = strdup("too many signatures");
+			return *ret_desc ? 1 : -ENOMEM;
+		}
+
+		type = lookup(pr, "TYPE");
+		pt = !type;
+		if (pt)
+			type = lookup(pr, "PTTYPE");
+		o = lookup(pr, pt ? "PTMAGIC_OFFSET" : "SBMAGIC_OFFSET");
+		if (blkid_probe_lookup_value(pr, pt ? "PTMAGIC" : "SBMAGIC", &magic, &len) < 0)
+			len = 0;
+		if (!type || parse_offset(o, &mo) < 0 || len == 0) {
+			/* Something matched without a magic we could hide: count it. */
+			*ret_desc = describe_hit(pr, off, prefix);
+			return *ret_desc ? 1 : -ENOMEM;
+		}
+		if (!own_expected_hit(c, pt, type, off + mo, len)) {
+			*ret_desc = describe_hit(pr, off, prefix);
+			return *ret_desc ? 1 : -ENOMEM;
+		}
+		log_debug("\"%s\": expected %s at offset %" PRIu64 " on vagent's own volume",
+			  c->bd.path, type, off + mo);
+		if (blkid_probe_hide_range(pr, mo, len) < 0)
+			return -EIO;
+		if (blkid_probe_step_back(pr) < 0)
+			return -EIO;
+	}
+}
+
+/* Steps 6 and 7: every signature on the disk, then windows where orphans hide. */
+static int step_enumerate(struct probe_ctx *c)
+{
+	static const uint64_t windows[] = { 63 * 512, 1 << 20, 2 << 20, 4 << 20, 8 << 20 };
+	_cleanup_free_ char *desc = NULL;
+	int r;
+
+	r = enumerate(c, 0, true, "", &desc);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "signature enumeration failed");
+	if (r > 0)
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s", desc);
+
+	for (size_t i = 0; i < ARRAY_SIZE(windows); i++) {
+		if (windows[i] >= c->bd.size_bytes)
+			break;
+		r = enumerate(c, windows[i], false, "orphan ", &desc);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return set_verdict(c->res, VERDICT_ERROR,
+					   "signature enumeration at offset %" PRIu64 " failed",
+					   windows[i]);
+		if (r > 0)
+			return set_verdict(c->res, VERDICT_HAS_DATA, "%s", desc);
+	}
+	return STEP_NEXT;
+}
+
+/* First non-zero byte in [from, to), or UINT64_MAX; <0 on read errors. */
+static int first_nonzero(int fd, uint64_t from, uint64_t to, uint64_t *ret)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_free_ uint8_t *buf = malloc(ZERO_CHUNK_BYTES);
+
+	if (!buf)
+		return -ENOMEM;
+	*ret = UINT64_MAX;
+	for (uint64_t pos = from; pos < to;) {
+		size_t want = (size_t)(to - pos < ZERO_CHUNK_BYTES ? to - pos : ZERO_CHUNK_BYTES);
+		ssize_t n = pread(fd, buf, want, (off_t)pos);
+
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			return -EIO; /* short device: the size we were told is wrong */
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i]) {
+				*ret = pos + (uint64_t)i;
+				return 0;
+			}
+		pos += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Step 8: fresh cloud volumes read as zeros at both ends. */
+static int step_zeros(struct probe_ctx *c)
+{
+	uint64_t size = c->bd.size_bytes, head, tail_from, at;
+	int r;
+
+	if (!c->cfg->require_zeros)
+		return STEP_NEXT;
+	head = size < ZERO_CHECK_BYTES ? size : ZERO_CHECK_BYTES;
+	r = first_nonzero(c->fd, 0, head, &at);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "read error: %s", strerror(-r));
+	if (at != UINT64_MAX)
+		return set_verdict(c->res, VERDICT_UNKNOWN_DATA,
+				   "non-zero bytes at offset %" PRIu64 " (first 8 MiB)", at);
+
+	tail_from = size > ZERO_CHECK_BYTES ? size - ZERO_CHECK_BYTES : 0;
+	if (tail_from < head)
+		tail_from = head;
+	r = first_nonzero(c->fd, tail_from, size, &at);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "read error: %s", strerror(-r));
+	if (at != UINT64_MAX)
+		return set_verdict(c->res, VERDICT_UNKNOWN_DATA,
+				   "non-zero bytes at offset %" PRIu64 " (last 8 MiB)", at);
+	return STEP_NEXT;
+}
+
+static bool fs_vagent_makes(const char *type)
+{
+	return streq(type, fs_type_to_string(FS_EXT4)) || streq(type, fs_type_to_string(FS_XFS));
+}
+
+/* Step 10: what is inside our partition decides between own and has-data. */
+static int step_own(struct probe_ctx *c)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_free_ char *part = NULL, *type = NULL, *uuid = NULL;
+	_cleanup_(blockdev_done) struct blockdev pb = {};
+	const char *marker = c->own_done ? VAGENT_PART_DONE : VAGENT_PART_PENDING;
+	const char *want = fs_type_to_string(c->cfg->fs_type);
+	size_t l;
+	int r;
+
+	r = blockdev_partition_path(c->bd.name, c->own_partno, &part);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "partition %u not found in sysfs",
+				   c->own_partno);
+	/* The node must be our disk's partition, not something else under that name. */
+	r = blockdev_load(part, &pb);
+	if (r == -ENOMEM)
+		return r;
+	l = strlen(c->bd.syspath);
+	if (r < 0 || pb.whole || !strneq(pb.syspath, c->bd.syspath, l) || pb.syspath[l] != '/' ||
+	    strchr(pb.syspath + l + 1, '/'))
+		return set_verdict(c->res, VERDICT_ERROR, "partition node \"%s\" is not usable",
+				   part);
+
+	r = probe_partition_fs(part, &type, &uuid);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s partition %s: %s", marker, part,
+				   r == -EUCLEAN ? "ambivalent signatures" : strerror(-r));
+
+	if (!c->own_done && type && !streq(type, want))
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s partition %s holds %s, not %s",
+				   marker, part, type, want);
+	if (c->own_done && !type)
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s partition %s has no filesystem",
+				   marker, part);
+	if (c->own_done && !fs_vagent_makes(type))
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s partition %s holds %s", marker,
+				   part, type);
+
+	r = set_verdict(c->res, VERDICT_OWN, "%s partition %s%s%s", marker, part,
+			type ? " with " : ", no filesystem", type ?: "");
+	if (r < 0)
+		return r;
+	c->res->own_done = c->own_done;
+	c->res->own_partition = TAKE_PTR(part);
+	c->res->own_fstype = TAKE_PTR(type);
+	c->res->own_uuid = TAKE_PTR(uuid);
+	return STEP_STOP;
+}
+
+int probe_device(const char *device, bool explicit, const struct config *cfg,
+		 struct probe_result *ret)
+{
+	struct probe_ctx c = {
+		.device = device,
+		.explicit = explicit,
+		.cfg = cfg,
+		.fd = -1,
+		.res = ret,
+	};
+	int r;
+
+	*ret = (struct probe_result){ .excl_fd = -1, .verdict = VERDICT_ERROR };
+
+	r = step_identity(&c);
+	if (r == STEP_NEXT)
+		r = step_system_disk(&c);
+	if (r == STEP_NEXT)
+		r = step_kernel_view(&c);
+	if (r == STEP_NEXT)
+		r = step_claim(&c);
+	if (r == STEP_NEXT)
+		r = step_strict_probe(&c);
+	if (r == STEP_NEXT)
+		r = step_enumerate(&c);
+	if (r == STEP_NEXT && !c.own)
+		r = step_zeros(&c);
+	if (r == STEP_NEXT && c.own)
+		r = step_own(&c);
+	if (r == STEP_NEXT) {
+		r = set_verdict(ret, VERDICT_BLANK, "no signature, %s",
+				cfg->require_zeros ? "first and last 8 MiB zero" :
+						     "zero check disabled");
+		if (r >= 0)
+			ret->excl_fd = TAKE_FD(c.fd);
+	}
+
+	if (c.fd >= 0)
+		close(c.fd);
+	blockdev_done(&c.bd);
+	strv_free(c.kparts);
+	if (r < 0) {
+		probe_result_done(ret);
+		ret->verdict = VERDICT_ERROR;
+		return log_error_errno(r, "Failed to probe \"%s\": %m", device);
+	}
+	log_debug("\"%s\": %s: %s", device, verdict_to_string(ret->verdict), ret->reason);
+	return 0;
+}
+
+int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_probe_ blkid_probe pr = NULL;
+	_cleanup_free_ char *type = NULL, *uuid = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *v;
+	unsigned hits = 0;
+	int r;
+
+	fd = open(partition, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return log_debug_errno(negative_errno(), "Failed to open \"%s\": %m", partition);
+
+	pr = blkid_new_probe();
+	if (!pr)
+		return -ENOMEM;
+	if (blkid_probe_set_device(pr, fd, 0, 0) < 0)
+		return -EIO;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID |
+						      BLKID_SUBLKS_USAGE | BLKID_SUBLKS_MAGIC);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC | BLKID_PARTS_FORCE_GPT);
+	r = blkid_do_safeprobe(pr);
+	if (r < 0)
+		return -EUCLEAN;
+	if (r == 0) {
+		if (lookup(pr, "PTTYPE") || !(v = lookup(pr, "TYPE")))
+			return -EUCLEAN; /* a partition table inside: not a filesystem */
+		type = strdup(v);
+		if (!type)
+			return -ENOMEM;
+		v = lookup(pr, "UUID");
+		if (v && !(uuid = strdup(v)))
+			/* cppcheck-suppress memleak ; _cleanup_ not modelled */
+			return -ENOMEM;
+	} else if (r != 1)
+		return -EIO;
+
+	/* Count every signature (wipefs method): more than the one above is ambivalent. */
+	blkid_reset_probe(pr);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM |
+						      BLKID_SUBLKS_TYPE);
+	for (;;) {
+		const char *o, *magic;
+		size_t len = 0;
+		uint64_t mo;
+		bool pt;
+
+		r = blkid_do_probe(pr);
+		if (r == 1)
+			break;
+		if (r < 0)
+			return -EIO;
+		if (++hits > (type ? 1u : 0u))
+			return -EUCLEAN;
+		pt = !lookup(pr, "TYPE");
+		o = lookup(pr, pt ? "PTMAGIC_OFFSET" : "SBMAGIC_OFFSET");
+		if (parse_offset(o, &mo) < 0 ||
+		    blkid_probe_lookup_value(pr, pt ? "PTMAGIC" : "SBMAGIC", &magic, &len) < 0 ||
+		    len == 0)
+			return -EUCLEAN;
+		if (blkid_probe_hide_range(pr, mo, len) < 0 || blkid_probe_step_back(pr) < 0)
+			return -EIO;
+	}
+	if (type && hits == 0)
+		return -EUCLEAN; /* the strict probe and the enumeration disagree */
+
+	*ret_type = TAKE_PTR(type);
+	*ret_uuid = TAKE_PTR(uuid);
+	return 0;
+}
