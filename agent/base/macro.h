@@ -89,11 +89,3 @@ static inline void strv_freep(char ***l)
 		(fd) = -1;                                                                         \
 		_fd;                                                                               \
 	})
-
-/* Step results: <0 error, 0 nothing to do (already done), 1 changed. */
-enum step_result {
-	STEP_CHANGED,
-	STEP_UNCHANGED,
-	STEP_SKIPPED,
-	STEP_FAILED,
-};

@@ -12,6 +12,14 @@
 
 #include "base/macro.h"
 
+/* What a step ended with (the words are the report's: changed unchanged skipped failed). */
+enum step_result {
+	STEP_CHANGED,
+	STEP_UNCHANGED,
+	STEP_SKIPPED,
+	STEP_FAILED,
+};
+
 /* One boot step's outcome. */
 struct step_report {
 	char *name;            /* "metadata", "hostname", "ssh-keys", "storage", "userdata" */

@@ -395,23 +395,28 @@ void format_iso8601(uint64_t realtime_usec, char buf[static 32])
 	snprintf(buf, 32, "%.20s.%03uZ", base, (unsigned)((realtime_usec / 1000ULL) % 1000ULL));
 }
 
-int message_set(char **ret_message, int r, const char *format, ...)
+int message_setv(char **ret_message, int r, const char *format, va_list ap)
 {
-	va_list ap;
 	char *m;
-	int k;
 
 	if (!ret_message)
 		return r;
 	if (r < 0)
 		errno = -r; /* for %m */
-	va_start(ap, format);
-	k = vasprintf(&m, format, ap);
-	va_end(ap);
-	if (k < 0)
+	if (vasprintf(&m, format, ap) < 0)
 		return r < 0 ? r : -ENOMEM;
 	free(*ret_message);
 	*ret_message = m;
+	return r;
+}
+
+int message_set(char **ret_message, int r, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	r = message_setv(ret_message, r, format, ap);
+	va_end(ap);
 	return r;
 }
 

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -70,6 +71,7 @@ uint64_t now_realtime_usec(void);
  * steps that log once and hand the same words to the status report.
  */
 int message_set(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+int message_setv(char **ret_message, int r, const char *format, va_list ap) _printf_(3, 0);
 
 /* The value of base64 character C (RFC 4648 alphabet), -1 for anything else. */
 int base64_char_value(unsigned char c);
