@@ -297,6 +297,270 @@ static void test_bad_documents(void)
 	}
 }
 
+/* A minimal valid document around INTERFACES (the text of the array) and EXTRA top-level keys. */
+static char *doc_with(const char *interfaces, const char *extra)
+{
+	char *s = NULL;
+
+	if (asprintf(&s,
+		     "{\"hostname\": \"x\", \"instance-v2-id\": \"7c1e\", \"public-keys\": [], "
+		     "\"region\": {\"regioncode\": \"EWR\"}, \"user-data\": \"SECRET-MARKER-1\", "
+		     "\"interfaces\": [%s]%s%s}",
+		     interfaces, extra ? ", " : "", extra ?: "") < 0)
+		abort();
+	return s;
+}
+
+static void test_interfaces(void)
+{
+	_cleanup_metadata_free_ struct metadata *t = parse_fixture("v1-typical.json");
+	_cleanup_metadata_free_ struct metadata *m = parse_fixture("v1-network.json");
+	_cleanup_metadata_free_ struct metadata *v = parse_fixture("v1-network-vpc-only.json");
+	_cleanup_metadata_free_ struct metadata *u = parse_fixture("v1-network-unconfigured.json");
+	const struct md_interface *i;
+
+	if (t && t->n_interfaces == 2) {
+		i = &t->interfaces[0];
+		ok(!i->error && str_eq(i->mac, "56:00:05:aa:bb:cc") && i->type == MD_NETWORK_PUBLIC &&
+		       !i->unconfigured && i->mtu == 0,
+		   "typical: interfaces[0] public, no mtu");
+		ok(str_eq(i->ipv4_address, "203.0.113.45") && i->ipv4_prefix == 23 &&
+		       str_eq(i->ipv4_gateway, "203.0.113.1"),
+		   "typical: interfaces[0].ipv4 address/23 and gateway");
+		ok(i->n_ipv4_additional == 1 &&
+		       str_eq(i->ipv4_additional[0].address, "198.51.100.77") &&
+		       i->ipv4_additional[0].prefix == 24,
+		   "typical: one additional IPv4 with its prefix from the netmask");
+		ok(i->n_ipv4_routes == 1 && str_eq(i->ipv4_routes[0].network, "169.254.169.254") &&
+		       i->ipv4_routes[0].prefix == 32 && !i->ipv4_routes[0].gateway,
+		   "typical: the metadata route, netmask an integer");
+		ok(str_eq(i->ipv6_network, "2001:db8:4f00:1299::") && i->ipv6_prefix == 64 &&
+		       i->n_ipv6_additional == 1 &&
+		       str_eq(i->ipv6_additional[0].address, "2001:db8:4f00:12a0::") &&
+		       i->ipv6_additional[0].prefix == 64,
+		   "typical: ipv6 prefix as a string, a routed /64 in {network, prefix}");
+		i = &t->interfaces[1];
+		ok(!i->error && i->type == MD_NETWORK_PRIVATE && i->mtu == 1450 &&
+		       str_eq(i->ipv4_address, "10.24.96.5") && i->ipv4_prefix == 20 &&
+		       !i->ipv4_gateway && !i->ipv6_network && i->ipv6_prefix == 0 &&
+		       str_eq(i->network_id, "0f3d6b2a-91c4-4e7b-b8a0-5d2c7e19f460"),
+		   "typical: interfaces[1] private, mtu \"1450\", \"\" gateway and prefix absent");
+	} else
+		ok(false, "typical: two interfaces");
+
+	if (m && m->n_interfaces == 2)
+		ok(!m->interfaces[0].error && m->interfaces[0].n_ipv4_additional == 2 &&
+		       m->interfaces[0].ipv4_additional[1].prefix == 32 &&
+		       !m->interfaces[1].error && m->interfaces[1].n_ipv4_additional == 1,
+		   "network: two extra IPv4 on the public NIC (/24, /32), one on the private");
+	if (v && v->n_interfaces == 1)
+		ok(!v->interfaces[0].error && v->interfaces[0].type == MD_NETWORK_PRIVATE &&
+		       v->interfaces[0].mtu == 1450 && v->interfaces[0].n_ipv6_additional == 1 &&
+		       str_eq(v->interfaces[0].ipv6_additional[0].address, "fd00:7::3") &&
+		       v->interfaces[0].ipv6_additional[0].prefix == 64,
+		   "vpc-only: first NIC private, mtu a number, ipv6 {address, prefix} shape");
+	if (u && u->n_interfaces == 2)
+		ok(!u->interfaces[1].error && u->interfaces[1].unconfigured &&
+		       !u->interfaces[0].unconfigured,
+		   "unconfigured: flag read");
+
+	{
+		_cleanup_metadata_free_ struct metadata *b = parse_fixture("v1-network-bad-netmask.json");
+
+		ok(b && b->n_interfaces == 2 && !b->interfaces[0].error &&
+		       str_eq(b->interfaces[1].error,
+			      "field 'interfaces[1].ipv4.netmask': not an IPv4 netmask (not contiguous)"),
+		   "bad-netmask: only interfaces[1] is refused, naming the field");
+	}
+}
+
+/* A malformed interface is its own error; the document and the other interfaces stay good. */
+static void check_iface_error(const char *what, const char *iface1, const char *expect)
+{
+	_cleanup_free_ char *ifaces = NULL, *buf = NULL, *error = NULL;
+	_cleanup_metadata_free_ struct metadata *m = NULL;
+	int r;
+
+	if (asprintf(&ifaces,
+		     "{\"mac\": \"56:00:05:aa:bb:cc\", \"network-type\": \"public\"}, %s", iface1) < 0)
+		abort();
+	buf = doc_with(ifaces, NULL);
+	r = metadata_parse(buf, strlen(buf), &m, &error);
+	ok(r == 0 && m && m->n_interfaces == 2 && !m->interfaces[0].error &&
+	       str_has(m->interfaces[1].error, expect),
+	   "%s: interfaces[1] refused with \"%s\" (r=%d, got \"%s\")", what, expect, r,
+	   m && m->n_interfaces == 2 ? m->interfaces[1].error ?: "(null)" : "(none)");
+	ok(m && str_eq(m->user_data, "SECRET-MARKER-1") && str_eq(m->instance_id, "7c1e"),
+	   "%s: the rest of the document still parses", what);
+	ok(m && m->n_interfaces == 2 && m->interfaces[1].error &&
+	       !strchr(m->interfaces[1].error, '\n') && !str_has(m->interfaces[1].error, "SECRET") &&
+	       !str_has(m->interfaces[1].error, "VALUE"),
+	   "%s: the error is one line and quotes no value", what);
+}
+
+static void test_interface_errors(void)
+{
+#define PRIV(x) "{\"mac\": \"5a:00:05:aa:bb:cc\", \"network-type\": \"private\", " x "}"
+	check_iface_error("bad netmask",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"255.0.255.0\"}"),
+			  "field 'interfaces[1].ipv4.netmask': not an IPv4 netmask");
+	check_iface_error("netmask not a netmask",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"VALUE\"}"),
+			  "field 'interfaces[1].ipv4.netmask': not an IPv4 netmask");
+	check_iface_error("bad address",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.VALUE\", \"netmask\": \"255.0.0.0\"}"),
+			  "field 'interfaces[1].ipv4.address': not an IPv4 address");
+	check_iface_error("private without address", PRIV("\"ipv4\": {\"address\": \"\"}"),
+			  "field 'interfaces[1].ipv4.address': missing");
+	check_iface_error("address without netmask", PRIV("\"ipv4\": {\"address\": \"10.0.0.2\"}"),
+			  "field 'interfaces[1].ipv4.netmask': missing");
+	check_iface_error("bad mac",
+			  "{\"mac\": \"VALUE\", \"network-type\": \"private\"}",
+			  "field 'interfaces[1].mac': not a MAC address");
+	check_iface_error("no mac", "{\"network-type\": \"private\"}",
+			  "field 'interfaces[1].mac': missing");
+	check_iface_error("unknown network-type",
+			  "{\"mac\": \"5a:00:05:aa:bb:cc\", \"network-type\": \"VALUE\"}",
+			  "field 'interfaces[1].network-type': neither \"public\" nor \"private\"");
+	check_iface_error("mtu not a number",
+			  PRIV("\"mtu\": \"VALUE\", \"ipv4\": {\"address\": \"10.0.0.2\", "
+			       "\"netmask\": \"255.0.0.0\"}"),
+			  "field 'interfaces[1].mtu': not an integer");
+	check_iface_error("mtu too small",
+			  PRIV("\"mtu\": 10, \"ipv4\": {\"address\": \"10.0.0.2\", "
+			       "\"netmask\": \"255.0.0.0\"}"),
+			  "field 'interfaces[1].mtu': out of range (68..65535)");
+	check_iface_error("mtu a fraction",
+			  PRIV("\"mtu\": 1450.5, \"ipv4\": {\"address\": \"10.0.0.2\", "
+			       "\"netmask\": \"255.0.0.0\"}"),
+			  "field 'interfaces[1].mtu': expected an integer or a string holding one, "
+			  "got number");
+	check_iface_error("extra address without netmask",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"255.0.0.0\", "
+			       "\"additional\": [{\"address\": \"10.0.0.3\"}]}"),
+			  "field 'interfaces[1].ipv4.additional[0].netmask': missing");
+	check_iface_error("additional not an array",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"255.0.0.0\", "
+			       "\"additional\": \"VALUE\"}"),
+			  "field 'interfaces[1].ipv4.additional': expected an array, got string");
+	check_iface_error("route netmask 33",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"255.0.0.0\", "
+			       "\"routes\": [{\"network\": \"10.1.0.0\", \"netmask\": 33}]}"),
+			  "field 'interfaces[1].ipv4.routes[0].netmask': out of range (0..32)");
+	check_iface_error("ipv6 additional without network or address",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"255.0.0.0\"}, "
+			       "\"ipv6\": {\"additional\": [{\"prefix\": \"64\"}]}"),
+			  "field 'interfaces[1].ipv6.additional[0].network': missing");
+	check_iface_error("ipv6 additional bad prefix",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"255.0.0.0\"}, "
+			       "\"ipv6\": {\"additional\": [{\"network\": \"fd00::\", \"prefix\": \"129\"}]}"),
+			  "field 'interfaces[1].ipv6.additional[0].prefix': out of range (1..128)");
+	check_iface_error("ipv6 network not IPv6",
+			  PRIV("\"ipv4\": {\"address\": \"10.0.0.2\", \"netmask\": \"255.0.0.0\"}, "
+			       "\"ipv6\": {\"network\": \"10.0.0.0\"}"),
+			  "field 'interfaces[1].ipv6.network': not an IPv6 address");
+	check_iface_error("unconfigured not a boolean",
+			  PRIV("\"unconfigured\": \"yes\""),
+			  "field 'interfaces[1].unconfigured': expected a boolean, got string");
+	check_iface_error("ipv4 not an object", PRIV("\"ipv4\": []"),
+			  "field 'interfaces[1].ipv4': expected an object, got array");
+#undef PRIV
+
+	/* unconfigured: a private NIC without an address is fine */
+	{
+		_cleanup_free_ char *buf = doc_with(
+			"{\"mac\": \"5a:00:05:aa:bb:cc\", \"network-type\": \"private\", "
+			"\"unconfigured\": true}",
+			NULL);
+		_cleanup_metadata_free_ struct metadata *m = NULL;
+		int r = metadata_parse(buf, strlen(buf), &m, NULL);
+
+		ok(r == 0 && m && m->n_interfaces == 1 && !m->interfaces[0].error &&
+		       m->interfaces[0].unconfigured,
+		   "an unconfigured private NIC needs no address (r=%d)", r);
+	}
+}
+
+/* JSON has no NaN or Infinity (json-c reads them); integers beyond int64 saturate in json-c. */
+static void test_numbers(void)
+{
+	static const char *const nonfinite[] = { "NaN", "Infinity", "-Infinity", "1e999", "-1e999" };
+	static const struct {
+		const char *id, *expect;
+	} ids[] = {
+		{ "9223372036854775807", "9223372036854775807" },
+		{ "-9223372036854775807", "-9223372036854775807" },
+		{ "9223372036854775808", NULL },
+		{ "18446744073709551615", NULL },
+		{ "18446744073709551616", NULL },
+		{ "99999999999999999999999999", NULL },
+		{ "-9223372036854775809", NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(nonfinite); i++) {
+		_cleanup_free_ char *extra = NULL, *buf = NULL, *text = NULL;
+		struct boot_report b = {};
+
+		if (asprintf(&extra, "\"user-defined\": [{\"x\": %s}]", nonfinite[i]) < 0)
+			abort();
+		buf = doc_with("", extra);
+		check_bad(nonfinite[i], buf, strlen(buf), "document: not valid JSON (NaN or Infinity");
+		ok(metadata_render(buf, strlen(buf), NULL, &text) == -EBADMSG && !text,
+		   "%s: metadata_render refuses it", nonfinite[i]);
+		free(extra);
+		extra = NULL;
+		if (asprintf(&extra, "{\"steps\": [{\"name\": \"x\", \"duration_ms\": %s}]}",
+			     nonfinite[i]) < 0)
+			abort();
+		ok(boot_report_from_json(extra, strlen(extra), &b) == -EBADMSG,
+		   "%s: a status file with it is refused", nonfinite[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		_cleanup_free_ char *extra = NULL, *buf = NULL, *error = NULL;
+		_cleanup_metadata_free_ struct metadata *m = NULL;
+		int r;
+
+		if (asprintf(&extra, "\"instanceid\": %s", ids[i].id) < 0)
+			abort();
+		buf = doc_with("", extra);
+		r = metadata_parse(buf, strlen(buf), &m, &error);
+		if (ids[i].expect)
+			ok(r == 0 && m && str_eq(m->legacy_id, ids[i].expect),
+			   "instanceid %s accepted exactly (r=%d)", ids[i].id, r);
+		else
+			ok(r == -EBADMSG &&
+			       str_eq(error, "field 'instanceid': integer beyond the 64-bit range"),
+			   "instanceid %s refused (r=%d, %s)", ids[i].id, r, error ?: "(null)");
+	}
+	{
+		_cleanup_free_ char *buf = doc_with(
+			"{\"mac\": \"5a:00:05:aa:bb:cc\", \"network-type\": \"private\", "
+			"\"mtu\": \"99999999999999999999\", \"ipv4\": {\"address\": \"10.0.0.2\", "
+			"\"netmask\": \"255.0.0.0\"}}",
+			NULL);
+		_cleanup_metadata_free_ struct metadata *m = NULL;
+		int r = metadata_parse(buf, strlen(buf), &m, NULL);
+
+		ok(r == 0 && m && m->n_interfaces == 1 &&
+		       str_has(m->interfaces[0].error, "'interfaces[0].mtu': integer beyond"),
+		   "an mtu string beyond int64 is refused, not saturated (r=%d)", r);
+	}
+}
+
+static void test_secrets_kept(void)
+{
+	_cleanup_metadata_free_ struct metadata *m = parse_fixture("v1-sparse-with-secrets.json");
+
+	if (!m)
+		return;
+	ok(m->vendor_data && str_has(m->vendor_data, "#cloud-config\npackage_upgrade: true\n") &&
+	       m->vendor_data_len == strlen(m->vendor_data),
+	   "sparse: vendor-data bytes kept");
+	ok(str_eq(m->startup_script, "echo No configured startup script") &&
+	       m->startup_script_len == strlen(m->startup_script),
+	   "sparse: startup-script bytes kept");
+}
+
 static void check_render(const char *buf, size_t len, const char *path, const char *expect)
 {
 	_cleanup_free_ char *text = NULL;
@@ -554,6 +818,10 @@ int main(void)
 	test_sparse();
 	test_odd_but_valid();
 	test_bad_documents();
+	test_interfaces();
+	test_interface_errors();
+	test_numbers();
+	test_secrets_kept();
 	test_render();
 	test_step_result_names();
 	test_boot_report();

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.c: the only json-c user. It turns the metadata document (v1.json) into struct metadata,
- * validating every field the steps use and naming the field (never its value) when one is wrong;
- * renders the document for `vagent metadata [KEY]` with the secrets redacted; and converts the
+ * json.c: the only json-c user. It turns the metadata document (v1.json) into struct metadata
+ * through field tables (one table per JSON object: key, C type, flags, place in the struct,
+ * check), validating every field the steps use and naming the field path (never its value) when
+ * one is wrong; renders the document for `vagent metadata [KEY]` with the secrets redacted; and converts the
  * boot and volume reports to JSON and back. json-c objects never leave this file: values are
  * copied into plain C strings before the tree is released, and values borrowed from
  * json_object_object_get_ex() are never put.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -126,9 +130,34 @@ static int strv_append(char ***l, size_t *n, char *s)
 	return 0;
 }
 
+/* json-c reads NaN, Infinity and -Infinity (and 1e999 as infinity), which JSON has not. */
+static bool has_nonfinite(struct json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		return !isfinite(json_object_get_double(o));
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (has_nonfinite(json_object_array_get_idx(o, i)))
+				return true;
+		return false;
+	case json_type_object: {
+		json_object_object_foreach(o, key, v) {
+			(void)key;
+			if (has_nonfinite(v))
+				return true;
+		}
+		return false;
+	}
+	default:
+		return false;
+	}
+}
+
 /*
  * Parse LEN bytes of JSON text strictly: one value, nothing but whitespace after it, no NUL byte,
- * no comments or trailing commas, at most JSON_MAX_DEPTH levels. The value must be an object.
+ * no comments or trailing commas, no NaN or Infinity, at most JSON_MAX_DEPTH levels. The value
+ * must be an object.
  */
 static int parse_text(const char *buf, size_t len, struct json_object **ret, char **error)
 {
@@ -169,6 +198,9 @@ static int parse_text(const char *buf, size_t len, struct json_object **ret, cha
 				   i);
 	if (!json_object_is_type(root, json_type_object))
 		return bad(error, "document: top level is not an object");
+	/* The walk is bounded: the tokener refused anything deeper than JSON_MAX_DEPTH. */
+	if (has_nonfinite(root))
+		return bad(error, "document: not valid JSON (NaN or Infinity is not a number)");
 
 	*ret = TAKE_PTR(root);
 	return 0;
@@ -179,111 +211,265 @@ static int parse_text(const char *buf, size_t len, struct json_object **ret, cha
  * An embedded NUL (a "\u0000" escape) is always refused; control characters unless
  * ALLOW_CONTROL.
  */
-static int copy_string(struct json_object *v, const char *field, bool allow_control, char **ret,
-		       size_t *ret_len, char **error)
+/* ---- the metadata document as field tables ------------------------------------------------
+ *
+ * Each JSON object the steps read is described once by a table of fields: the key, the C type
+ * it becomes, flags, where it goes in the C struct, and an optional check. One walker
+ * (decode_object) fills the struct from the table, names the field path in every error
+ * (interfaces[1].ipv4.netmask) and never quotes a value; one walker (schema_free) releases
+ * what it filled. Keys not in a table are ignored, as the metadata contract says.
+ */
+
+enum field_type {
+	FIELD_STRING, /* char *: a JSON string, copied (or converted by .parse) */
+	FIELD_BOOL,   /* bool */
+	FIELD_INT,    /* int64_t within [.min, .max] */
+	FIELD_STRV,   /* char **: an array of strings; never NULL once decoded (absent: empty) */
+	FIELD_OBJECT, /* an object: the fields of .sub fill the struct at .offset */
+	FIELD_ARRAY,  /* an array of objects: a .sub struct array at .offset, its size_t count at
+		       * .aux */
+};
+
+enum {
+	F_REQUIRED = 1 << 0,   /* missing is an error */
+	F_SECRET = 1 << 1,     /* a string or [] ("" and [] are none), bytes kept as they are,
+				* control characters included; its size_t length at .aux */
+	F_LENIENT = 1 << 2,    /* string: an integer is taken as its decimal text; int: a string
+				* holding a decimal integer is accepted; strv: a single string
+				* gives one entry per non-empty line */
+	F_CONTROL = 1 << 3,    /* control characters are kept (a NUL byte never is) */
+	F_EMPTY_NONE = 1 << 4, /* "" reads as absent */
+	F_ISOLATE = 1 << 5,    /* array: an error inside element i is stored in that element's
+				* char *error (at .sub->error_offset) and the document still
+				* parses; the elements' shape (objects) is still checked */
+	F_ALIAS = 1 << 6,      /* another key for the member of the field before (freed once) */
+};
+
+struct decoder;
+
+struct field {
+	const char *name;
+	enum field_type type;
+	unsigned flags;
+	size_t offset;
+	size_t aux;
+	int64_t min, max; /* FIELD_INT */
+	/* FIELD_STRING: NULL when S is acceptable, else the reason (a fixed text) */
+	const char *(*check)(const char *s);
+	/* FIELD_STRING: convert S into the C value at .offset instead of copying it; returns
+	 * NULL, or the reason it cannot */
+	const char *(*parse)(const char *s, void *ret);
+	const struct schema *sub; /* FIELD_OBJECT, FIELD_ARRAY */
+};
+
+struct schema {
+	const struct field *fields;
+	size_t n_fields;
+	size_t size;         /* of the struct (FIELD_ARRAY elements) */
+	size_t error_offset; /* F_ISOLATE elements: their char *error */
+	/* after every field: rules across fields (fail with decoder_fail_at()) */
+	int (*finish)(struct decoder *d, void *base);
+};
+
+#define SCHEMA(f, type, ...) { .fields = (f), .n_fields = ARRAY_SIZE(f), .size = sizeof(type), __VA_ARGS__ }
+
+struct decoder {
+	char **error;
+	char path[192]; /* built from the tables' names and indices only */
+	size_t len;
+};
+
+static size_t path_push(struct decoder *d, const char *format, ...) _printf_(2, 3);
+static size_t path_push(struct decoder *d, const char *format, ...)
 {
+	size_t saved = d->len;
+	va_list ap;
+	int n;
+
+	va_start(ap, format);
+	n = vsnprintf(d->path + d->len, sizeof(d->path) - d->len, format, ap);
+	va_end(ap);
+	if (n > 0)
+		d->len = d->len + (size_t)n < sizeof(d->path) ? d->len + (size_t)n
+							     : sizeof(d->path) - 1;
+	return saved;
+}
+
+static size_t path_key(struct decoder *d, const char *key)
+{
+	return path_push(d, "%s%s", d->len ? "." : "", key);
+}
+
+static void path_restore(struct decoder *d, size_t saved)
+{
+	d->len = saved;
+	d->path[saved] = '\0';
+}
+
+/* "field 'PATH': REASON" into *d->error; returns -EBADMSG (or -ENOMEM). */
+_printf_(2, 3) static int decoder_fail(struct decoder *d, const char *format, ...)
+{
+	char reason[160];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(reason, sizeof(reason), format, ap);
+	va_end(ap);
+	return bad(d->error, "field '%s': %s", d->path, reason);
+}
+
+/* The same for the field REL below the current path (for the rules of a finish hook). */
+static int decoder_fail_at(struct decoder *d, const char *rel, const char *reason)
+{
+	size_t saved = path_key(d, rel);
+	int r = decoder_fail(d, "%s", reason);
+
+	path_restore(d, saved);
+	return r;
+}
+
+/*
+ * A JSON integer as int64_t. json-c saturates an integer beyond int64 (to INT64_MAX, or keeps
+ * it as uint64, or to INT64_MIN) without telling: all three are refused, INT64_MIN included
+ * since it cannot be told apart from an overflow.
+ */
+static int get_int64(struct decoder *d, struct json_object *v, int64_t *ret)
+{
+	int64_t i = json_object_get_int64(v);
+
+	if ((i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || i == INT64_MIN)
+		return decoder_fail(d, "integer beyond the 64-bit range");
+	*ret = i;
+	return 0;
+}
+
+/*
+ * The string V (an integer too with F_LENIENT), checked for NUL bytes and (unless F_CONTROL or
+ * F_SECRET) control characters, copied into *RET and its length into *RET_LEN. "" gives NULL
+ * with F_EMPTY_NONE or F_SECRET.
+ */
+static int take_string(struct decoder *d, struct json_object *v, unsigned flags, char **ret,
+		       size_t *ret_len)
+{
+	char num[32];
 	const char *s;
 	size_t n;
-	char *c;
+	int r;
 
-	if (!json_object_is_type(v, json_type_string))
-		return bad(error, "field '%s': expected a string, got %s", field, type_name(v));
-	s = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
+	*ret = NULL;
+	if ((flags & F_LENIENT) && json_object_is_type(v, json_type_int)) {
+		int64_t i;
+
+		r = get_int64(d, v, &i);
+		if (r < 0)
+			return r;
+		snprintf(num, sizeof(num), "%" PRId64, i);
+		s = num;
+		n = strlen(num);
+	} else if (json_object_is_type(v, json_type_string)) {
+		s = json_object_get_string(v);
+		n = (size_t)json_object_get_string_len(v);
+	} else
+		return decoder_fail(d, "expected a string%s, got %s",
+				    flags & F_SECRET ? " or []" : flags & F_LENIENT ? " or an integer" : "",
+				    type_name(v));
+
 	if (memchr(s, '\0', n))
-		return bad(error, "field '%s': contains a NUL byte", field);
-	if (!allow_control && has_control(s, n))
-		return bad(error, "field '%s': contains a control character", field);
+		return decoder_fail(d, "contains a NUL byte");
+	if (!(flags & (F_CONTROL | F_SECRET)) && has_control(s, n))
+		return decoder_fail(d, "contains a control character");
+	if (n == 0 && (flags & (F_EMPTY_NONE | F_SECRET)))
+		return 0;
 
-	c = memdup_nul(s, n);
-	if (!c)
+	*ret = memdup_nul(s, n);
+	if (!*ret)
 		return -ENOMEM;
-	*ret = c;
 	if (ret_len)
 		*ret_len = n;
 	return 0;
 }
 
-static int get_required(struct json_object *o, const char *key, const char *field,
-			struct json_object **ret, char **error)
+static int decode_string(struct decoder *d, struct json_object *v, const struct field *f,
+			 char *base)
 {
-	if (!json_object_object_get_ex(o, key, ret))
-		return bad(error, "field '%s': missing", field);
-	return 0;
-}
-
-static int parse_instance_id(struct json_object *root, struct metadata *m, char **error)
-{
-	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
-	 * set whenever the callee returns >= 0, see macro.h). */
-	struct json_object *v;
-	size_t n;
-	int r;
-
-	r = get_required(root, "instance-v2-id", "instance-v2-id", &v, error);
-	if (r < 0)
-		return r;
-	r = copy_string(v, "instance-v2-id", false, &m->instance_id, &n, error);
-	if (r < 0)
-		return r;
-	/* It names a directory under /var/lib/vagent: nothing but a UUID's characters. */
-	if (n == 0)
-		return bad(error, "field 'instance-v2-id': empty");
-	if (n > 64)
-		return bad(error, "field 'instance-v2-id': longer than 64 characters");
-	if (strspn(m->instance_id, "0123456789abcdefABCDEF-") != n)
-		return bad(error, "field 'instance-v2-id': not a UUID (only hex digits and '-' "
-				  "are allowed)");
-	return 0;
-}
-
-/* "instanceid" is a numeric-looking string on the wire; an integer is accepted as well. */
-static int parse_legacy_id(struct json_object *root, struct metadata *m, char **error)
-{
-	struct json_object *v;
-	char buf[32];
-
-	if (!json_object_object_get_ex(root, "instanceid", &v))
-		return 0;
-	if (json_object_is_type(v, json_type_int)) {
-		snprintf(buf, sizeof(buf), "%" PRId64, json_object_get_int64(v));
-		m->legacy_id = strdup(buf);
-		return m->legacy_id ? 0 : -ENOMEM;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return bad(error, "field 'instanceid': expected a string, got %s", type_name(v));
-	return copy_string(v, "instanceid", false, &m->legacy_id, NULL, error);
-}
-
-/*
- * public-keys: an array of strings, or (old documents) one string with a key per line.
- *
- * Only a NUL byte fails the document here. Control characters (a stray CR, an escape) inside a
- * key are kept on purpose: the ssh-keys step refuses such a key individually with a warning that
- * names its index, so one bad key does not cost the user every other key. Array entries keep
- * their index (public_keys[i] is public-keys[i]) so those warnings match the document.
- */
-static int parse_public_keys(struct json_object *root, struct metadata *m, char **error)
-{
-	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
-	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
-	_cleanup_strv_free_ char **keys = NULL;
-	struct json_object *v;
+	_cleanup_free_ char *s = NULL;
+	const char *reason;
 	size_t n = 0;
 	int r;
 
-	r = get_required(root, "public-keys", "public-keys", &v, error);
-	if (r < 0)
+	if ((f->flags & F_SECRET) && json_object_is_type(v, json_type_array)) {
+		if (json_object_array_length(v) > 0)
+			return decoder_fail(d, "expected a string or [], got a non-empty array");
+		return 0;
+	}
+	r = take_string(d, v, f->flags, &s, &n);
+	if (r < 0 || !s)
 		return r;
+	if (f->check && (reason = f->check(s)))
+		return decoder_fail(d, "%s", reason);
+	if (f->parse) {
+		reason = f->parse(s, base + f->offset);
+		return reason ? decoder_fail(d, "%s", reason) : 0;
+	}
+	free(*(char **)(base + f->offset));
+	*(char **)(base + f->offset) = TAKE_PTR(s);
+	if (f->flags & F_SECRET)
+		*(size_t *)(base + f->aux) = n;
+	return 0;
+}
 
-	if (json_object_is_type(v, json_type_string)) {
+static int decode_int(struct decoder *d, struct json_object *v, const struct field *f,
+		      char *base)
+{
+	int64_t i;
+	int r;
+
+	if (json_object_is_type(v, json_type_int)) {
+		r = get_int64(d, v, &i);
+		if (r < 0)
+			return r;
+	} else if ((f->flags & F_LENIENT) && json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v), *digits = s + (s[0] == '-');
+		size_t n = (size_t)json_object_get_string_len(v);
+
+		if (n == 0 && (f->flags & F_EMPTY_NONE))
+			return 0;
+		if (strlen(s) != n || !*digits || strspn(digits, "0123456789") != strlen(digits) ||
+		    n > 20)
+			return decoder_fail(d, "not an integer");
+		errno = 0;
+		i = strtoll(s, NULL, 10);
+		if (errno == ERANGE)
+			return decoder_fail(d, "integer beyond the 64-bit range");
+	} else
+		return decoder_fail(d, "expected an integer%s, got %s",
+				    f->flags & F_LENIENT ? " or a string holding one" : "",
+				    type_name(v));
+
+	if (i < f->min || i > f->max)
+		return decoder_fail(d, "out of range (%" PRId64 "..%" PRId64 ")", f->min, f->max);
+	*(int64_t *)(base + f->offset) = i;
+	return 0;
+}
+
+static int decode_strv(struct decoder *d, struct json_object *v, const struct field *f,
+		       char *base)
+{
+	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
+	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
+	char ***dst = (char ***)(base + f->offset);
+	_cleanup_strv_free_ char **l = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((f->flags & F_LENIENT) && json_object_is_type(v, json_type_string)) {
 		_cleanup_free_ char *s = NULL;
 		char *p, *nl;
 
-		r = copy_string(v, "public-keys", true, &s, NULL, error);
+		r = take_string(d, v, f->flags & ~F_LENIENT, &s, NULL);
 		if (r < 0)
 			return r;
-		for (p = s; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		for (p = s; p && *p; p = nl ? nl + 1 : p + strlen(p)) {
 			char *line;
 
 			nl = strchr(p, '\n');
@@ -294,7 +480,7 @@ static int parse_public_keys(struct json_object *root, struct metadata *m, char 
 			line = strdup(p);
 			if (!line)
 				return -ENOMEM;
-			r = strv_append(&keys, &n, line);
+			r = strv_append(&l, &n, line);
 			if (r < 0)
 				return r;
 		}
@@ -302,139 +488,374 @@ static int parse_public_keys(struct json_object *root, struct metadata *m, char 
 		size_t len = json_object_array_length(v);
 
 		for (size_t i = 0; i < len; i++) {
-			char field[48], *key;
+			size_t saved = path_push(d, "[%zu]", i);
+			char *s;
 
-			snprintf(field, sizeof(field), "public-keys[%zu]", i);
-			r = copy_string(json_object_array_get_idx(v, i), field, true, &key, NULL,
-					error);
+			/* an element is kept even when "" (indexes match the document) */
+			r = take_string(d, json_object_array_get_idx(v, i),
+					f->flags & ~(F_LENIENT | F_EMPTY_NONE), &s, NULL);
+			path_restore(d, saved);
 			if (r < 0)
 				return r;
-			r = strv_append(&keys, &n, key);
+			if (!s && !(s = strdup("")))
+				return -ENOMEM;
+			r = strv_append(&l, &n, s);
 			if (r < 0)
 				return r;
 		}
 	} else
-		return bad(error,
-			   "field 'public-keys': expected an array of strings or a string, got %s",
-			   type_name(v));
+		return decoder_fail(d, "expected an array of strings%s, got %s",
+				    f->flags & F_LENIENT ? " or a string" : "", type_name(v));
 
-	if (!keys) {
-		keys = calloc(1, sizeof(char *));
-		if (!keys)
+	if (!l) {
+		l = calloc(1, sizeof(char *));
+		if (!l)
 			return -ENOMEM;
 	}
-	strv_free(m->public_keys);
-	m->public_keys = TAKE_PTR(keys);
+	strv_free(*dst);
+	*dst = TAKE_PTR(l);
 	return 0;
 }
 
-static int parse_region(struct json_object *root, struct metadata *m, char **error)
+static int decode_object(struct decoder *d, struct json_object *o, const struct schema *s,
+			 char *base);
+
+static int decode_array(struct decoder *d, struct json_object *v, const struct field *f,
+			char *base)
 {
-	struct json_object *region, *v;
+	const struct schema *sub = f->sub;
+	size_t n;
+	char *elems;
 	int r;
 
-	r = get_required(root, "region", "region", &region, error);
-	if (r < 0)
-		return r;
-	if (!json_object_is_type(region, json_type_object))
-		return bad(error, "field 'region': expected an object, got %s", type_name(region));
-
-	r = get_required(region, "regioncode", "region.regioncode", &v, error);
-	if (r < 0)
-		return r;
-	r = copy_string(v, "region.regioncode", false, &m->region_code, NULL, error);
-	if (r < 0)
-		return r;
-
-	if (!json_object_object_get_ex(region, "countrycode", &v))
-		return 0;
-	return copy_string(v, "region.countrycode", false, &m->country_code, NULL, error);
-}
-
-static int parse_tags(struct json_object *root, struct metadata *m, char **error)
-{
-	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
-	 * set whenever the callee returns >= 0, see macro.h). */
-	struct json_object *v;
-	size_t len, n = 0;
-	int r;
-
-	if (!json_object_object_get_ex(root, "tags", &v))
-		return 0;
 	if (!json_object_is_type(v, json_type_array))
-		return bad(error, "field 'tags': expected an array of strings, got %s",
-			   type_name(v));
-
-	len = json_object_array_length(v);
-	for (size_t i = 0; i < len; i++) {
-		char field[48], *tag;
-
-		snprintf(field, sizeof(field), "tags[%zu]", i);
-		r = copy_string(json_object_array_get_idx(v, i), field, false, &tag, NULL, error);
-		if (r < 0)
-			return r;
-		r = strv_append(&m->tags, &n, tag);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/*
- * user-data, vendor-data, startup-script: a string, or [] when there is none. Only user-data is
- * kept (its bytes are a script, YAML, anything: control characters are fine, a NUL is not). The
- * other two are only noted as present: vagent never keeps or acts on them.
- */
-static int parse_secret(struct json_object *root, const char *key, bool *ret_present,
-			char **ret_data, size_t *ret_len, char **error)
-{
-	struct json_object *v;
-
-	*ret_present = false;
-	if (!json_object_object_get_ex(root, key, &v))
-		return 0;
-	if (json_object_is_type(v, json_type_array)) {
-		if (json_object_array_length(v) > 0)
-			return bad(error,
-				   "field '%s': expected a string or [], got a non-empty array",
-				   key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return bad(error, "field '%s': expected a string or [], got %s", key, type_name(v));
-	if (json_object_get_string_len(v) == 0)
-		return 0;
-
-	if (ret_data) {
-		int r = copy_string(v, key, true, ret_data, ret_len, error);
-		if (r < 0)
-			return r;
-	}
-	*ret_present = true;
-	return 0;
-}
-
-/* interfaces: checked to be an array of objects; what is inside is for the network code. */
-static int parse_interfaces(struct json_object *root, struct metadata *m, char **error)
-{
-	struct json_object *v;
-	size_t len;
-
-	if (!json_object_object_get_ex(root, "interfaces", &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return bad(error, "field 'interfaces': expected an array, got %s", type_name(v));
-
-	len = json_object_array_length(v);
-	for (size_t i = 0; i < len; i++) {
+		return decoder_fail(d, "expected an array, got %s", type_name(v));
+	n = json_object_array_length(v);
+	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 
-		if (!json_object_is_type(e, json_type_object))
-			return bad(error, "field 'interfaces[%zu]': expected an object, got %s", i,
-				   type_name(e));
+		if (!json_object_is_type(e, json_type_object)) {
+			path_push(d, "[%zu]", i);
+			return decoder_fail(d, "expected an object, got %s", type_name(e));
+		}
 	}
-	m->n_interfaces = len;
+
+	elems = calloc(n ? n : 1, sub->size);
+	if (!elems)
+		return -ENOMEM;
+	/* Stored before the elements are decoded, so schema_free() releases a partial array. */
+	*(void **)(base + f->offset) = elems;
+	*(size_t *)(base + f->aux) = n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		size_t saved = path_push(d, "[%zu]", i);
+		char *elem = elems + i * sub->size;
+
+		if (f->flags & F_ISOLATE) {
+			char **outer = d->error, *error = NULL;
+
+			d->error = &error;
+			r = decode_object(d, e, sub, elem);
+			d->error = outer;
+			if (r == -EBADMSG) {
+				*(char **)(elem + sub->error_offset) = error;
+				r = 0;
+			} else
+				free(error);
+		} else
+			r = decode_object(d, e, sub, elem);
+		path_restore(d, saved);
+		if (r < 0)
+			return r;
+	}
 	return 0;
+}
+
+static int decode_field(struct decoder *d, struct json_object *o, const struct field *f,
+			char *base)
+{
+	size_t saved = path_key(d, f->name);
+	struct json_object *v;
+	int r = 0;
+
+	if (!json_object_object_get_ex(o, f->name, &v)) {
+		if (f->flags & F_REQUIRED)
+			r = decoder_fail(d, "missing");
+		else if (f->type == FIELD_STRV && !*(char ***)(base + f->offset)) {
+			*(char ***)(base + f->offset) = calloc(1, sizeof(char *));
+			if (!*(char ***)(base + f->offset))
+				r = -ENOMEM;
+		}
+		goto out;
+	}
+
+	switch (f->type) {
+	case FIELD_STRING:
+		r = decode_string(d, v, f, base);
+		break;
+	case FIELD_BOOL:
+		if (!json_object_is_type(v, json_type_boolean))
+			r = decoder_fail(d, "expected a boolean, got %s", type_name(v));
+		else
+			*(bool *)(base + f->offset) = json_object_get_boolean(v);
+		break;
+	case FIELD_INT:
+		r = decode_int(d, v, f, base);
+		break;
+	case FIELD_STRV:
+		r = decode_strv(d, v, f, base);
+		break;
+	case FIELD_OBJECT:
+		if (!json_object_is_type(v, json_type_object))
+			r = decoder_fail(d, "expected an object, got %s", type_name(v));
+		else
+			r = decode_object(d, v, f->sub, base + f->offset);
+		break;
+	case FIELD_ARRAY:
+		r = decode_array(d, v, f, base);
+		break;
+	}
+out:
+	path_restore(d, saved);
+	return r;
+}
+
+static int decode_object(struct decoder *d, struct json_object *o, const struct schema *s,
+			 char *base)
+{
+	int r;
+
+	for (size_t i = 0; i < s->n_fields; i++) {
+		r = decode_field(d, o, &s->fields[i], base);
+		if (r < 0)
+			return r;
+	}
+	return s->finish ? s->finish(d, base) : 0;
+}
+
+/* Release what decode_object() filled in from S at BASE (not BASE itself). */
+static void schema_free(const struct schema *s, char *base, bool with_error)
+{
+	for (size_t i = 0; i < s->n_fields; i++) {
+		const struct field *f = &s->fields[i];
+
+		switch (f->type) {
+		case FIELD_STRING:
+			if (!f->parse && !(f->flags & F_ALIAS))
+				free(*(char **)(base + f->offset));
+			break;
+		case FIELD_STRV:
+			strv_free(*(char ***)(base + f->offset));
+			break;
+		case FIELD_OBJECT:
+			schema_free(f->sub, base + f->offset, false);
+			break;
+		case FIELD_ARRAY: {
+			char *elems = *(char **)(base + f->offset);
+			size_t n = *(size_t *)(base + f->aux);
+
+			for (size_t j = 0; elems && j < n; j++)
+				schema_free(f->sub, elems + j * f->sub->size, f->flags & F_ISOLATE);
+			free(elems);
+			break;
+		}
+		case FIELD_BOOL:
+		case FIELD_INT:
+			break;
+		}
+	}
+	if (with_error)
+		free(*(char **)(base + s->error_offset));
+}
+
+/* ---- checks and conversions the tables name --------------------------------------------- */
+
+/* It names a directory under /var/lib/vagent: nothing but a UUID's characters. */
+static const char *check_instance_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return "empty";
+	if (n > 64)
+		return "longer than 64 characters";
+	if (strspn(s, "0123456789abcdefABCDEF-") != n)
+		return "not a UUID (only hex digits and '-' are allowed)";
+	return NULL;
+}
+
+static const char *check_mac(const char *s)
+{
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    p[2] != (i < 5 ? ':' : '\0'))
+			return "not a MAC address (six ':'-separated hex pairs)";
+	}
+	return NULL;
+}
+
+static const char *check_ipv4(const char *s)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, s, &a) == 1 ? NULL : "not an IPv4 address";
+}
+
+static const char *check_ipv6(const char *s)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET6, s, &a) == 1 ? NULL : "not an IPv6 address";
+}
+
+/* A dotted netmask ("255.255.240.0", contiguous, not 0.0.0.0) into its prefix length. */
+static const char *parse_netmask(const char *s, void *ret)
+{
+	struct in_addr a;
+	uint32_t m, inv;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return "not an IPv4 netmask";
+	m = ntohl(a.s_addr);
+	inv = ~m;
+	if (m == 0 || (inv & (inv + 1)) != 0)
+		return "not an IPv4 netmask (not contiguous)";
+	*(int64_t *)ret = __builtin_popcount(m);
+	return NULL;
+}
+
+static const char *parse_network_type(const char *s, void *ret)
+{
+	if (streq(s, "public"))
+		*(enum md_network_type *)ret = MD_NETWORK_PUBLIC;
+	else if (streq(s, "private"))
+		*(enum md_network_type *)ret = MD_NETWORK_PRIVATE;
+	else
+		return "neither \"public\" nor \"private\"";
+	return NULL;
+}
+
+const char *md_network_type_to_string(enum md_network_type t)
+{
+	return t == MD_NETWORK_PRIVATE ? "private" : "public";
+}
+
+/* ipv6.additional[]: {network, prefix} or {address, prefix} (both shapes are in the wild). */
+static int finish_address6(struct decoder *d, void *base)
+{
+	const struct md_address *a = base;
+
+	return a->address ? 0 : decoder_fail_at(d, "network", "missing");
+}
+
+/* A private NIC has no DHCP server: its static address is the whole configuration. */
+static int finish_interface(struct decoder *d, void *base)
+{
+	const struct md_interface *i = base;
+
+	if (i->ipv4_address && !i->ipv4_prefix)
+		return decoder_fail_at(d, "ipv4.netmask", "missing");
+	if (i->unconfigured || i->type != MD_NETWORK_PRIVATE)
+		return 0;
+	if (!i->ipv4_address)
+		return decoder_fail_at(d, "ipv4.address", "missing");
+	return 0;
+}
+
+/* ---- the metadata document's tables ----------------------------------------------------- */
+
+#define M(member) offsetof(struct metadata, member)
+#define I(member) offsetof(struct md_interface, member)
+#define A(member) offsetof(struct md_address, member)
+#define R(member) offsetof(struct md_route, member)
+
+static const struct field address4_fields[] = {
+	{ "address", FIELD_STRING, F_REQUIRED, A(address), .check = check_ipv4 },
+	{ "netmask", FIELD_STRING, F_REQUIRED, A(prefix), .parse = parse_netmask },
+};
+static const struct schema address4_schema = SCHEMA(address4_fields, struct md_address);
+
+static const struct field address6_fields[] = {
+	/* the same member: "address" wins when both are given */
+	{ "network", FIELD_STRING, F_EMPTY_NONE, A(address), .check = check_ipv6 },
+	{ "address", FIELD_STRING, F_EMPTY_NONE | F_ALIAS, A(address), .check = check_ipv6 },
+	{ "prefix", FIELD_INT, F_REQUIRED | F_LENIENT, A(prefix), .min = 1, .max = 128 },
+};
+static const struct schema address6_schema =
+	SCHEMA(address6_fields, struct md_address, .finish = finish_address6);
+
+static const struct field route_fields[] = {
+	{ "network", FIELD_STRING, F_REQUIRED, R(network), .check = check_ipv4 },
+	{ "netmask", FIELD_INT, F_REQUIRED | F_LENIENT, R(prefix), .min = 0, .max = 32 },
+	{ "gateway", FIELD_STRING, F_EMPTY_NONE, R(gateway), .check = check_ipv4 },
+};
+static const struct schema route_schema = SCHEMA(route_fields, struct md_route);
+
+/* "ipv4" and "ipv6" fill members of struct md_interface itself. */
+static const struct field ipv4_fields[] = {
+	{ "address", FIELD_STRING, F_EMPTY_NONE, I(ipv4_address), .check = check_ipv4 },
+	{ "netmask", FIELD_STRING, F_EMPTY_NONE, I(ipv4_prefix), .parse = parse_netmask },
+	{ "gateway", FIELD_STRING, F_EMPTY_NONE, I(ipv4_gateway), .check = check_ipv4 },
+	{ "additional", FIELD_ARRAY, 0, I(ipv4_additional), I(n_ipv4_additional),
+	  .sub = &address4_schema },
+	{ "routes", FIELD_ARRAY, 0, I(ipv4_routes), I(n_ipv4_routes), .sub = &route_schema },
+};
+static const struct schema ipv4_schema = SCHEMA(ipv4_fields, struct md_interface);
+
+static const struct field ipv6_fields[] = {
+	{ "address", FIELD_STRING, F_EMPTY_NONE, I(ipv6_address), .check = check_ipv6 },
+	{ "network", FIELD_STRING, F_EMPTY_NONE, I(ipv6_network), .check = check_ipv6 },
+	{ "prefix", FIELD_INT, F_EMPTY_NONE | F_LENIENT, I(ipv6_prefix), .min = 1, .max = 128 },
+	{ "additional", FIELD_ARRAY, 0, I(ipv6_additional), I(n_ipv6_additional),
+	  .sub = &address6_schema },
+};
+static const struct schema ipv6_schema = SCHEMA(ipv6_fields, struct md_interface);
+
+static const struct field interface_fields[] = {
+	{ "mac", FIELD_STRING, F_REQUIRED, I(mac), .check = check_mac },
+	{ "network-type", FIELD_STRING, F_REQUIRED, I(type), .parse = parse_network_type },
+	{ "unconfigured", FIELD_BOOL, 0, I(unconfigured) },
+	{ "mtu", FIELD_INT, F_EMPTY_NONE | F_LENIENT, I(mtu), .min = 68, .max = 65535 },
+	{ "network-v2-id", FIELD_STRING, F_EMPTY_NONE, I(network_id) },
+	{ "ipv4", FIELD_OBJECT, 0, 0, .sub = &ipv4_schema },
+	{ "ipv6", FIELD_OBJECT, 0, 0, .sub = &ipv6_schema },
+};
+static const struct schema interface_schema = SCHEMA(interface_fields, struct md_interface,
+						     .error_offset = I(error),
+						     .finish = finish_interface);
+
+static const struct field region_fields[] = {
+	{ "regioncode", FIELD_STRING, F_REQUIRED, M(region_code) },
+	{ "countrycode", FIELD_STRING, 0, M(country_code) },
+};
+static const struct schema region_schema = SCHEMA(region_fields, struct metadata);
+
+/* The order is the order errors are found in. */
+static const struct field metadata_fields[] = {
+	{ "instance-v2-id", FIELD_STRING, F_REQUIRED, M(instance_id), .check = check_instance_id },
+	{ "instanceid", FIELD_STRING, F_LENIENT, M(legacy_id) },
+	{ "hostname", FIELD_STRING, F_REQUIRED, M(hostname) },
+	/* control characters are left for the ssh-keys step, which refuses such a key alone */
+	{ "public-keys", FIELD_STRV, F_REQUIRED | F_LENIENT | F_CONTROL, M(public_keys) },
+	{ "region", FIELD_OBJECT, F_REQUIRED, 0, .sub = &region_schema },
+	{ "tags", FIELD_STRV, 0, M(tags) },
+	{ "interfaces", FIELD_ARRAY, F_ISOLATE, M(interfaces), M(n_interfaces),
+	  .sub = &interface_schema },
+	{ "user-data", FIELD_STRING, F_SECRET, M(user_data), M(user_data_len) },
+	{ "vendor-data", FIELD_STRING, F_SECRET, M(vendor_data), M(vendor_data_len) },
+	{ "startup-script", FIELD_STRING, F_SECRET, M(startup_script), M(startup_script_len) },
+};
+static const struct schema metadata_schema = SCHEMA(metadata_fields, struct metadata);
+
+void metadata_free(struct metadata *m)
+{
+	if (!m)
+		return;
+	schema_free(&metadata_schema, (char *)m, false);
+	free(m);
 }
 
 int metadata_parse(const char *buf, size_t len, struct metadata **ret, char **ret_error)
@@ -444,7 +865,7 @@ int metadata_parse(const char *buf, size_t len, struct metadata **ret, char **re
 	_cleanup_json_ struct json_object *root = NULL;
 	_cleanup_metadata_free_ struct metadata *m = NULL;
 	_cleanup_free_ char *error = NULL;
-	struct json_object *v;
+	struct decoder d = { .error = &error };
 	int r;
 
 	if (ret_error)
@@ -457,48 +878,12 @@ int metadata_parse(const char *buf, size_t len, struct metadata **ret, char **re
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->public_keys = calloc(1, sizeof(char *));
-	m->tags = calloc(1, sizeof(char *));
-	if (!m->public_keys || !m->tags)
-		return -ENOMEM;
-
-	r = parse_instance_id(root, m, &error);
+	r = decode_object(&d, root, &metadata_schema, (char *)m);
 	if (r < 0)
 		goto fail;
-	r = parse_legacy_id(root, m, &error);
-	if (r < 0)
-		goto fail;
-
-	r = get_required(root, "hostname", "hostname", &v, &error);
-	if (r < 0)
-		goto fail;
-	r = copy_string(v, "hostname", false, &m->hostname, NULL, &error);
-	if (r < 0)
-		goto fail;
-
-	r = parse_public_keys(root, m, &error);
-	if (r < 0)
-		goto fail;
-	r = parse_region(root, m, &error);
-	if (r < 0)
-		goto fail;
-	r = parse_tags(root, m, &error);
-	if (r < 0)
-		goto fail;
-	r = parse_interfaces(root, m, &error);
-	if (r < 0)
-		goto fail;
-
-	r = parse_secret(root, "user-data", &m->has_user_data, &m->user_data, &m->user_data_len,
-			 &error);
-	if (r < 0)
-		goto fail;
-	r = parse_secret(root, "vendor-data", &m->has_vendor_data, NULL, NULL, &error);
-	if (r < 0)
-		goto fail;
-	r = parse_secret(root, "startup-script", &m->has_startup_script, NULL, NULL, &error);
-	if (r < 0)
-		goto fail;
+	m->has_user_data = m->user_data;
+	m->has_vendor_data = m->vendor_data;
+	m->has_startup_script = m->startup_script;
 
 	*ret = TAKE_PTR(m);
 	return 0;

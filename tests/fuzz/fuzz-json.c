@@ -4,7 +4,8 @@
  * The input goes to metadata_parse(), metadata_render() (whole document, secrets redacted) and
  * boot_report_from_json(). Beyond "no crash, no leak": a parsed document honours the promises of
  * metadata.h (instance id safe as a directory name, hostname without control characters, lists
- * never NULL), an error is one line, and a status file that loads survives a round trip through
+ * never NULL, an interface either refused with its own error or well-formed), an error is one
+ * line, and a status file that loads survives a round trip through
  * boot_report_to_json() unchanged.
  */
 #include <errno.h>
@@ -24,6 +25,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet();
 	return 0;
+}
+
+/* An interface is either refused with a one-line error naming a field of interfaces[], or every
+ * value the network step writes into a .network file is well-formed. */
+static void check_interface(const struct md_interface *i)
+{
+	if (i->error) {
+		FUZZ_ASSERT(!strchr(i->error, '\n') && strstr(i->error, "field 'interfaces["));
+		return;
+	}
+	FUZZ_ASSERT(i->mac && strlen(i->mac) == 17 && !has_control(i->mac));
+	FUZZ_ASSERT(i->type == MD_NETWORK_PUBLIC || i->type == MD_NETWORK_PRIVATE);
+	FUZZ_ASSERT(i->mtu == 0 || (i->mtu >= 68 && i->mtu <= 65535));
+	FUZZ_ASSERT(!i->ipv4_address || (i->ipv4_prefix >= 1 && i->ipv4_prefix <= 32));
+	FUZZ_ASSERT(i->unconfigured || i->type != MD_NETWORK_PRIVATE || i->ipv4_address);
+	FUZZ_ASSERT(i->ipv6_prefix >= 0 && i->ipv6_prefix <= 128);
+	for (size_t j = 0; j < i->n_ipv4_additional; j++)
+		FUZZ_ASSERT(i->ipv4_additional[j].address && !has_control(i->ipv4_additional[j].address) &&
+			    i->ipv4_additional[j].prefix >= 1 && i->ipv4_additional[j].prefix <= 32);
+	for (size_t j = 0; j < i->n_ipv6_additional; j++)
+		FUZZ_ASSERT(i->ipv6_additional[j].address && !has_control(i->ipv6_additional[j].address) &&
+			    i->ipv6_additional[j].prefix >= 1 && i->ipv6_additional[j].prefix <= 128);
+	for (size_t j = 0; j < i->n_ipv4_routes; j++)
+		FUZZ_ASSERT(i->ipv4_routes[j].network && i->ipv4_routes[j].prefix >= 0 &&
+			    i->ipv4_routes[j].prefix <= 32);
 }
 
 static void check_metadata(const uint8_t *data, size_t size)
@@ -56,6 +82,16 @@ static void check_metadata(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(m->has_user_data == (m->user_data != NULL));
 	if (m->user_data)
 		FUZZ_ASSERT(m->user_data_len > 0 && strlen(m->user_data) == m->user_data_len);
+	FUZZ_ASSERT(m->has_vendor_data == (m->vendor_data != NULL));
+	if (m->vendor_data)
+		FUZZ_ASSERT(m->vendor_data_len > 0 && strlen(m->vendor_data) == m->vendor_data_len);
+	FUZZ_ASSERT(m->has_startup_script == (m->startup_script != NULL));
+	if (m->startup_script)
+		FUZZ_ASSERT(m->startup_script_len > 0 &&
+			    strlen(m->startup_script) == m->startup_script_len);
+	FUZZ_ASSERT(m->n_interfaces == 0 || m->interfaces);
+	for (size_t i = 0; i < m->n_interfaces; i++)
+		check_interface(&m->interfaces[i]);
 	metadata_free(m);
 }
 
