@@ -223,7 +223,9 @@ static int parse_text(const char *buf, size_t len, struct json_object **ret, cha
 enum field_type {
 	FIELD_STRING, /* char *: a JSON string, copied (or converted by .parse) */
 	FIELD_BOOL,   /* bool */
-	FIELD_INT,    /* int64_t within [.min, .max] */
+	FIELD_INT64,  /* int64_t within [.min, .max] */
+	FIELD_INT,    /* int within [.min, .max] */
+	FIELD_UINT64, /* uint64_t */
 	FIELD_STRV,   /* char **: an array of strings; never NULL once decoded (absent: empty) */
 	FIELD_OBJECT, /* an object: the fields of .sub fill the struct at .offset */
 	FIELD_ARRAY,  /* an array of objects: a .sub struct array at .offset, its size_t count at
@@ -243,6 +245,9 @@ enum {
 				* char *error (at .sub->error_offset) and the document still
 				* parses; the elements' shape (objects) is still checked */
 	F_ALIAS = 1 << 6,      /* another key for the member of the field before (freed once) */
+	F_NULL_NONE = 1 << 7,  /* null reads as absent (and an absent string is written as null) */
+	F_NEGATIVE_NONE = 1 << 8, /* FIELD_INT: a negative value is "unknown": written as null, read
+				   * as the default */
 };
 
 struct decoder;
@@ -253,12 +258,14 @@ struct field {
 	unsigned flags;
 	size_t offset;
 	size_t aux;
-	int64_t min, max; /* FIELD_INT */
+	int64_t min, max; /* FIELD_INT64, FIELD_INT */
 	/* FIELD_STRING: NULL when S is acceptable, else the reason (a fixed text) */
 	const char *(*check)(const char *s);
 	/* FIELD_STRING: convert S into the C value at .offset instead of copying it; returns
 	 * NULL, or the reason it cannot */
 	const char *(*parse)(const char *s, void *ret);
+	/* FIELD_STRING with .parse, when written: the C value at .offset as its string */
+	const char *(*format)(const void *value);
 	const struct schema *sub; /* FIELD_OBJECT, FIELD_ARRAY */
 };
 
@@ -269,6 +276,10 @@ struct schema {
 	size_t error_offset; /* F_ISOLATE elements: their char *error */
 	/* after every field: rules across fields (fail with decoder_fail_at()) */
 	int (*finish)(struct decoder *d, void *base);
+	/* FIELD_ARRAY elements: when set, each element is decoded on its own and handed to
+	 * add(PARENT, ELEM), which takes what it wants (ELEM is then freed), instead of being
+	 * stored at the field's offset */
+	int (*add)(void *parent, void *elem);
 };
 
 #define SCHEMA(f, type, ...) { .fields = (f), .n_fields = ARRAY_SIZE(f), .size = sizeof(type), __VA_ARGS__ }
@@ -424,6 +435,16 @@ static int decode_int(struct decoder *d, struct json_object *v, const struct fie
 	int64_t i;
 	int r;
 
+	if (f->type == FIELD_UINT64) {
+		/* the whole uint64 range (a status file's durations); json-c cannot tell
+		 * UINT64_MAX from a saturated larger value */
+		if (!json_object_is_type(v, json_type_int))
+			return decoder_fail(d, "expected an integer, got %s", type_name(v));
+		if (json_object_get_int64(v) < 0)
+			return decoder_fail(d, "negative");
+		*(uint64_t *)(base + f->offset) = json_object_get_uint64(v);
+		return 0;
+	}
 	if (json_object_is_type(v, json_type_int)) {
 		r = get_int64(d, v, &i);
 		if (r < 0)
@@ -448,7 +469,11 @@ static int decode_int(struct decoder *d, struct json_object *v, const struct fie
 
 	if (i < f->min || i > f->max)
 		return decoder_fail(d, "out of range (%" PRId64 "..%" PRId64 ")", f->min, f->max);
-	*(int64_t *)(base + f->offset) = i;
+	if (f->type == FIELD_INT) {
+		if (i >= 0 || !(f->flags & F_NEGATIVE_NONE))
+			*(int *)(base + f->offset) = (int)i;
+	} else
+		*(int64_t *)(base + f->offset) = i;
 	return 0;
 }
 
@@ -520,6 +545,31 @@ static int decode_strv(struct decoder *d, struct json_object *v, const struct fi
 static int decode_object(struct decoder *d, struct json_object *o, const struct schema *s,
 			 char *base);
 
+static void schema_free(const struct schema *s, char *base, bool with_error);
+
+/* Each element decoded into a zeroed struct of its own and handed to the schema's add(). */
+static int decode_array_add(struct decoder *d, struct json_object *v, const struct field *f,
+			    char *base)
+{
+	const struct schema *sub = f->sub;
+	_cleanup_free_ char *elem = calloc(1, sub->size);
+	int r = 0;
+
+	if (!elem)
+		return -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < json_object_array_length(v); i++) {
+		size_t saved = path_push(d, "[%zu]", i);
+
+		r = decode_object(d, json_object_array_get_idx(v, i), sub, elem);
+		if (r >= 0)
+			r = sub->add(base, elem);
+		schema_free(sub, elem, false);
+		memset(elem, 0, sub->size);
+		path_restore(d, saved);
+	}
+	return r;
+}
+
 static int decode_array(struct decoder *d, struct json_object *v, const struct field *f,
 			char *base)
 {
@@ -539,6 +589,9 @@ static int decode_array(struct decoder *d, struct json_object *v, const struct f
 			return decoder_fail(d, "expected an object, got %s", type_name(e));
 		}
 	}
+
+	if (sub->add)
+		return decode_array_add(d, v, f, base);
 
 	elems = calloc(n ? n : 1, sub->size);
 	if (!elems)
@@ -579,7 +632,7 @@ static int decode_field(struct decoder *d, struct json_object *o, const struct f
 	struct json_object *v;
 	int r = 0;
 
-	if (!json_object_object_get_ex(o, f->name, &v)) {
+	if (!json_object_object_get_ex(o, f->name, &v) || (!v && (f->flags & F_NULL_NONE))) {
 		if (f->flags & F_REQUIRED)
 			r = decoder_fail(d, "missing");
 		else if (f->type == FIELD_STRV && !*(char ***)(base + f->offset)) {
@@ -600,7 +653,9 @@ static int decode_field(struct decoder *d, struct json_object *o, const struct f
 		else
 			*(bool *)(base + f->offset) = json_object_get_boolean(v);
 		break;
+	case FIELD_INT64:
 	case FIELD_INT:
+	case FIELD_UINT64:
 		r = decode_int(d, v, f, base);
 		break;
 	case FIELD_STRV:
@@ -661,7 +716,9 @@ static void schema_free(const struct schema *s, char *base, bool with_error)
 			break;
 		}
 		case FIELD_BOOL:
+		case FIELD_INT64:
 		case FIELD_INT:
+		case FIELD_UINT64:
 			break;
 		}
 	}
@@ -782,14 +839,14 @@ static const struct field address6_fields[] = {
 	/* the same member: "address" wins when both are given */
 	{ "network", FIELD_STRING, F_EMPTY_NONE, A(address), .check = check_ipv6 },
 	{ "address", FIELD_STRING, F_EMPTY_NONE | F_ALIAS, A(address), .check = check_ipv6 },
-	{ "prefix", FIELD_INT, F_REQUIRED | F_LENIENT, A(prefix), .min = 1, .max = 128 },
+	{ "prefix", FIELD_INT64, F_REQUIRED | F_LENIENT, A(prefix), .min = 1, .max = 128 },
 };
 static const struct schema address6_schema =
 	SCHEMA(address6_fields, struct md_address, .finish = finish_address6);
 
 static const struct field route_fields[] = {
 	{ "network", FIELD_STRING, F_REQUIRED, R(network), .check = check_ipv4 },
-	{ "netmask", FIELD_INT, F_REQUIRED | F_LENIENT, R(prefix), .min = 0, .max = 32 },
+	{ "netmask", FIELD_INT64, F_REQUIRED | F_LENIENT, R(prefix), .min = 0, .max = 32 },
 	{ "gateway", FIELD_STRING, F_EMPTY_NONE, R(gateway), .check = check_ipv4 },
 };
 static const struct schema route_schema = SCHEMA(route_fields, struct md_route);
@@ -808,7 +865,7 @@ static const struct schema ipv4_schema = SCHEMA(ipv4_fields, struct md_interface
 static const struct field ipv6_fields[] = {
 	{ "address", FIELD_STRING, F_EMPTY_NONE, I(ipv6_address), .check = check_ipv6 },
 	{ "network", FIELD_STRING, F_EMPTY_NONE, I(ipv6_network), .check = check_ipv6 },
-	{ "prefix", FIELD_INT, F_EMPTY_NONE | F_LENIENT, I(ipv6_prefix), .min = 1, .max = 128 },
+	{ "prefix", FIELD_INT64, F_EMPTY_NONE | F_LENIENT, I(ipv6_prefix), .min = 1, .max = 128 },
 	{ "additional", FIELD_ARRAY, 0, I(ipv6_additional), I(n_ipv6_additional),
 	  .sub = &address6_schema },
 };
@@ -818,7 +875,7 @@ static const struct field interface_fields[] = {
 	{ "mac", FIELD_STRING, F_REQUIRED, I(mac), .check = check_mac },
 	{ "network-type", FIELD_STRING, F_REQUIRED, I(type), .parse = parse_network_type },
 	{ "unconfigured", FIELD_BOOL, 0, I(unconfigured) },
-	{ "mtu", FIELD_INT, F_EMPTY_NONE | F_LENIENT, I(mtu), .min = 68, .max = 65535 },
+	{ "mtu", FIELD_INT64, F_EMPTY_NONE | F_LENIENT, I(mtu), .min = 68, .max = 65535 },
 	{ "network-v2-id", FIELD_STRING, F_EMPTY_NONE, I(network_id) },
 	{ "ipv4", FIELD_OBJECT, 0, 0, .sub = &ipv4_schema },
 	{ "ipv6", FIELD_OBJECT, 0, 0, .sub = &ipv6_schema },
@@ -1017,6 +1074,8 @@ int metadata_render(const char *buf, size_t len, const char *path, char **ret_te
 	return text_with_newline(json_object_to_json_string_ext(v, PRINT_FLAGS), ret_text);
 }
 
+/* ---- writing a struct from the same tables ---------------------------------------------- */
+
 /* Add V under KEY (V NULL means out of memory); on failure V is released. */
 static int add_value(struct json_object *o, const char *key, struct json_object *v)
 {
@@ -1029,12 +1088,9 @@ static int add_value(struct json_object *o, const char *key, struct json_object 
 	return 0;
 }
 
-/* Add string S under KEY, or null when S is NULL. */
-static int add_string(struct json_object *o, const char *key, const char *s)
+static int add_null(struct json_object *o, const char *key)
 {
-	if (!s)
-		return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
-	return add_value(o, key, json_object_new_string(s));
+	return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
 }
 
 static int array_append(struct json_object *a, struct json_object *v)
@@ -1048,227 +1104,168 @@ static int array_append(struct json_object *a, struct json_object *v)
 	return 0;
 }
 
+static struct json_object *encode_object(const struct schema *s, const char *base);
+
+static struct json_object *encode_array(const struct schema *sub, const char *elems, size_t n)
+{
+	_cleanup_json_ struct json_object *a = json_object_new_array();
+
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (array_append(a, encode_object(sub, elems + i * sub->size)) < 0)
+			return NULL;
+	return TAKE_PTR(a);
+}
+
+static int encode_field(struct json_object *o, const struct field *f, const char *base)
+{
+	const void *p = base + f->offset;
+
+	switch (f->type) {
+	case FIELD_STRING: {
+		const char *s = f->format ? f->format(p) : *(char *const *)p;
+
+		return s ? add_value(o, f->name, json_object_new_string(s)) : add_null(o, f->name);
+	}
+	case FIELD_BOOL:
+		return add_value(o, f->name, json_object_new_boolean(*(const bool *)p));
+	case FIELD_INT64:
+		return add_value(o, f->name, json_object_new_int64(*(const int64_t *)p));
+	case FIELD_INT:
+		if ((f->flags & F_NEGATIVE_NONE) && *(const int *)p < 0)
+			return add_null(o, f->name);
+		return add_value(o, f->name, json_object_new_int(*(const int *)p));
+	case FIELD_UINT64:
+		return add_value(o, f->name, json_object_new_uint64(*(const uint64_t *)p));
+	case FIELD_STRV: {
+		_cleanup_json_ struct json_object *a = json_object_new_array();
+
+		if (!a)
+			return -ENOMEM;
+		for (char *const *l = *(char **const *)p; l && *l; l++)
+			if (array_append(a, json_object_new_string(*l)) < 0)
+				return -ENOMEM;
+		return add_value(o, f->name, TAKE_PTR(a));
+	}
+	case FIELD_OBJECT:
+		return add_value(o, f->name, encode_object(f->sub, (const char *)p));
+	case FIELD_ARRAY:
+		return add_value(o, f->name,
+				 encode_array(f->sub, *(char *const *)p,
+					      *(const size_t *)(base + f->aux)));
+	}
+	return -EINVAL;
+}
+
+/* The JSON object for the struct at BASE, its keys in table order (NULL: out of memory). */
+static struct json_object *encode_object(const struct schema *s, const char *base)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < s->n_fields; i++)
+		if (encode_field(o, &s->fields[i], base) < 0)
+			return NULL;
+	return TAKE_PTR(o);
+}
+
 static int to_text(struct json_object *o, char **ret)
 {
+	if (!o)
+		return -ENOMEM;
 	return text_with_newline(json_object_to_json_string_ext(o, PRINT_FLAGS), ret);
 }
 
-static struct json_object *volume_to_json(const struct volume_report *v, bool full)
-{
-	_cleanup_json_ struct json_object *o = json_object_new_object();
+/* ---- the status document's tables (boot_report_to_json() and back) ---------------------- */
 
-	if (!o)
-		return NULL;
-	if (add_string(o, "device", v->device) < 0 || add_string(o, "verdict", v->verdict) < 0 ||
-	    add_string(o, "reason", v->reason) < 0 || add_string(o, "action", v->action) < 0 ||
-	    add_string(o, "mountpoint", v->mountpoint) < 0 || add_string(o, "uuid", v->uuid) < 0)
-		return NULL;
-	if (full && (add_string(o, "volume_id", v->volume_id) < 0 ||
-		     add_string(o, "result", v->result) < 0))
-		return NULL;
-	return TAKE_PTR(o);
+static const char *parse_step_result(const char *s, void *ret)
+{
+	int r = step_result_from_string(s);
+
+	if (r < 0)
+		return "not a step result";
+	*(enum step_result *)ret = (enum step_result)r;
+	return NULL;
 }
 
-static struct json_object *step_to_json(const struct step_report *s)
+static const char *format_step_result(const void *value)
 {
-	_cleanup_json_ struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	if (add_string(o, "name", s->name) < 0 ||
-	    add_string(o, "result", step_result_to_string(s->result)) < 0 ||
-	    add_value(o, "duration_ms", json_object_new_uint64(s->duration_ms)) < 0 ||
-	    add_string(o, "message", s->message) < 0)
-		return NULL;
-	return TAKE_PTR(o);
+	return step_result_to_string(*(const enum step_result *)value);
 }
+
+/* A step again (a unit of its own re-ran it) replaces the first one, as at run time. */
+static int add_step(void *parent, void *elem)
+{
+	const struct step_report *s = elem;
+
+	return boot_report_add_step(parent, s->name, s->result, s->duration_ms, s->message);
+}
+
+static int add_volume(void *parent, void *elem)
+{
+	return boot_report_add_volume(parent, elem);
+}
+
+#define S(member) offsetof(struct step_report, member)
+#define V(member) offsetof(struct volume_report, member)
+#define B(member) offsetof(struct boot_report, member)
+
+/* Strings may be null; control characters are kept (messages are the steps' own). */
+#define REPORT_STRING (F_NULL_NONE | F_CONTROL)
+
+static const struct field step_fields[] = {
+	{ "name", FIELD_STRING, REPORT_STRING, S(name) },
+	{ "result", FIELD_STRING, F_REQUIRED, S(result), .parse = parse_step_result,
+	  .format = format_step_result },
+	{ "duration_ms", FIELD_UINT64, 0, S(duration_ms) },
+	{ "message", FIELD_STRING, REPORT_STRING, S(message) },
+};
+static const struct schema step_schema =
+	SCHEMA(step_fields, struct step_report, .add = add_step);
+
+static const struct field volume_fields[] = {
+	{ "device", FIELD_STRING, REPORT_STRING, V(device) },
+	{ "verdict", FIELD_STRING, REPORT_STRING, V(verdict) },
+	{ "reason", FIELD_STRING, REPORT_STRING, V(reason) },
+	{ "action", FIELD_STRING, REPORT_STRING, V(action) },
+	{ "mountpoint", FIELD_STRING, REPORT_STRING, V(mountpoint) },
+	{ "uuid", FIELD_STRING, REPORT_STRING, V(uuid) },
+	{ "volume_id", FIELD_STRING, REPORT_STRING, V(volume_id) },
+	{ "result", FIELD_STRING, REPORT_STRING, V(result) },
+};
+static const struct schema volume_schema =
+	SCHEMA(volume_fields, struct volume_report, .add = add_volume);
+
+static const struct field boot_fields[] = {
+	{ "instance_id", FIELD_STRING, REPORT_STRING, B(instance_id) },
+	{ "first_boot", FIELD_BOOL, 0, B(first_boot) },
+	{ "metadata_source", FIELD_STRING, REPORT_STRING, B(metadata_source) },
+	{ "steps", FIELD_ARRAY, 0, B(steps), B(n_steps), .sub = &step_schema },
+	{ "started", FIELD_STRING, REPORT_STRING, B(started) },
+	{ "finished", FIELD_STRING, REPORT_STRING, B(finished) },
+	{ "volumes", FIELD_ARRAY, 0, B(volumes), B(n_volumes), .sub = &volume_schema },
+	{ "userdata_ran", FIELD_BOOL, 0, B(userdata_ran) },
+	{ "userdata_exit", FIELD_INT, F_NULL_NONE | F_NEGATIVE_NONE, B(userdata_exit),
+	  .min = INT_MIN, .max = INT_MAX },
+};
+static const struct schema boot_schema = SCHEMA(boot_fields, struct boot_report);
 
 int boot_report_to_json(const struct boot_report *b, char **ret)
 {
-	_cleanup_json_ struct json_object *o = NULL;
-	struct json_object *steps, *volumes;
-	int r;
-
-	o = json_object_new_object();
-	if (!o)
-		return -ENOMEM;
-
-	r = add_string(o, "instance_id", b->instance_id);
-	if (r < 0)
-		return r;
-	r = add_value(o, "first_boot", json_object_new_boolean(b->first_boot));
-	if (r < 0)
-		return r;
-	r = add_string(o, "metadata_source", b->metadata_source);
-	if (r < 0)
-		return r;
-
-	steps = json_object_new_array();
-	r = add_value(o, "steps", steps);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < b->n_steps; i++) {
-		r = array_append(steps, step_to_json(&b->steps[i]));
-		if (r < 0)
-			return r;
-	}
-
-	r = add_string(o, "started", b->started);
-	if (r < 0)
-		return r;
-	r = add_string(o, "finished", b->finished);
-	if (r < 0)
-		return r;
-
-	volumes = json_object_new_array();
-	r = add_value(o, "volumes", volumes);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < b->n_volumes; i++) {
-		r = array_append(volumes, volume_to_json(&b->volumes[i], true));
-		if (r < 0)
-			return r;
-	}
-
-	r = add_value(o, "userdata_ran", json_object_new_boolean(b->userdata_ran));
-	if (r < 0)
-		return r;
-	if (b->userdata_exit >= 0)
-		r = add_value(o, "userdata_exit", json_object_new_int(b->userdata_exit));
-	else
-		r = json_object_object_add(o, "userdata_exit", NULL) < 0 ? -ENOMEM : 0;
-	if (r < 0)
-		return r;
+	_cleanup_json_ struct json_object *o = encode_object(&boot_schema, (const char *)b);
 
 	return to_text(o, ret);
 }
 
 int volumes_to_json(const struct volume_report *v, size_t n, char **ret)
 {
-	_cleanup_json_ struct json_object *o = NULL;
-	struct json_object *devices;
-	int r;
+	_cleanup_json_ struct json_object *o = json_object_new_object();
 
-	o = json_object_new_object();
-	if (!o)
+	if (!o || add_value(o, "devices", encode_array(&volume_schema, (const char *)v, n)) < 0)
 		return -ENOMEM;
-	devices = json_object_new_array();
-	r = add_value(o, "devices", devices);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		r = array_append(devices, volume_to_json(&v[i], true));
-		if (r < 0)
-			return r;
-	}
 	return to_text(o, ret);
-}
-
-/* KEY absent or null: *RET = NULL. A string without NUL: *RET borrows it. Else -EBADMSG. */
-static int get_opt_string(struct json_object *o, const char *key, const char **ret)
-{
-	struct json_object *v;
-
-	*ret = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || !v)
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -EBADMSG;
-	if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
-		return -EBADMSG;
-	*ret = json_object_get_string(v);
-	return 0;
-}
-
-/* The same, copied into *RET (which must be NULL). */
-static int dup_opt_string(struct json_object *o, const char *key, char **ret)
-{
-	const char *s;
-	int r;
-
-	r = get_opt_string(o, key, &s);
-	if (r < 0 || !s)
-		return r;
-	*ret = strdup(s);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int get_opt_bool(struct json_object *o, const char *key, bool *ret)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -EBADMSG;
-	*ret = json_object_get_boolean(v);
-	return 0;
-}
-
-/* KEY absent: *RET = NULL. When present the value must be an array. */
-static int get_opt_array(struct json_object *o, const char *key, struct json_object **ret)
-{
-	struct json_object *v;
-
-	*ret = NULL;
-	if (!json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return -EBADMSG;
-	*ret = v;
-	return 0;
-}
-
-static int step_from_json(struct json_object *o, struct boot_report *b)
-{
-	const char *name, *result, *message;
-	struct json_object *v;
-	uint64_t duration = 0;
-	int r, res;
-
-	if (!json_object_is_type(o, json_type_object))
-		return -EBADMSG;
-	r = get_opt_string(o, "name", &name);
-	if (r < 0)
-		return r;
-	r = get_opt_string(o, "result", &result);
-	if (r < 0)
-		return r;
-	res = step_result_from_string(result);
-	if (res < 0)
-		return -EBADMSG;
-	r = get_opt_string(o, "message", &message);
-	if (r < 0)
-		return r;
-	if (json_object_object_get_ex(o, "duration_ms", &v)) {
-		if (!json_object_is_type(v, json_type_int))
-			return -EBADMSG;
-		if (json_object_get_int64(v) < 0)
-			return -EBADMSG;
-		duration = json_object_get_uint64(v);
-	}
-	return boot_report_add_step(b, name, (enum step_result)res, duration, message);
-}
-
-static int volume_from_json(struct json_object *o, struct boot_report *b)
-{
-	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
-	 * macro.h). */
-	_cleanup_(volume_report_done) struct volume_report v = {};
-	int r;
-
-	if (!json_object_is_type(o, json_type_object))
-		return -EBADMSG;
-	if ((r = dup_opt_string(o, "device", &v.device)) < 0 ||
-	    (r = dup_opt_string(o, "verdict", &v.verdict)) < 0 ||
-	    (r = dup_opt_string(o, "reason", &v.reason)) < 0 ||
-	    (r = dup_opt_string(o, "action", &v.action)) < 0 ||
-	    (r = dup_opt_string(o, "mountpoint", &v.mountpoint)) < 0 ||
-	    (r = dup_opt_string(o, "uuid", &v.uuid)) < 0 ||
-	    (r = dup_opt_string(o, "volume_id", &v.volume_id)) < 0 ||
-	    (r = dup_opt_string(o, "result", &v.result)) < 0)
-		return r;
-	return boot_report_add_volume(b, &v);
 }
 
 int boot_report_from_json(const char *buf, size_t len, struct boot_report *ret)
@@ -1277,49 +1274,15 @@ int boot_report_from_json(const char *buf, size_t len, struct boot_report *ret)
 	 * macro.h). */
 	_cleanup_json_ struct json_object *root = NULL;
 	_cleanup_(boot_report_done) struct boot_report b = { .userdata_exit = -1 };
-	struct json_object *a, *v;
+	struct decoder d = {};
 	int r;
 
 	r = parse_text(buf, len, &root, NULL);
 	if (r < 0)
 		return r;
-
-	if ((r = dup_opt_string(root, "instance_id", &b.instance_id)) < 0 ||
-	    (r = get_opt_bool(root, "first_boot", &b.first_boot)) < 0 ||
-	    (r = dup_opt_string(root, "metadata_source", &b.metadata_source)) < 0 ||
-	    (r = dup_opt_string(root, "started", &b.started)) < 0 ||
-	    (r = dup_opt_string(root, "finished", &b.finished)) < 0 ||
-	    (r = get_opt_bool(root, "userdata_ran", &b.userdata_ran)) < 0)
-		return r;
-
-	r = get_opt_array(root, "steps", &a);
+	r = decode_object(&d, root, &boot_schema, (char *)&b);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		r = step_from_json(json_object_array_get_idx(a, i), &b);
-		if (r < 0)
-			return r;
-	}
-
-	r = get_opt_array(root, "volumes", &a);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		r = volume_from_json(json_object_array_get_idx(a, i), &b);
-		if (r < 0)
-			return r;
-	}
-
-	if (json_object_object_get_ex(root, "userdata_exit", &v) && v) {
-		int64_t e;
-
-		if (!json_object_is_type(v, json_type_int))
-			return -EBADMSG;
-		e = json_object_get_int64(v);
-		if (e < INT_MIN || e > INT_MAX)
-			return -EBADMSG;
-		b.userdata_exit = e < 0 ? -1 : (int)e;
-	}
 
 	*ret = b;
 	b = (struct boot_report){};
