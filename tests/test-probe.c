@@ -2,7 +2,9 @@
 /*
  * test-probe.c: TAP unit tests for blockdev.c and probe.c that need no devices: verdict names,
  * the own-partition geometry, automatic-candidate names, and partition lookup by number on a
- * fake sysfs tree (vdb → vdb1, nvme0n1 → nvme0n1p1, loop0 → loop0p1; never "%s1"). The device
+ * fake sysfs tree (vdb → vdb1, nvme0n1 → nvme0n1p1, loop0 → loop0p1; never "%s1"), the
+ * candidate policy per platform kind and [storage] devices on that tree, the platform kind
+ * from a fake root, and the /proc/locks and fdinfo parsers of holders.c. The device
  * states themselves are covered by test-probe-states.sh (root, loop devices).
  */
 #include <fcntl.h>
@@ -11,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
+#include "base/platform.h"
 #include "storage/blockdev.h"
+#include "storage/holders.h"
 #include "storage/probe.h"
 #include "tap.h"
 #include "base/util.h"
@@ -143,9 +148,102 @@ static void test_fake_sysfs(void)
 		   streq(cands[1], "/dev/vda") && streq(cands[2], "/dev/vdb"),
 	   "candidates: nvme0n1 vda vdb, sorted, without nvme0c0n1, sda, loop0");
 
+	/* The platform decides what is picked up without configuration. */
+	static const struct {
+		enum platform_kind kind;
+		const char *devices;
+		const char *want; /* space-separated */
+		bool configured;
+	} sel[] = {
+		{ PLATFORM_VM, "auto", "/dev/nvme0n1 /dev/vda /dev/vdb", false },
+		{ PLATFORM_BARE_METAL, "auto", "", false },
+		{ PLATFORM_UNKNOWN, "auto", "", false },
+		{ PLATFORM_VM, "none", "", false },
+		{ PLATFORM_BARE_METAL, "nvme0n1", "/dev/nvme0n1", true },
+		{ PLATFORM_BARE_METAL, "vd[b-z] loop*", "/dev/loop0 /dev/vdb", true },
+		{ PLATFORM_VM, "sda,vdb", "/dev/sda /dev/vdb", true },
+		{ PLATFORM_BARE_METAL, "vdb1 nvme0n1p*", "", true },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(sel); i++) {
+		_cleanup_strv_free_ char **l = NULL;
+		_cleanup_free_ char *why = NULL, *joined = NULL;
+		bool configured = !sel[i].configured;
+		size_t len = 0;
+
+		r = blockdev_select_candidates(sel[i].kind, sel[i].devices, &l, &configured, &why);
+		joined = calloc(1, 1024);
+		for (char **k = l; r == 0 && joined && *k; k++)
+			len += (size_t)snprintf(joined + len, 1024 - len, "%s%s", len ? " " : "", *k);
+		ok(r == 0 && joined && streq(joined, sel[i].want) &&
+			   configured == sel[i].configured && why,
+		   "%s, devices = %s: [%s] (%s)", platform_kind_to_string(sel[i].kind),
+		   sel[i].devices, joined ? joined : "?", why ? why : "?");
+	}
+
 	blockdev_set_sysfs_root(NULL);
 	ok(streq(blockdev_get_sysfs_root(), "/sys"), "sysfs root reset to /sys");
 	(void)rm_rf(NULL, root);
+}
+
+static void test_platform_kind(void)
+{
+	static const struct {
+		const char *vendor, *cmdline;
+		bool etc_vultr;
+		enum platform_kind want;
+	} cases[] = {
+		{ "Vultr\n", "root=/dev/vda1 console=ttyS0\n", false, PLATFORM_VM },
+		{ "Vultr\n", "vultr\n", false, PLATFORM_VM },
+		{ NULL, "BOOT_IMAGE=/vmlinuz vultr quiet\n", false, PLATFORM_BARE_METAL },
+		{ "Supermicro\n", "ro vultr\n", false, PLATFORM_BARE_METAL },
+		{ NULL, "quiet\n", true, PLATFORM_BARE_METAL },
+		{ "QEMU\n", "novultr vultr=1\n", false, PLATFORM_UNKNOWN },
+		{ NULL, NULL, false, PLATFORM_UNKNOWN },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char tmpl[] = "/tmp/test-probe-platform.XXXXXX";
+		char *root = mkdtemp(tmpl);
+		bool built = root != NULL;
+
+		if (built && cases[i].vendor)
+			built = mkfile(root, "sys/class/dmi/id/sys_vendor", cases[i].vendor) == 0;
+		if (built && cases[i].cmdline)
+			built = mkfile(root, "proc/cmdline", cases[i].cmdline) == 0;
+		if (built && cases[i].etc_vultr)
+			built = mkfile(root, "etc/vultr", "") == 0;
+		ok(built && platform_kind(root) == cases[i].want, "platform %zu: %s", i,
+		   platform_kind_to_string(cases[i].want));
+		if (root)
+			(void)rm_rf(NULL, root);
+	}
+}
+
+static void test_holder_parsers(void)
+{
+	struct lock_entry e;
+	unsigned fl = 0;
+	static const char fdinfo[] = "pos:\t0\nflags:\t0100002\nmnt_id:\t25\nino:\t7\n";
+
+	ok(holders_parse_lock_line("1: FLOCK  ADVISORY  WRITE 1234 00:05:4242 0 EOF\n", &e) == 0 &&
+		   e.flock && e.write && e.pid == 1234 && e.dev == makedev(0, 5) && e.inode == 4242,
+	   "/proc/locks FLOCK line");
+	ok(holders_parse_lock_line("2: POSIX  ADVISORY  READ 77 fd:01:12 0 EOF", &e) == 0 &&
+		   !e.flock && !e.write && e.dev == makedev(0xfd, 1),
+	   "/proc/locks POSIX line, hex major:minor");
+	ok(holders_parse_lock_line("3: OFDLCK ADVISORY  WRITE -1 00:05:9 0 EOF", &e) == 0 &&
+		   e.pid == -1,
+	   "OFD lock: pid -1");
+	ok(holders_parse_lock_line("1: -> FLOCK  ADVISORY  WRITE 99 00:05:4242 0 EOF", &e) < 0,
+	   "a waiter is not a holder");
+	ok(holders_parse_lock_line("garbage", &e) < 0, "garbage refused");
+	ok(holders_parse_fdinfo_flags(fdinfo, strlen(fdinfo), &fl) == 0 && fl == 0100002,
+	   "fdinfo flags 0100002 (O_RDWR|O_LARGEFILE)");
+	ok(holders_parse_fdinfo_flags("flags:\t09\n", 9, &fl) < 0, "non-octal flags refused");
+	ok(holders_parse_fdinfo_flags("pos: 0\n", 7, &fl) < 0, "no flags line");
+	ok(holders_comm_is_transient("(udev-worker)") && holders_comm_is_transient("systemd-udevd") &&
+		   !holders_comm_is_transient("dd") && !holders_comm_is_transient(NULL),
+	   "udev's processes are the only transient ones");
 }
 
 static void test_not_block(void)
@@ -170,6 +268,8 @@ int main(void)
 	test_own_range();
 	test_candidates();
 	test_fake_sysfs();
+	test_platform_kind();
+	test_holder_parsers();
 	test_not_block();
 	return tap_done();
 }

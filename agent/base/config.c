@@ -41,7 +41,8 @@ int config_init(struct config *c)
 	c->metadata_url = strdup("http://169.254.169.254");
 	c->ssh_user = strdup("root");
 	c->mount_dir = strdup("/mnt");
-	if (!c->metadata_url || !c->ssh_user || !c->mount_dir) {
+	c->storage_devices = strdup("auto");
+	if (!c->metadata_url || !c->ssh_user || !c->mount_dir || !c->storage_devices) {
 		config_done(c);
 		return -ENOMEM;
 	}
@@ -53,7 +54,8 @@ void config_done(struct config *c)
 	free(c->metadata_url);
 	free(c->ssh_user);
 	free(c->mount_dir);
-	c->metadata_url = c->ssh_user = c->mount_dir = NULL;
+	free(c->storage_devices);
+	c->metadata_url = c->ssh_user = c->mount_dir = c->storage_devices = NULL;
 }
 
 const char *fs_type_to_string(enum fs_type t)
@@ -78,6 +80,7 @@ static const char *const fs_types[] = {
 	[FS_EXT4] = "ext4",
 	[FS_XFS] = "xfs",
 };
+
 
 enum kind { K_STRING, K_URL, K_PATH, K_USER, K_DURATION, K_SIZE, K_BOOL, K_ENUM };
 
@@ -115,6 +118,7 @@ static const struct option_def options[] = {
 	{ "storage", "require-zeros", K_BOOL, O(require_zeros), NULL, 0 },
 	{ "storage", "discard", K_BOOL, O(discard), NULL, 0 },
 	{ "storage", "lock-timeout", K_DURATION, O(lock_timeout_usec), NULL, 0 },
+	{ "storage", "devices", K_STRING, O(storage_devices), NULL, 0 },
 };
 
 static char *strip(char *s)

@@ -64,6 +64,7 @@ struct config {
 	bool require_zeros;        /* require-zeros, default yes */
 	bool discard;              /* discard at mkfs time, default no */
 	uint64_t lock_timeout_usec; /* lock-timeout, default 30 s */
+	char *storage_devices;        /* devices: "auto", "none" or globs (by-id or kernel names) */
 };
 
 /* Fill in the defaults (allocates). */
@@ -80,3 +81,4 @@ int config_load(struct config *c, const char *path, bool must_exist);
 void config_dump(const struct config *c, FILE *f);
 
 const char *fs_type_to_string(enum fs_type t);
+

@@ -4,6 +4,7 @@
  * kernel command line word, both also conditions of the units, so `systemctl status` shows
  * them too), then the platform: DMI sys_vendor "Vultr" on VMs, the command line word "vultr"
  * or the file /etc/vultr on bare metal, "vagent=force" or `[platform] check = no` to override.
+ * platform_kind() tells a VM from bare metal for the storage candidates.
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -79,4 +80,34 @@ int platform_check(const char *root, const struct config *cfg, char **ret_reason
 			vendor ? vendor : "unknown") < 0 ?
 		       -ENOMEM :
 		       0;
+}
+
+const char *platform_kind_to_string(enum platform_kind k)
+{
+	switch (k) {
+	case PLATFORM_VM:
+		return "vm";
+	case PLATFORM_BARE_METAL:
+		return "bare-metal";
+	default:
+		return "unknown";
+	}
+}
+
+enum platform_kind platform_kind(const char *root)
+{
+	_cleanup_free_ char *vp = path_join_root(root, "/sys/class/dmi/id/sys_vendor");
+	_cleanup_free_ char *cp = path_join_root(root, "/proc/cmdline");
+	_cleanup_free_ char *ep = path_join_root(root, "/etc/vultr");
+	_cleanup_free_ char *vendor = NULL, *cmdline = NULL;
+
+	if (!vp || !cp || !ep)
+		return PLATFORM_UNKNOWN; /* out of memory: the safe answer */
+	vendor = read_trimmed(vp);
+	if (vendor && streq(vendor, "Vultr"))
+		return PLATFORM_VM;
+	cmdline = read_trimmed(cp);
+	if ((cmdline && cmdline_has_word(cmdline, "vultr")) || access(ep, F_OK) == 0)
+		return PLATFORM_BARE_METAL;
+	return PLATFORM_UNKNOWN;
 }

@@ -2,7 +2,8 @@
 /*
  * blockdev.c: block device facts from sysfs and procfs: identity of a device node, its
  * partitions (as sysfs children, never by name arithmetic), holders, mounts, swaps, the whole
- * disks behind the running system, and automatic candidates. Only reads; includes no external
+ * disks behind the running system, and automatic candidates (by platform kind, or the
+ * configured globs over kernel and /dev/disk/by-id names). Only reads; includes no external
  * library (libblkid belongs to probe.c). Sysfs paths go through blockdev_set_sysfs_root() so the
  * naming logic can be tested on a fake tree.
  */
@@ -12,6 +13,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -402,8 +404,7 @@ int blockdev_find_holder(const struct blockdev *b, char **ret_what)
 	return 0;
 }
 
-/* The disk's own dev_t followed by those of its partitions; names in RET_NAMES (same order). */
-static int collect_devnums(const struct blockdev *b, dev_t **ret, char ***ret_names, size_t *ret_n)
+int blockdev_devnums(const struct blockdev *b, dev_t **ret, char ***ret_names, size_t *ret_n)
 {
 	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
 	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
@@ -555,7 +556,7 @@ int blockdev_find_mount(const struct blockdev *b, char **ret_what)
 	size_t nd, nm;
 	int r;
 
-	r = collect_devnums(b, &devs, &names, &nd);
+	r = blockdev_devnums(b, &devs, &names, &nd);
 	if (r < 0)
 		return r;
 	r = read_mountinfo(&m, &nm);
@@ -638,7 +639,7 @@ int blockdev_find_swap(const struct blockdev *b, char **ret_what)
 	size_t nd;
 	int r;
 
-	r = collect_devnums(b, &devs, &names, &nd);
+	r = blockdev_devnums(b, &devs, &names, &nd);
 	if (r < 0)
 		return r;
 	r = read_swaps(&swaps);
@@ -911,4 +912,169 @@ int blockdev_list_candidates(char ***ret_paths)
 	qsort(l, n, sizeof(char *), strv_cmp);
 	*ret_paths = TAKE_PTR(l);
 	return 0;
+}
+
+/* Split a "devices =" value into globs (whitespace or commas between them). */
+static int split_globs(const char *value, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	size_t n = 0;
+
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	for (const char *p = value; *p;) {
+		size_t k = strcspn(p, " \t,");
+		char **nl;
+
+		if (k == 0) {
+			p++;
+			continue;
+		}
+		nl = realloc(l, (n + 2) * sizeof(char *));
+		if (!nl)
+			return -ENOMEM;
+		l = nl;
+		l[n] = strndup(p, k);
+		l[n + 1] = NULL;
+		if (!l[n])
+			return -ENOMEM;
+		n++;
+		p += k;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+static bool matches_any(char *const *globs, const char *name)
+{
+	for (char *const *g = globs; *g; g++)
+		if (fnmatch(*g, name, 0) == 0)
+			return true;
+	return false;
+}
+
+static int strv_add_unique(char ***l, size_t *n, const char *s)
+{
+	char **nl;
+
+	for (size_t i = 0; i < *n; i++)
+		if (streq((*l)[i], s))
+			return 0;
+	nl = realloc(*l, (*n + 2) * sizeof(char *));
+	if (!nl)
+		return -ENOMEM;
+	*l = nl;
+	nl[*n] = strdup(s);
+	nl[*n + 1] = NULL;
+	if (!nl[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* Whole disks (sysfs /block entries) whose kernel name, or one of whose /dev/disk/by-id names,
+ * matches a glob; partitions (by-id "-partN" links) never count. */
+static int list_configured(char *const *globs, char ***ret_paths)
+{
+	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
+	 * macro.h). */
+	_cleanup_free_ char *dir = strdup_printf("%s/block", sysfs_root);
+	_cleanup_(dir_closep) DIR *d = NULL, *byid = NULL;
+	_cleanup_strv_free_ char **l = NULL;
+	struct dirent *de;
+	size_t n = 0;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	d = opendir(dir);
+	if (!d)
+		return log_debug_errno(negative_errno(), "Failed to open \"%s\": %m", dir);
+	while ((errno = 0, de = readdir(d))) {
+		_cleanup_free_ char *p = NULL;
+
+		if (de->d_name[0] == '.' || !matches_any(globs, de->d_name))
+			continue;
+		p = strdup_printf("/dev/%s", de->d_name);
+		if (!p)
+			return -ENOMEM;
+		r = strv_add_unique(&l, &n, p);
+		if (r < 0)
+			return r;
+	}
+	if (errno != 0)
+		return negative_errno();
+
+	byid = opendir("/dev/disk/by-id");
+	while (byid && (errno = 0, de = readdir(byid))) {
+		_cleanup_free_ char *link = NULL, *target = NULL, *attr = NULL;
+		const char *name;
+
+		if (de->d_name[0] == '.' || !matches_any(globs, de->d_name))
+			continue;
+		link = strdup_printf("/dev/disk/by-id/%s", de->d_name);
+		if (!link)
+			return -ENOMEM;
+		target = realpath(link, NULL);
+		if (!target || !startswith(target, "/dev/"))
+			continue;
+		name = target + 5;
+		if (strchr(name, '/'))
+			continue;
+		/* Only whole disks: /sys/block/NAME exists for disks, not for partitions. */
+		attr = strdup_printf("%s/%s", dir, name);
+		if (!attr)
+			return -ENOMEM;
+		if (access(attr, F_OK) < 0)
+			continue;
+		r = strv_add_unique(&l, &n, target);
+		if (r < 0)
+			return r;
+	}
+	if (n > 0)
+		qsort(l, n, sizeof(char *), strv_cmp);
+	*ret_paths = TAKE_PTR(l);
+	return 0;
+}
+
+int blockdev_select_candidates(enum platform_kind kind, const char *devices,
+			       char ***ret_paths, bool *ret_configured, char **ret_why)
+{
+	_cleanup_strv_free_ char **globs = NULL;
+	int r;
+
+	*ret_configured = false;
+	*ret_why = NULL;
+	if (!devices || streq(devices, "auto")) {
+		if (kind == PLATFORM_VM) {
+			*ret_why = strdup("VM platform: virtio and NVMe disks");
+			return *ret_why ? blockdev_list_candidates(ret_paths) : -ENOMEM;
+		}
+		*ret_why = strdup_printf("%s platform: no automatic candidates (local disks are "
+					 "not block storage); name them in [storage] devices",
+					 platform_kind_to_string(kind));
+		if (!*ret_why)
+			return -ENOMEM;
+		*ret_paths = calloc(1, sizeof(char *));
+		return *ret_paths ? 0 : -ENOMEM;
+	}
+	if (streq(devices, "none")) {
+		*ret_why = strdup("[storage] devices = none");
+		if (!*ret_why)
+			return -ENOMEM;
+		*ret_paths = calloc(1, sizeof(char *));
+		return *ret_paths ? 0 : -ENOMEM;
+	}
+	r = split_globs(devices, &globs);
+	if (r < 0)
+		return r;
+	*ret_why = strdup_printf("[storage] devices = %s", devices);
+	if (!*ret_why)
+		return -ENOMEM;
+	*ret_configured = true;
+	return list_configured(globs, ret_paths);
 }

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "base/macro.h"
+#include "base/platform.h"
 
 struct blockdev {
 	char *path;    /* realpath() of what the caller named, e.g. /dev/loop3 */
@@ -49,6 +50,10 @@ int blockdev_list_partitions(const struct blockdev *b, char ***ret_names);
  * <sysfs root>/block/DISK), -ENOENT when the kernel lists no such partition. */
 int blockdev_partition_path(const char *disk, unsigned n, char **ret_path);
 
+/* The disk's own dev_t followed by those of its partitions, with their kernel names in
+ * RET_NAMES (same order, NULL-terminated); *RET_N entries. */
+int blockdev_devnums(const struct blockdev *b, dev_t **ret, char ***ret_names, size_t *ret_n);
+
 /* Read one sysfs attribute of partition CHILD of disk B ("start", "size", ...) as u64. */
 int blockdev_read_partition_u64(const struct blockdev *b, const char *child, const char *attr,
 				uint64_t *ret);
@@ -73,3 +78,13 @@ int blockdev_is_system_disk(const struct blockdev *b, char **ret_what);
 bool blockdev_name_is_candidate(const char *name);
 /* Sorted "/dev/<name>" list of candidates present; an empty list when there are none. */
 int blockdev_list_candidates(char ***ret_paths);
+
+/*
+ * The disks vagent considers by itself. DEVICES is [storage] devices: "auto" (on a VM the
+ * virtio and NVMe disks, anywhere else none: Vultr Block Storage cannot attach to bare metal,
+ * so every disk there is a local disk), "none", or globs (fnmatch) over kernel names and
+ * /dev/disk/by-id names, which select whole disks of any kind on any platform
+ * (*RET_CONFIGURED: the operator named them). *RET_WHY says which rule applied.
+ */
+int blockdev_select_candidates(enum platform_kind kind, const char *devices,
+			       char ***ret_paths, bool *ret_configured, char **ret_why);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "storage/blockdev.h"
+#include "storage/holders.h"
 #include "base/util.h"
 #include "base/log.h"
 #include "storage/probe.h"
@@ -176,6 +177,37 @@ static int step_system_disk(struct probe_ctx *c)
 	return STEP_NEXT;
 }
 
+#define TRANSIENT_WAIT_USEC (5ULL * 1000000ULL)
+
+/*
+ * Users the exclusive open cannot see: a loop device backed by the disk, a process with the
+ * disk or a partition open (O_EXCL only refuses other exclusive openers). udev's workers read a
+ * disk they just saw for a moment: those alone are waited for, briefly; anyone else decides at
+ * once. 1 and *RET_WHAT (replacing it), 0 none, <0 error.
+ */
+static int find_users(const struct blockdev *bd, char **ret_what)
+{
+	uint64_t start = now_usec();
+	int r;
+
+	for (;;) {
+		_cleanup_free_ char *what = NULL;
+		bool transient = false;
+
+		r = holders_find_loop(bd, &what);
+		if (r == 0)
+			r = holders_find_process(bd, &what, &transient);
+		if (r <= 0)
+			return r;
+		if (!transient || now_usec() - start >= TRANSIENT_WAIT_USEC) {
+			free(*ret_what);
+			*ret_what = TAKE_PTR(what);
+			return 1;
+		}
+		usleep(100 * 1000);
+	}
+}
+
 /* Step 3: what the kernel already knows: holders, mounts, swaps, partitions. */
 static int step_kernel_view(struct probe_ctx *c)
 {
@@ -200,6 +232,17 @@ static int step_kernel_view(struct probe_ctx *c)
 			return set_verdict(c->res, VERDICT_IN_USE, "%s%s", prefixes[i], what);
 	}
 
+	r = find_users(&c->bd, &c->res->reason);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "cannot look for users of the device: %s",
+				   strerror(-r));
+	if (r > 0) {
+		c->res->verdict = VERDICT_IN_USE;
+		return STEP_STOP;
+	}
+
 	/* Partitions are decided after the strict probe: only our own table may have one. */
 	r = blockdev_list_partitions(&c->bd, &c->kparts);
 	if (r == -ENOMEM)
@@ -213,23 +256,47 @@ static int step_kernel_view(struct probe_ctx *c)
 /* Step 4: claim the disk; the kernel refuses O_EXCL when anything holds it or a partition. */
 static int step_claim(struct probe_ctx *c)
 {
+	_cleanup_free_ char *owner = NULL;
+	bool transient = false;
 	struct stat st;
+	int r;
 
 	c->fd = open(c->bd.path, O_RDONLY | O_EXCL | O_CLOEXEC | O_NOCTTY);
 	if (c->fd < 0) {
-		if (errno == EBUSY)
+		if (errno == EBUSY) {
+			_cleanup_free_ char *where = NULL;
+
+			r = holders_find_foreign_mount(&c->bd, &where);
+			if (r == -ENOMEM)
+				return r;
+			if (r > 0)
+				return set_verdict(c->res, VERDICT_IN_USE, "%s", where);
 			return set_verdict(c->res, VERDICT_IN_USE,
-					   "busy (exclusive open refused: mounted, swap or claimed)");
+					   "busy: the kernel refused an exclusive open (a mount in "
+					   "another namespace, a swap, or a kernel user such as md, "
+					   "dm or bcache)");
+		}
 		return set_verdict(c->res, VERDICT_ERROR, "cannot open: %m");
 	}
 	if (fstat(c->fd, &st) < 0)
 		return set_verdict(c->res, VERDICT_ERROR, "cannot stat: %m");
 	if (!S_ISBLK(st.st_mode) || st.st_rdev != c->bd.devnum)
 		return set_verdict(c->res, VERDICT_ERROR, "device node changed while probing");
-	/* udev probes a disk it just saw (hot-attach) under a shared lock: wait it out, briefly. */
-	if (flock_wait(c->fd, LOCK_EX, 5ULL * 1000000ULL) < 0) {
+	if (flock(c->fd, LOCK_EX | LOCK_NB) == 0)
+		return STEP_NEXT;
+	if (errno != EWOULDBLOCK)
+		return set_verdict(c->res, VERDICT_ERROR, "cannot lock: %m");
+	/* udev probes a disk it just saw (hot-attach) under a shared lock: wait it out, briefly.
+	 * Anyone else holding the lock decides at once. */
+	r = holders_find_lock_owner(&c->bd, &owner, &transient);
+	if (r == -ENOMEM)
+		return r;
+	if (r > 0 && !transient)
+		return set_verdict(c->res, VERDICT_IN_USE, "locked by %s", owner);
+	if (flock_wait(c->fd, LOCK_EX, TRANSIENT_WAIT_USEC) < 0) {
 		if (errno == EWOULDBLOCK)
-			return set_verdict(c->res, VERDICT_IN_USE, "locked by another process");
+			return set_verdict(c->res, VERDICT_IN_USE, "locked by %s",
+					   r > 0 ? owner : "another process");
 		return set_verdict(c->res, VERDICT_ERROR, "cannot lock: %m");
 	}
 	return STEP_NEXT;
@@ -712,6 +779,33 @@ int probe_device(const char *device, bool explicit, const struct config *cfg,
 	}
 	log_debug("\"%s\": %s: %s", device, verdict_to_string(ret->verdict), ret->reason);
 	return 0;
+}
+
+int probe_check_in_use(const char *device, char **ret_what)
+{
+	static int (*const checks[])(const struct blockdev *, char **) = {
+		blockdev_find_holder,
+		blockdev_find_mount,
+		blockdev_find_swap,
+	};
+	static const char *const prefixes[] = { "holders: ", "", "" };
+	_cleanup_(blockdev_done) struct blockdev bd = {};
+	int r;
+
+	*ret_what = NULL;
+	r = blockdev_load(device, &bd);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(checks); i++) {
+		_cleanup_free_ char *what = NULL;
+
+		r = checks[i](&bd, &what);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			return asprintf(ret_what, "%s%s", prefixes[i], what) < 0 ? -ENOMEM : 1;
+	}
+	return find_users(&bd, ret_what);
 }
 
 int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)

@@ -76,6 +76,14 @@ int probe_device(const char *device, bool explicit, const struct config *cfg,
 		 struct probe_result *ret);
 
 /*
+ * The in-use checks again, for the moment right before the first write (the caller holds the
+ * probe's O_EXCL claim, which this process's own descriptors do not count against): holders/,
+ * mounts, swaps, loop devices backed by DEVICE and other processes with it or a partition open.
+ * 1 and *RET_WHAT when something uses it, 0 when nothing does, <0 on error.
+ */
+int probe_check_in_use(const char *device, char **ret_what);
+
+/*
  * Filesystem on PARTITION (read-only safeprobe of superblocks plus the signature enumeration):
  * 0 and TYPE/UUID (each may be NULL) when there is exactly one signature or none (type NULL);
  * -EUCLEAN when the result is ambivalent (more than one signature), other negative errno on

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "base/platform.h"
 #include "storage/blockdev.h"
 #include "base/fault.h"
 #include "storage/fstab.h"
@@ -249,9 +250,19 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 static int act_blank(struct storage_ctx *c, const char *disk, struct probe_result *pr,
 		     struct volume_report *v)
 {
-	_cleanup_free_ char *part = NULL, *type = NULL, *uuid = NULL, *id = NULL;
+	_cleanup_free_ char *part = NULL, *type = NULL, *uuid = NULL, *id = NULL, *why = NULL;
 	int r;
 
+	/* Anything that started using the disk while we decided stops us here, before the first
+	 * byte is written. */
+	r = probe_check_in_use(disk, &why);
+	if (r != 0) {
+		if (r > 0 && (set_str(&v->verdict, verdict_to_string(VERDICT_IN_USE)) < 0 ||
+			      set_str(&v->reason, why) < 0 || set_str(&v->action, "none") < 0))
+			return -ENOMEM;
+		return log_error_errno(r < 0 ? r : -EBUSY, "'%s' %s, not writing to it", disk,
+				       r < 0 ? "cannot be checked for users" : "is in use now");
+	}
 	r = partition_create_gpt(disk, pr->excl_fd, pr->size_bytes, pr->diskseq, &part);
 	if (r < 0)
 		return r;
@@ -462,6 +473,7 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 	_cleanup_close_ int lock = -1;
 	struct volume_report *reports = NULL;
 	char *const *list = devices;
+	bool configured = false;
 	size_t n = 0;
 	int r, ret = 0;
 
@@ -476,16 +488,20 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 	}
 
 	if (!devices) {
-		r = blockdev_list_candidates(&found);
+		_cleanup_free_ char *why = NULL;
+
+		r = blockdev_select_candidates(platform_kind(root), cfg->storage_devices, &found,
+					       &configured, &why);
 		if (r < 0)
 			return log_error_errno(r, "Failed to list candidate volumes: %m");
+		log_info("Storage candidates (%s): %zu", why, strv_length(found));
 		list = found;
 	}
 
 	for (size_t i = 0; list && list[i]; i++) {
 		struct volume_report v = {};
 
-		r = handle_device(&c, list[i], !!devices, &v);
+		r = handle_device(&c, list[i], !!devices || configured, &v);
 		if (r == -ENOMEM) {
 			volume_report_done(&v);
 			storage_reports_free(reports, n);
