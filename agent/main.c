@@ -10,6 +10,28 @@
 #include "base/config.h"
 #include "metadata/http.h"
 #include "base/log.h"
+#include "base/util.h"
+
+/*
+ * Like util-linux's close_stdout(): output that could not be written is a failure ("vagent
+ * --version > /dev/full" must not exit 0). A closed pipe (`vagent status | head -1`) is not.
+ */
+static int close_stdout(int status)
+{
+	int err = 0;
+
+	if (fflush(stdout) != 0)
+		err = errno;
+	if (ferror(stdout) && !err)
+		err = EIO;
+	if (fclose(stdout) != 0 && !err)
+		err = errno;
+	if (err && err != EPIPE) {
+		log_error("Failed to write to standard output: %s.", strerror(err));
+		return status == 0 ? 1 : status;
+	}
+	return status;
+}
 
 int main(int argc, char **argv)
 {
@@ -22,7 +44,7 @@ int main(int argc, char **argv)
 
 	r = cli_parse(argc, argv, &inv);
 	if (r > 0)
-		return 0;
+		return close_stdout(0);
 	if (r < 0)
 		return 2;
 	if (inv.verbose)
@@ -49,7 +71,7 @@ int main(int argc, char **argv)
 	if (inv.dump_config) {
 		config_dump(&cfg, stdout);
 		config_done(&cfg);
-		return 0;
+		return close_stdout(0);
 	}
 
 	r = http_global_init();
@@ -61,6 +83,5 @@ int main(int argc, char **argv)
 	r = inv.verb->run(&inv, &cfg);
 	http_global_done();
 	config_done(&cfg);
-	fflush(stdout);
-	return r < 0 ? 1 : 0;
+	return close_stdout(r < 0 ? 1 : 0);
 }

@@ -1,14 +1,19 @@
 #!/bin/bash
-# Quick start: install what is missing, build, and run vagent's main job against the bundled
-# mock metadata service in a scratch root; then show the storage plan for a blank loop volume.
+# Quick start (run it as root; minimal images have no sudo): install what is missing, build,
+# and run vagent's main job against the bundled mock metadata service in a scratch root; then
+# show the storage plan for a blank loop volume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-missing=$(grep -v '^#' .ci/packages | while read -r p; do
+# What the demo needs and nothing more: the build section of .ci/packages and the packages
+# marked "# demo" (the test suite's qemu, debootstrap, lintian... are not).
+wanted=$(awk '/^# -- tests/ {t = 1} /^# demo/ {d = 1; next} /^#/ {next} !t || d {print} {d = 0}' .ci/packages)
+missing=$(for p in $wanted; do echo "$p"; done | while read -r p; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
 done)
 if [ -n "$missing" ]; then
+	[ "$(id -u)" = 0 ] || { echo "demo: run as root to install: $(echo $missing)" >&2; exit 1; }
 	echo "== installing: $(echo $missing)"
 	apt-get update -qq
 	# shellcheck disable=SC2086

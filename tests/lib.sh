@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # lib.sh: shared helpers for the shell integration tests: TAP output, a scratch --root that looks
 # like a small Debian system, and the mock metadata service on 127.0.0.1. Source it.
-set -u
+# pipefail: a test that pipes vagent into a parser sees vagent's own failure.
+set -u -o pipefail
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"

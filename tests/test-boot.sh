@@ -65,6 +65,12 @@ st={s['name']:s for s in d['steps']}; sys.exit(0 if st['$s']['result']=='changed
 done
 vag status >"$SCRATCH/status.txt"
 check "status (human) lists the steps" grep -q '^ssh-keys *changed' "$SCRATCH/status.txt"
+# The human status, times and durations aside, is tests/expected/status-first-boot.txt.
+normalize() { sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z/TIME/; s/ +[0-9]+ms  / Nms  /'; }
+normalize <"$SCRATCH/status.txt" >"$SCRATCH/status.norm"
+diff -u "$top_srcdir/tests/expected/status-first-boot.txt" "$SCRATCH/status.norm" >"$SCRATCH/status.diff"
+ok $? "status (human) is the expected text"
+[ -s "$SCRATCH/status.diff" ] && sed 's/^/# /' "$SCRATCH/status.diff"
 
 # --- second boot: nothing changes -------------------------------------------------------------
 before=$(sum_state)
@@ -218,6 +224,31 @@ check "status: the userdata step recorded next to the boot's steps" "$PYTHON3" -
 import json,sys; d=json.load(open('$R7/run/vagent/status.json'))
 st={s['name']:s['result'] for s in d['steps']}
 sys.exit(0 if st.get('userdata')=='changed' and st.get('hostname')=='changed' and d['userdata_exit']==0 else 1)"
+
+# --- one runner: exactly one log line per step, each with its result -------------------------
+R8="$SCRATCH/root-lines"
+make_root "$R8"
+"$VAGENT" -v -c "$CONF" --root "$R8" --metadata-url "$MOCK_URL" boot --no-storage >/dev/null 2>"$SCRATCH/lines.err"
+ok $? "boot -v succeeds"
+for s in metadata ssh-keys bootcmd hostname userdata; do
+	n=$(grep -cE "^vagent: $s: (changed|unchanged|skipped|failed)( |$)" "$SCRATCH/lines.err")
+	ok "$([ "$n" = 1 ]; echo $?)" "one log line for step $s ($n)"
+done
+n=$(grep -cE '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err")
+ok "$([ "$n" = 5 ]; echo $?)" "no other step lines ($n)"
+[ "$n" = 5 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
+# vagent.service's stage, then the user-data unit's: one report, each step once, with its unit.
+R9="$SCRATCH/root-stages"
+make_root "$R9"
+"$VAGENT" -c "$CONF" --root "$R9" --metadata-url "$MOCK_URL" boot --stage=boot >"$SCRATCH/stage.out" 2>&1
+ok $? "boot --stage=boot succeeds"
+check "boot --stage=boot runs no user data" bash -c "! grep -q '^userdata' '$SCRATCH/stage.out'"
+"$VAGENT" -c "$CONF" --root "$R9" --metadata-url "$MOCK_URL" userdata >/dev/null 2>&1
+ok $? "then vagent userdata succeeds"
+"$VAGENT" -c "$CONF" --root "$R9" status >"$SCRATCH/stage.status"
+check "status: metadata recorded by vagent.service" grep -qE '^metadata +changed +[0-9]+ms +vagent.service ' "$SCRATCH/stage.status"
+check "status: userdata recorded by vagent-userdata.service" grep -qE '^userdata +changed +[0-9]+ms +vagent-userdata.service ' "$SCRATCH/stage.status"
+check "status: still the first boot's facts" grep -q '^first boot: *yes' "$SCRATCH/stage.status"
 
 # --- clean: the next boot is a first boot ---------------------------------------------------------
 vag clean

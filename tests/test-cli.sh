@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The command line contract (../shared/design/cli.md): help, version, exit codes 0/1/2, usage
-# errors with a hint, configuration errors naming file, line and reason, --dump-config.
+# The command line contract (doc/cli.md): help, version, exit codes 0/1/2, usage errors with a
+# hint, configuration errors naming file, line and reason, --dump-config, output that cannot be
+# written is a failure, and every acting verb honours the opt-outs.
 . "$(dirname "$0")/lib.sh"
 
 run() { out=$("$VAGENT" "$@" 2>&1); rc=$?; }
@@ -29,6 +30,20 @@ run --root relative boot; expect 2 "relative --root: exit 2" "absolute"
 run --metadata-url ftp://x boot; expect 2 "ftp metadata URL: exit 2" "http"
 run -c; expect 2 "-c without argument: exit 2" "needs an argument"
 run --no-userdata status; expect 2 "--no-userdata outside boot: exit 2" "boot"
+run --stage=storage status; expect 2 "--stage outside boot: exit 2" "boot"
+run --stage=frob boot; expect 2 "--stage with an unknown stage: exit 2" "boot, storage or userdata"
+run --stage=shutdown boot; expect 2 "--stage shutdown is umount's: exit 2" "boot, storage or userdata"
+
+# Output that cannot be written is a failure with a message, like util-linux's close_stdout;
+# a closed pipe is not.
+for a in --version --help --dump-config "--root $SCRATCH/empty-root clean --dry-run"; do
+	mkdir -p "$SCRATCH/empty-root"
+	# shellcheck disable=SC2086
+	out=$("$VAGENT" $a 2>&1 >/dev/full); rc=$?
+	expect 1 "vagent $a >/dev/full: exit 1" "Failed to write to standard output: No space left"
+done
+"$VAGENT" --help | head -1 >/dev/null
+ok "${PIPESTATUS[0]}" "vagent --help | head -1: a closed pipe is not a failure"
 
 # Configuration.
 run -c /nonexistent/vagent.conf --dump-config
@@ -68,6 +83,28 @@ printf '[metadata]\n  deadline=7s  \n; comment\n[storage]\nfilesystem = xfs\n' >
 run -c "$SCRATCH/good.conf" --dump-config
 expect 0 "good config with odd spacing loads" "deadline = 7s"
 grep -q "filesystem = xfs" <<<"$out"; ok $? "config value applied"
+
+# Opted out: every verb that acts does nothing (exit 0, one line) and changes no file, with
+# etc/vagent/disabled and with vagent=disabled on the kernel command line (inside --root the
+# command line is ROOT/proc/cmdline when it exists).
+D="$SCRATCH/disabled"
+make_root "$D"
+for how in file cmdline; do
+	rm -rf "$D/etc/vagent" "$D/proc"
+	if [ $how = file ]; then
+		mkdir -p "$D/etc/vagent" && : >"$D/etc/vagent/disabled"
+		want="disabled by /etc/vagent/disabled"
+	else
+		mkdir -p "$D/proc" && echo "ro quiet vagent=disabled console=ttyS0" >"$D/proc/cmdline"
+		want="disabled by vagent=disabled on the kernel command line"
+	fi
+	before=$(tree_sum "$D")
+	for v in boot hostname ssh-keys userdata mount umount; do
+		run --root "$D" --metadata-url "$(closed_port_url)" $v
+		expect 0 "$how opt-out: '$v' does nothing" "doing nothing: $want"
+	done
+	[ "$(tree_sum "$D")" = "$before" ]; ok $? "$how opt-out: no file written by any verb"
+done
 
 # status without any report: exit 1, one clear line.
 mkdir -p "$SCRATCH/empty"

@@ -9,7 +9,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "storage/fstab.h"
+#include "base/fstab.h"
 #include "base/log.h"
 #include "tap.h"
 #include "base/util.h"

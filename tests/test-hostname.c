@@ -174,7 +174,8 @@ static void test_apply(void)
 	/* The real thing, with upper case in the metadata. */
 	r = apply("Web-1.Example.com", HOSTNAME_FIRST_BOOT, true, false, &m);
 	ok(r == 1, "first boot: changed (%d)", r);
-	ok(m && streq(m, "set to 'web-1' (fqdn web-1.example.com)"), "message: \"%s\"",
+	ok(m && streq(m, "set to 'web-1' (fqdn web-1.example.com) (changed: /etc/hostname /etc/hosts)"),
+	   "message: \"%s\"",
 	      m ?: "");
 	free(TAKE_PTR(m));
 	ok(content_is("etc/hostname", "web-1\n"), "etc/hostname has the short name");

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "steps/sshkeys.h"
+#include "base/authkeys.h"
 #include "tap.h"
 #include "base/util.h"
 

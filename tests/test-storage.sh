@@ -97,6 +97,13 @@ chmod 0640 "$ROOT/etc/fstab"
 
 # ---- 1. blank 256 MiB -> ext4, fstab, mounted ----
 attach 256M blank
+# The human plan, the device's name aside, is tests/expected/mount-dry-run-blank.txt.
+printf '[storage]\n' >"$CONF"
+vag --dry-run mount "$DEV" 2>/dev/null | sed "s|^$DEV:|/dev/LOOP:|" >"$W/plan.txt"
+ok "${PIPESTATUS[0]}" "blank: mount --dry-run succeeds"
+diff -u "$top_srcdir/tests/expected/mount-dry-run-blank.txt" "$W/plan.txt" >"$W/plan.diff"
+ok $? "blank: the dry-run plan is the expected text"
+[ -s "$W/plan.diff" ] && sed 's/^/# /' "$W/plan.diff"
 t0=$(ms)
 OUT=$(drv mount "$DEV")
 rc=$?
@@ -142,6 +149,12 @@ ok $? "second run succeeds"
 ok "$([[ $(field 2) == own && $(field 5) == "$UUID1" && $(fs_uuid "$P") == "$UUID1" ]]; echo $?)" \
 	"second run: own ($(field 7)), same filesystem UUID"
 ok "$([[ $(sha256sum <"$ROOT/etc/fstab") == "$FSTAB_SUM" ]]; echo $?)" "second run: fstab untouched"
+step_result() { # STEP: its result in this boot's report
+	python3 -c 'import json,sys; print({s["name"]: s["result"] for s in json.load(open(sys.argv[1]))["steps"]}.get(sys.argv[2], "-"))' \
+		"$ROOT/run/vagent/status.json" "$1"
+}
+ok "$([[ $(step_result storage) == unchanged ]]; echo $?)" \
+	"second run over the mounted volume: the storage step is unchanged ($(step_result storage))"
 OUT=$(drv --dry-run mount "$DEV")
 ok "$([[ $? == 0 && $(field 2) == own && $(field 7) == - ]]; echo $?)" "dry run on a mounted own volume"
 
@@ -156,6 +169,7 @@ OUT=$(drv mount "$DEV")
 ok "$([[ $? == 0 && $(field 2) == own && $(field 7) == mounted && $(fs_uuid "$P") == "$UUID1" ]]; echo $?)" \
 	"unmounted own volume: remounted, not formatted"
 ok "$([[ $(findmnt -n -o SOURCE "$ROOT$MP") == "$P" ]]; echo $?)" "remounted at $ROOT$MP"
+ok "$([[ $(step_result storage) == changed ]]; echo $?)" "remount: the storage step is changed"
 
 # ---- 4. busy: a process holds the mount ----
 (cd "$ROOT$MP" && exec sleep 600) &

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for userdata.c and process.c: format detection, a script runs once per instance
- * with its output logged and its exit status kept, the timeout kills it, other formats are
- * stored and not run, store-only, dry run. Everything happens in a scratch --root. */
+/* Unit tests for the user-data step (steps/userdata.c, through the step contract with a
+ * hand-built context), cc-detect.c and process.c: format detection, a script runs once per
+ * instance with its output logged and its exit status kept, the timeout kills it, other formats
+ * are stored and not run, a later run from the stored copy, dry run. Everything happens in a
+ * scratch --root. */
 #include <sys/stat.h>
 
 #include "base/config.h"
 #include "base/process.h"
-#include "tap.h"
+#include "base/report.h"
+#include "cloudconfig/cc-apply.h"
+#include "cloudconfig/cc-detect.h"
+#include "metadata/fetch.h"
+#include "steps/step.h"
 #include "steps/userdata.h"
+#include "tap.h"
 #include "base/util.h"
 
 static char root[] = "/tmp/vagent-test-userdata.XXXXXX";
@@ -25,12 +32,41 @@ static int lines_in(const char *path)
 	return n;
 }
 
-static int apply(struct config *cfg, const char *id, const char *data, bool store_only,
-		 bool dry_run, struct userdata_result *u)
+struct result {
+	int r;
+	enum step_result res;
+	bool ran;
+	int exit_status;
+	char message[512];
+};
+
+/* One run of the step for instance ID with DATA as this run's fetched user data (KNOWN false:
+ * it could not be fetched). The metadata step stores the user data first (not in a dry run). */
+static struct result run(struct config *cfg, const char *id, const char *data, bool known,
+			 bool dry_run)
 {
-	free(u->message);
-	return userdata_apply(root, cfg, id, data, data ? strlen(data) : 0, true, store_only,
-			      dry_run, u);
+	struct boot_report report = { .userdata_exit = -1 };
+	struct fetched f = { .source = SOURCE_SERVICE, .user_data_known = known,
+			     .user_data = (char *)data, .user_data_len = data ? strlen(data) : 0 };
+	struct step_context c = { .root = root, .cfg = cfg, .dry_run = dry_run, .fetched = &f,
+				  .instance_id = id, .report = &report };
+	struct step_outcome o = { .result = STEP_UNCHANGED };
+	struct result res = {};
+
+	if (!dry_run)
+		(void)userdata_store(&c);
+	res.r = step_userdata(&c, &o);
+	res.res = o.result;
+	res.ran = report.userdata_ran;
+	res.exit_status = report.userdata_exit;
+	snprintf(res.message, sizeof(res.message), "%s", o.message ? o.message : "");
+	step_outcome_done(&o);
+	if (c.userdata_doc) {
+		cc_doc_done(c.userdata_doc);
+		free(c.userdata_doc);
+	}
+	boot_report_done(&report);
+	return res;
 }
 
 static void count_line(const char *line, void *userdata)
@@ -41,7 +77,7 @@ static void count_line(const char *line, void *userdata)
 
 int main(void)
 {
-	struct userdata_result u = {};
+	struct result u;
 	struct config cfg;
 	char script[1024], path[1024];
 	struct stat st;
@@ -94,13 +130,15 @@ int main(void)
 	/* A script runs once per instance. */
 	snprintf(script, sizeof(script), "#!/bin/sh\necho line >>%s\necho out; echo err >&2\nexit 0\n",
 		 marker);
-	r = apply(&cfg, "i-1", script, false, true, &u);
-	ok(r == 1 && lines_in(marker) < 0, "dry run: would run, nothing ran (%s)", u.message);
+	u = run(&cfg, "i-1", script, true, true);
+	ok(u.r == 0 && u.res == STEP_CHANGED && lines_in(marker) < 0,
+	   "dry run: would run, nothing ran (%s)", u.message);
 	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-1", root);
 	ok(stat(path, &st) < 0, "dry run: no state written");
 
-	r = apply(&cfg, "i-1", script, false, false, &u);
-	ok(r == 1 && u.ran && u.exit_status == 0, "first run: ran, exit 0 (%s)", u.message);
+	u = run(&cfg, "i-1", script, true, false);
+	ok(u.r == 0 && u.res == STEP_CHANGED && u.ran && u.exit_status == 0,
+	   "first run: ran, exit 0 (%s)", u.message);
 	ok(lines_in(marker) == 1, "script ran exactly once");
 	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-1/user-data", root);
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "stored user data is 0600");
@@ -110,49 +148,63 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-1", root);
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700, "instance directory is 0700");
 
-	r = apply(&cfg, "i-1", script, false, false, &u);
-	ok(r == 0 && !u.ran && lines_in(marker) == 1, "second run: not again (%s)", u.message);
-	r = apply(&cfg, "i-1", "#!/bin/sh\necho changed\n", false, false, &u);
-	ok(r == 0 && !u.ran && lines_in(marker) == 1, "changed user data: not run again");
+	u = run(&cfg, "i-1", script, true, false);
+	ok(u.r == 0 && u.res == STEP_UNCHANGED && !u.ran && lines_in(marker) == 1,
+	   "second run: not again (%s)", u.message);
+	u = run(&cfg, "i-1", "#!/bin/sh\necho changed\n", true, false);
+	ok(u.r == 0 && u.res == STEP_UNCHANGED && !u.ran && lines_in(marker) == 1,
+	   "changed user data: not run again");
 
 	/* A new instance runs it again; a failing script is a failure with its status. */
-	r = apply(&cfg, "i-2", script, false, false, &u);
-	ok(r == 1 && lines_in(marker) == 2, "new instance: runs again");
-	r = apply(&cfg, "i-3", "#!/bin/sh\nexit 7\n", false, false, &u);
-	ok(r < 0 && u.ran && u.exit_status == 7, "failing script: failure, exit 7 kept (%s)",
-	   u.message);
+	u = run(&cfg, "i-2", script, true, false);
+	ok(u.r == 0 && u.res == STEP_CHANGED && lines_in(marker) == 2, "new instance: runs again");
+	u = run(&cfg, "i-3", "#!/bin/sh\nexit 7\n", true, false);
+	ok(u.r < 0 && u.res == STEP_FAILED && u.ran && u.exit_status == 7,
+	   "failing script: failure, exit 7 kept (%s)", u.message);
 	cfg.userdata_timeout_usec = 300000;
-	r = apply(&cfg, "i-4", "#!/bin/sh\nsleep 20\n", false, false, &u);
-	ok(r < 0 && u.ran && u.exit_status == -1, "hanging script: killed at the timeout (%s)",
-	   u.message);
+	u = run(&cfg, "i-4", "#!/bin/sh\nsleep 20\n", true, false);
+	ok(u.r < 0 && u.res == STEP_FAILED && u.ran && u.exit_status == -1,
+	   "hanging script: killed at the timeout (%s)", u.message);
 
-	/* Cloud-config is stored and applied by cc-apply.c (tests/test-cloudconfig.sh covers it);
-	 * other formats are stored, not run. */
-	r = apply(&cfg, "i-5", "#cloud-config\nruncmd: [[\"true\"]]\n", false, false, &u);
-	ok(r == 1 && !u.ran, "cloud-config: applied (%s)", u.message);
+	/* Cloud-config is stored and applied by cc-apply.c (tests/test-cloudconfig-boot.sh covers
+	 * it); other formats are stored, not run. */
+	u = run(&cfg, "i-5", "#cloud-config\nruncmd: [[\"true\"]]\n", true, false);
+	ok(u.r == 0 && u.res == STEP_CHANGED && !u.ran, "cloud-config: applied (%s)", u.message);
 	snprintf(path, sizeof(path), "%s/var/lib/vagent/instances/i-5/user-data", root);
 	ok(stat(path, &st) == 0, "cloud-config stored");
-	r = apply(&cfg, "i-5b", "{\"json\": true}", false, false, &u);
-	ok(r == 2 && !u.ran, "JSON: stored, not handled (%s)", u.message);
+	u = run(&cfg, "i-5b", "{\"json\": true}", true, false);
+	ok(u.r == 0 && u.res == STEP_SKIPPED && !u.ran, "JSON: stored, not handled (%s)",
+	   u.message);
 
-	/* Store only (boot --no-userdata), then the userdata unit runs it. */
-	r = apply(&cfg, "i-6", script, true, false, &u);
-	ok(r == 1 && !u.ran && lines_in(marker) == 2, "store only: stored, not run");
-	free(u.message);
-	r = userdata_apply(root, &cfg, "i-6", NULL, 0, false, false, false, &u);
-	ok(r == 1 && u.ran && lines_in(marker) == 3, "later run from the stored copy (%s)",
+	/* Stored by one run (the metadata step of vagent.service), run by a later one that could
+	 * not fetch it (vagent-userdata.service works from the stored copy). */
+	{
+		struct boot_report report = { .userdata_exit = -1 };
+		struct fetched f = { .source = SOURCE_SERVICE, .user_data_known = true,
+				     .user_data = script, .user_data_len = strlen(script) };
+		struct step_context c = { .root = root, .cfg = &cfg, .fetched = &f,
+					  .instance_id = "i-6", .report = &report };
+		ok(userdata_store(&c) == 1 && lines_in(marker) == 2, "stored, not run");
+		boot_report_done(&report);
+	}
+	u = run(&cfg, "i-6", NULL, false, false);
+	ok(u.r == 0 && u.res == STEP_CHANGED && u.ran && lines_in(marker) == 3,
+	   "later run from the stored copy (%s)", u.message);
+	u = run(&cfg, "i-6b", NULL, false, false);
+	ok(u.r == 0 && u.res == STEP_SKIPPED && !u.ran, "unknown and nothing stored: skipped (%s)",
 	   u.message);
 
 	/* Disabled by configuration. */
 	cfg.userdata_enabled = false;
-	r = apply(&cfg, "i-7", script, false, false, &u);
-	ok(r == 2 && !u.ran && lines_in(marker) == 3, "run = no: stored, not run");
+	u = run(&cfg, "i-7", script, true, false);
+	ok(u.r == 0 && u.res == STEP_SKIPPED && !u.ran && lines_in(marker) == 3,
+	   "run = no: stored, not run");
 
 	/* No user data at all. */
-	r = apply(&cfg, "i-8", NULL, false, false, &u);
-	ok(r == 0 && !u.ran, "no user data: nothing to do");
+	u = run(&cfg, "i-8", NULL, true, false);
+	ok(u.r == 0 && u.res == STEP_UNCHANGED && !u.ran, "no user data: nothing to do (%s)",
+	   u.message);
 
-	free(u.message);
 	config_done(&cfg);
 	rm_rf(NULL, root);
 	return tap_done();

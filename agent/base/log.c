@@ -15,6 +15,7 @@
 #include <systemd/sd-journal.h>
 
 #include "base/log.h"
+#include "base/util.h"
 
 static int max_level = LOG_NOTICE;
 static bool to_journal;
@@ -22,11 +23,6 @@ static bool to_journal;
 void log_set_max_level(int level)
 {
 	max_level = level;
-}
-
-int log_get_max_level(void)
-{
-	return max_level;
 }
 
 void log_setup(void)
@@ -42,33 +38,22 @@ void log_setup(void)
 	to_journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-int log_full(int level, int error, const char *message_id, const char *file, int line,
-	     const char *format, ...)
+/* Send one event: BUF is the message, already formatted; STEP and RESULT add the step fields. */
+static void emit(int level, const char *message_id, const char *file, int line, const char *step,
+		 const char *result, const char *raw)
 {
-	char buf[2048];
-	va_list ap;
-	int saved = errno;
+	char buf[2048 * 4 + 1], lbuf[32];
 
-	if (error < 0)
-		error = -error;
-
-	if (level > max_level && !(to_journal && level <= LOG_INFO))
-		return error ? -error : 0;
-
-	errno = error ? error : saved;
-	va_start(ap, format);
-	vsnprintf(buf, sizeof(buf), format, ap);
-	va_end(ap);
-
-	/* One event, one line: fold anything that would start a new line. */
-	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-
+	/* One event, one line, no terminal or journal escape sequences from input. */
+	escape_controls(raw, buf, sizeof(buf));
 	if (to_journal) {
-		char lbuf[16];
 		snprintf(lbuf, sizeof(lbuf), "CODE_LINE=%d", line);
-		if (message_id)
+		if (step)
+			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", level, "MESSAGE_ID=%s",
+					message_id ? message_id : MSGID_STEP, "VAGENT_STEP=%s", step,
+					"VAGENT_RESULT=%s", result, "CODE_FILE=%s", file, lbuf,
+					"SYSLOG_IDENTIFIER=vagent", NULL);
+		else if (message_id)
 			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", level,
 					"MESSAGE_ID=%s", message_id, "CODE_FILE=%s", file, lbuf,
 					"SYSLOG_IDENTIFIER=vagent", NULL);
@@ -78,9 +63,44 @@ int log_full(int level, int error, const char *message_id, const char *file, int
 	} else if (level <= max_level) {
 		fprintf(stderr, "vagent: %s\n", buf);
 	}
+}
 
+static bool wanted(int level)
+{
+	return level <= max_level || (to_journal && level <= LOG_INFO);
+}
+
+int log_full(int level, int error, const char *message_id, const char *file, int line,
+	     const char *format, ...)
+{
+	char buf[2048];
+	va_list ap;
+	int saved = errno;
+
+	if (error < 0)
+		error = -error;
+	if (!wanted(level))
+		return error ? -error : 0;
+
+	errno = error ? error : saved;
+	va_start(ap, format);
+	vsnprintf(buf, sizeof(buf), format, ap);
+	va_end(ap);
+	emit(level, message_id, file, line, NULL, NULL, buf);
 	errno = saved;
 	return error ? -error : 0;
+}
+
+void log_step(int level, const char *message_id, const char *step, const char *result,
+	      const char *message)
+{
+	char buf[2048];
+
+	if (!wanted(level))
+		return;
+	snprintf(buf, sizeof(buf), "%s: %s%s%s%s", step, result, message && *message ? " (" : "",
+		 message && *message ? message : "", message && *message ? ")" : "");
+	emit(level, message_id, __FILE__, __LINE__, step, result, buf);
 }
 
 void notify_status(const char *format, ...)

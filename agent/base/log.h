@@ -21,10 +21,12 @@
 #define MSGID_STORAGE_REFUSED "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c02"
 #define MSGID_STORAGE_FORMATTED "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c03"
 #define MSGID_STORAGE_UNMOUNTED "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c04"
+#define MSGID_BOOTCMD "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b14"
+/* A step's outcome line when its table entry names no MESSAGE_ID of its own. */
+#define MSGID_STEP "5f0b6a0e2c8d4c1e9a3b7d1f4e6a2c91"
 
 /* Highest priority that is still printed (LOG_ERR .. LOG_DEBUG). */
 void log_set_max_level(int level);
-int log_get_max_level(void);
 /* Send to the journal when stderr is the journal (JOURNAL_STREAM), else print to stderr. */
 void log_setup(void);
 
@@ -43,6 +45,13 @@ int log_full(int level, int error, const char *message_id, const char *file, int
 	log_full(LOG_WARNING, (r), NULL, __FILE__, __LINE__, __VA_ARGS__)
 #define log_notice_errno(r, ...) log_full(LOG_NOTICE, (r), NULL, __FILE__, __LINE__, __VA_ARGS__)
 #define log_debug_errno(r, ...) log_full(LOG_DEBUG, (r), NULL, __FILE__, __LINE__, __VA_ARGS__)
+
+/*
+ * The one line the runner logs per step: "STEP: RESULT (MESSAGE)", with MESSAGE_ID and, in the
+ * journal, VAGENT_STEP= and VAGENT_RESULT= fields (`journalctl VAGENT_STEP=storage`).
+ */
+void log_step(int level, const char *message_id, const char *step, const char *result,
+	      const char *message);
 
 /* Tell the service manager (no-op outside a unit): STATUS=... and READY=1. */
 void notify_status(const char *format, ...) _printf_(1, 2);

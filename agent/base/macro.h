@@ -41,13 +41,20 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 
-static inline void closep(int *fd)
+/* Close FD when it is open (errno kept) and return -1: `fd = safe_close(fd);`. */
+static inline int safe_close(int fd)
 {
-	if (*fd >= 0) {
+	if (fd >= 0) {
 		int saved = errno;
-		close(*fd);
+		close(fd);
 		errno = saved;
 	}
+	return -1;
+}
+
+static inline void closep(int *fd)
+{
+	*fd = safe_close(*fd);
 }
 
 static inline void fclosep(FILE **f)

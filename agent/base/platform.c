@@ -54,8 +54,17 @@ int platform_check(const char *root, const struct config *cfg, char **ret_reason
 		return -ENOMEM;
 	if (lstat(p, &st) == 0)
 		return asprintf(ret_reason, "disabled by %s", DISABLED_FILE) < 0 ? -ENOMEM : 0;
-	if (root)
+	if (!root_is_host(root)) {
+		/* An image: its own command line when it has one (tests), never the host's. */
+		_cleanup_free_ char *q = path_join_root(root, "/proc/cmdline");
+		if (!q)
+			return -ENOMEM;
+		cmdline = read_trimmed(q);
+		if (cmdline && cmdline_has_word(cmdline, "vagent=disabled"))
+			return asprintf(ret_reason, "disabled by vagent=disabled on the kernel "
+					"command line") < 0 ? -ENOMEM : 0;
 		return 1;
+	}
 
 	cmdline = read_trimmed("/proc/cmdline");
 	if (cmdline && cmdline_has_word(cmdline, "vagent=disabled"))

@@ -65,6 +65,7 @@ void boot_report_done(struct boot_report *b)
 		return;
 	free(b->instance_id);
 	free(b->metadata_source);
+	free(b->boot_id);
 	free(b->started);
 	free(b->finished);
 	for (size_t i = 0; i < b->n_steps; i++)

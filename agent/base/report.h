@@ -38,12 +38,15 @@ struct volume_report {
 	char *uuid;       /* filesystem UUID, NULL when none */
 	char *volume_id;  /* serial / provider mount id, NULL when unknown */
 	char *result;     /* what happened: "formatted and mounted", "refused", ... (NULL in dry-run) */
+	bool changed;     /* this run changed something for it (not stored in the report files) */
 };
 
 struct boot_report {
 	char *instance_id;      /* NULL when unknown */
 	bool first_boot;
 	char *metadata_source;  /* "service" "cache" "none" */
+	char *boot_id;          /* the kernel's boot id when written: a report of an earlier boot is
+				 * started afresh, never merged into */
 	char *started;          /* ISO 8601 UTC */
 	char *finished;
 	struct step_report *steps;

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "metadata/json.h"
 #include "base/log.h"
 #include "base/state.h"
 #include "base/util.h"
@@ -85,49 +84,27 @@ int state_instance_read(const char *root, const char *id, const char *name, size
 	return read_file_at(fd, name, max, ret, ret_len);
 }
 
-int state_instance_remove(const char *root, const char *id, const char *name)
+int state_write_report(const char *root, const char *json)
 {
-	_cleanup_close_ int fd = state_instance_open(root, id, false);
-
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return fd;
-	if (unlinkat(fd, name, 0) < 0 && errno != ENOENT)
-		return negative_errno();
-	return 0;
-}
-
-int state_write_report(const char *root, const struct boot_report *b)
-{
-	_cleanup_free_ char *json = NULL;
 	int r, k;
 
-	r = boot_report_to_json(b, &json);
-	if (r < 0)
-		return r;
 	r = write_file_atomic(root, RUN_STATUS, json, strlen(json), 0644);
 	k = write_file_atomic(root, STATE_LAST_BOOT, json, strlen(json), 0644);
 	return r < 0 ? r : k;
 }
 
-int state_read_report(const char *root, struct boot_report *ret, char **ret_path)
+int state_read_report(const char *root, bool this_boot, char **ret, size_t *ret_len,
+		      const char **ret_path)
 {
 	static const char *const paths[] = { RUN_STATUS, STATE_LAST_BOOT };
 	int r = -ENOENT;
 
-	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-		_cleanup_free_ char *buf = NULL;
-		size_t len;
-
-		r = read_file(root, paths[i], REPORT_MAX, &buf, &len);
+	for (size_t i = 0; i < (this_boot ? 1 : ARRAY_SIZE(paths)); i++) {
+		r = read_file(root, paths[i], REPORT_MAX, ret, ret_len);
 		if (r == -ENOENT)
 			continue;
-		if (r < 0)
-			return r;
-		r = boot_report_from_json(buf, len, ret);
 		if (r >= 0 && ret_path)
-			*ret_path = strdup(paths[i]);
+			*ret_path = paths[i];
 		return r;
 	}
 	return r;
@@ -141,26 +118,20 @@ bool state_run_report_exists(const char *root)
 	return p && lstat(p, &st) == 0;
 }
 
-void state_keep_step(const char *root, struct boot_report *b, const char *name)
+int state_boot_id(char **ret)
 {
-	_cleanup_free_ char *buf = NULL;
-	struct boot_report old = {};
-	size_t len;
+	_cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	char *s = NULL;
+	int r;
 
-	if (read_file(root, RUN_STATUS, REPORT_MAX, &buf, &len) < 0 ||
-	    boot_report_from_json(buf, len, &old) < 0)
-		return;
-	for (size_t i = 0; i < old.n_steps; i++) {
-		const struct step_report *s = &old.steps[i];
-
-		if (!s->name || !streq(s->name, name) || s->result == STEP_SKIPPED)
-			continue;
-		(void)boot_report_add_step(b, s->name, s->result, s->duration_ms, s->message);
-		if (streq(name, "storage"))
-			for (size_t k = 0; k < old.n_volumes; k++)
-				(void)boot_report_add_volume(b, &old.volumes[k]);
-	}
-	boot_report_done(&old);
+	if (fd < 0)
+		return negative_errno();
+	r = read_fd(fd, 64, &s, NULL);
+	if (r < 0)
+		return r;
+	s[strcspn(s, "\n")] = 0;
+	*ret = s;
+	return 0;
 }
 
 int state_clean(const char *root)

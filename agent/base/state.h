@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "base/report.h"
 
 #define STATE_DIR "/var/lib/vagent"
 #define STATE_CACHE STATE_DIR "/metadata.json"
@@ -17,6 +16,10 @@
 #define STATE_LAST_BOOT STATE_DIR "/last-boot.json"
 #define RUN_DIR "/run/vagent"
 #define RUN_STATUS RUN_DIR "/status.json"
+/* One vagent at a time runs steps on a root (storage steps excepted: STORAGE_LOCK_PATH). */
+#define RUN_LOCK_PATH RUN_DIR "/run.lock"
+/* Held only while a run merges its steps into RUN_STATUS. */
+#define REPORT_LOCK_PATH RUN_DIR "/report.lock"
 
 /* The cached document: written atomically (0600) only when it changed. 1 written, 0 same. */
 int state_cache_write(const char *root, const char *buf, size_t len);
@@ -30,18 +33,19 @@ int state_instance_write(const char *root, const char *id, const char *name, con
 			 size_t len);
 int state_instance_read(const char *root, const char *id, const char *name, size_t max,
 			char **ret, size_t *ret_len);
-int state_instance_remove(const char *root, const char *id, const char *name);
 
-/* Boot reports: /run/vagent/status.json and /var/lib/vagent/last-boot.json (0644). */
-int state_write_report(const char *root, const struct boot_report *b);
-/* Read /run/vagent/status.json, else last-boot.json. -ENOENT when there is neither. */
-int state_read_report(const char *root, struct boot_report *ret, char **ret_path);
+/* Boot reports (JSON text, runner/runner.h converts): /run/vagent/status.json and
+ * /var/lib/vagent/last-boot.json (0644), both written. */
+int state_write_report(const char *root, const char *json);
+/* Read /run/vagent/status.json, else (unless THIS_BOOT) last-boot.json; *RET_PATH says which.
+ * -ENOENT when there is none. */
+int state_read_report(const char *root, bool this_boot, char **ret, size_t *ret_len,
+		      const char **ret_path);
 
 /* Does this boot's report (/run/vagent/status.json) exist? */
 bool state_run_report_exists(const char *root);
-/* Copy step NAME (and, for "storage", the volumes) from this boot's report into B, replacing
- * B's own (another unit ran it beside us). Nothing when there is none. */
-void state_keep_step(const char *root, struct boot_report *b, const char *name);
+/* The kernel's id of the running boot (/proc/sys/kernel/random/boot_id), malloc'd. */
+int state_boot_id(char **ret);
 
 /* `clean`: remove instance state, the cache and the last-boot report. */
 int state_clean(const char *root);

@@ -18,7 +18,15 @@
 
 #include "base/util.h"
 
-static bool root_is_slash(const char *root)
+bool path_has_dotdot(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == 0 || p[2] == '/'))
+			return true;
+	return false;
+}
+
+bool root_is_host(const char *root)
 {
 	return !root || !*root || streq(root, "/");
 }
@@ -35,7 +43,7 @@ int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode)
 		return -EINVAL;
 
 	/* The root itself may be a symlink (the operator chose it); below it nothing may be. */
-	fd = open(root_is_slash(root) ? "/" : root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(root_is_host(root) ? "/" : root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
 
@@ -113,7 +121,7 @@ char *path_join(const char *a, const char *b)
 
 char *path_join_root(const char *root, const char *path)
 {
-	if (root_is_slash(root))
+	if (root_is_host(root))
 		return path[0] == '/' ? strdup(path) : path_join("/", path);
 	return path_join(root, path);
 }
@@ -395,6 +403,17 @@ void format_iso8601(uint64_t realtime_usec, char buf[static 32])
 	snprintf(buf, 32, "%.20s.%03uZ", base, (unsigned)((realtime_usec / 1000ULL) % 1000ULL));
 }
 
+int free_and_strdup(char **p, const char *s)
+{
+	char *t = NULL;
+
+	if (s && !(t = strdup(s)))
+		return -ENOMEM;
+	free(*p);
+	*p = t;
+	return 0;
+}
+
 int message_setv(char **ret_message, int r, const char *format, va_list ap)
 {
 	char *m;
@@ -467,6 +486,42 @@ bool strv_contains(char *const *l, const char *s)
 		if (streq(l[i], s))
 			return true;
 	return false;
+}
+
+size_t escape_controls(const char *s, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	if (size == 0)
+		return 0;
+	for (; *s && n + 1 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n' || c == '\r' || c == '\t')
+			buf[n++] = ' ';
+		else if (c < 0x20 || c == 0x7f) {
+			if (n + 4 >= size)
+				break;
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 15];
+		} else
+			buf[n++] = (char)c;
+	}
+	buf[n] = 0;
+	return n;
+}
+
+char *escape_controls_dup(const char *s)
+{
+	size_t size = strlen(s) * 4 + 1;
+	char *buf = malloc(size);
+
+	if (buf)
+		escape_controls(s, buf, size);
+	return buf;
 }
 
 bool string_has_control(const char *s, size_t len, bool allow_tab)

@@ -23,6 +23,12 @@ int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode);
 /* Split "/a/b/c" into the parent "/a/b" opened as above and the last component "c". */
 int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_name);
 
+/* PATH has a ".." component. */
+bool path_has_dotdot(const char *path);
+
+/* ROOT is the running system (NULL, "" or "/"), not an image under --root. */
+bool root_is_host(const char *root);
+
 /* ROOT + PATH as one string ("/" + PATH when ROOT is NULL); NULL on OOM. */
 char *path_join_root(const char *root, const char *path);
 char *path_join(const char *a, const char *b);
@@ -71,6 +77,8 @@ uint64_t now_realtime_usec(void);
  * steps that log once and hand the same words to the status report.
  */
 int message_set(char **ret_message, int r, const char *format, ...) _printf_(3, 4);
+/* Replace *P with a copy of S (NULL: with NULL). 0 or -ENOMEM (then *P is unchanged). */
+int free_and_strdup(char **p, const char *s);
 int message_setv(char **ret_message, int r, const char *format, va_list ap) _printf_(3, 0);
 
 /* The value of base64 character C (RFC 4648 alphabet), -1 for anything else. */
@@ -80,6 +88,15 @@ int base64_char_value(unsigned char c);
 size_t strv_length(char *const *l);
 int strv_push(char ***l, char *s);
 bool strv_contains(char *const *l, const char *s);
+
+/*
+ * The one escape for text that may carry input (a key name, a part type, a path from user data)
+ * on its way to a terminal, the journal or a status file: CR, LF and TAB become a space, every
+ * other control character (ESC included) "\xNN". Into BUF (SIZE bytes, always NUL-terminated,
+ * cut when full); returns the length. The _dup form allocates (NULL on OOM).
+ */
+size_t escape_controls(const char *s, char *buf, size_t size);
+char *escape_controls_dup(const char *s);
 
 /* true if S has a byte < 0x20 or 0x7f (TAB allowed when ALLOW_TAB). */
 bool string_has_control(const char *s, size_t len, bool allow_tab);

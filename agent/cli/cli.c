@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "runner/runner.h"
+#include "runner/steps.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -17,7 +19,7 @@
 
 static const struct verb verbs[] = {
 	{ "boot", "", 0, 0,
-	  "what the boot service runs: metadata, hostname, ssh-keys, storage, then user data",
+	  "run the boot's steps: metadata, keys, hostname, storage, then user data",
 	  verb_boot },
 	{ "metadata", "[KEY]", 0, 1,
 	  "print the metadata document (secrets redacted), or one value by dotted path",
@@ -54,9 +56,10 @@ static void help(void)
 	       "      --json              machine-readable output on stdout\n"
 	       "  -v, --verbose           more detail on stderr (twice: debug)\n"
 	       "      --dump-config       print the effective configuration and exit\n"
-	       "      --no-userdata       boot: store the user data, leave running it to\n"
-	       "                          'vagent userdata'\n"
-	       "      --no-storage        boot: skip the storage step\n"
+	       "      --stage LIST        boot: only these stages, comma-separated: boot\n"
+	       "                          (vagent.service), storage, userdata\n"
+	       "      --no-userdata       boot: leave the user-data stage to 'vagent userdata'\n"
+	       "      --no-storage        boot: leave the storage stage to 'vagent mount'\n"
 	       "  -h, --help              show this help\n"
 	       "  -V, --version           show the version\n"
 	       "\n"
@@ -78,6 +81,27 @@ static int usage_error(const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* "boot,storage" → STAGE_MASK()s; the shutdown stage is `vagent umount`'s alone. */
+static int parse_stages(const char *arg, unsigned *ret)
+{
+	_cleanup_free_ char *copy = strdup(arg);
+	char *save = NULL;
+	unsigned m = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int s = stage_from_string(t);
+		if (s < 0 || s == STAGE_SHUTDOWN)
+			return -EINVAL;
+		m |= STAGE_MASK(s);
+	}
+	if (m == 0)
+		return -EINVAL;
+	*ret = m;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct invocation *inv)
 {
 	enum {
@@ -87,6 +111,7 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		ARG_DUMP_CONFIG,
 		ARG_NO_USERDATA,
 		ARG_NO_STORAGE,
+		ARG_STAGE,
 	};
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -98,6 +123,7 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		{ "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
 		{ "no-userdata", no_argument, NULL, ARG_NO_USERDATA },
 		{ "no-storage", no_argument, NULL, ARG_NO_STORAGE },
+		{ "stage", required_argument, NULL, ARG_STAGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -142,6 +168,11 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		case ARG_NO_STORAGE:
 			inv->no_storage = true;
 			break;
+		case ARG_STAGE:
+			if (parse_stages(optarg, &inv->stages) < 0)
+				return usage_error("--stage takes boot, storage or userdata (comma-"
+						   "separated), got '%s'", optarg);
+			break;
 		case 'h':
 			help();
 			return 1;
@@ -174,7 +205,7 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		return usage_error("'%s' needs %s", inv->verb->name, inv->verb->args);
 	if (inv->verb->max_args >= 0 && inv->n_args > inv->verb->max_args)
 		return usage_error("too many arguments for '%s'", inv->verb->name);
-	if ((inv->no_userdata || inv->no_storage) && !streq(inv->verb->name, "boot"))
-		return usage_error("--no-userdata and --no-storage go with 'boot'");
+	if ((inv->no_userdata || inv->no_storage || inv->stages) && !streq(inv->verb->name, "boot"))
+		return usage_error("--stage, --no-userdata and --no-storage go with 'boot'");
 	return 0;
 }

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "cli/cli.h"
+#include "cli/invocation.h"
 #include "base/config.h"
 
 int verb_boot(const struct invocation *inv, const struct config *cfg);

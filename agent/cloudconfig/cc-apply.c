@@ -19,28 +19,14 @@
 #include "cloudconfig/cc-modules.h"
 #include "base/log.h"
 #include "base/process.h"
-#include "steps/sshkeys.h"
+#include "base/script.h"
+#include "base/authkeys.h"
 #include "base/state.h"
 #include "base/util.h"
 
 #define CC_LOG "cloud-config.log"
 #define BOOTCMD_LOG "bootcmd.log"
 #define NAMES_SHOWN 4
-
-static int set_msg(char **ret, const char *fmt, ...) _printf_(2, 3);
-static int set_msg(char **ret, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	free(*ret);
-	*ret = s;
-	return s ? 0 : -ENOMEM;
-}
 
 void cc_doc_done(struct cc_doc *d)
 {
@@ -58,14 +44,13 @@ static int doc_fail(struct cc_doc *d, int error, const char *fmt, ...) _printf_(
 static int doc_fail(struct cc_doc *d, int error, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	free(d->error_message);
-	va_start(ap, fmt);
-	if (vasprintf(&d->error_message, fmt, ap) < 0)
-		d->error_message = NULL;
-	va_end(ap);
 	d->error = error;
-	return d->error_message ? 0 : -ENOMEM;
+	va_start(ap, fmt);
+	r = message_setv(&d->error_message, 0, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* Parse one cloud-config text and merge it into D->cc. WHERE prefixes errors ("part 2: "). */
@@ -252,65 +237,6 @@ int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret)
 	return 0;
 }
 
-void cc_plan(const struct cc_run *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!c->plan)
-		return;
-	fputs("  ", c->plan);
-	va_start(ap, fmt);
-	vfprintf(c->plan, fmt, ap);
-	va_end(ap);
-	fputc('\n', c->plan);
-}
-
-static void command_line(const char *line, void *userdata)
-{
-	/* The command's own output: the user's words, one journal line each (as for scripts). */
-	log_full_id(LOG_INFO, MSGID_USERDATA, "%s: %s", (const char *)userdata, line);
-}
-
-int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char *const *extra_env)
-{
-	_cleanup_strv_free_ char **env = NULL;
-	struct spawn_options o;
-	int r, status = -1;
-
-	r = strv_push(&env, strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
-	if (r >= 0)
-		r = strv_push(&env, strdup("LANG=C.UTF-8"));
-	if (r >= 0)
-		r = strv_push(&env, strdup("HOME=/root"));
-	if (r >= 0 && c->id) {
-		char *s;
-		r = asprintf(&s, "INSTANCE_ID=%s", c->id) < 0 ? -ENOMEM : strv_push(&env, s);
-	}
-	for (size_t i = 0; r >= 0 && extra_env && extra_env[i]; i++)
-		r = strv_push(&env, strdup(extra_env[i]));
-	if (r < 0)
-		return log_error_errno(r, "Out of memory.");
-
-	o = (struct spawn_options){
-		.timeout_usec = c->cfg->userdata_timeout_usec,
-		.log_fd = c->log_fd,
-		.line_cb = command_line,
-		.userdata = (void *)what,
-		.envp = env,
-	};
-	r = spawn_run(argv, &o, &status);
-	if (r == -ETIME)
-		return log_error_errno(r, "cloud-config %s was killed after its timeout.", what);
-	if (r < 0)
-		return log_error_errno(r, "Failed to start cloud-config %s: %m", what);
-	if (status != 0) {
-		log_warning("cloud-config %s exited with status %d.", what, status);
-		return -EPROTO;
-	}
-	log_info("cloud-config %s succeeded.", what);
-	return 0;
-}
-
 /* bootcmd or runcmd: each entry on its own, in order; a failure does not stop the next. */
 static int run_commands(const struct cc_run *c, const char *key, const struct cc_command *cmds,
 			size_t n, size_t *ret_failed)
@@ -340,11 +266,6 @@ static int run_commands(const struct cc_run *c, const char *key, const struct cc
 	return n > 0;
 }
 
-static bool root_set(const char *root)
-{
-	return root && *root && !streq(root, "/");
-}
-
 static bool package_name_ok(const char *s)
 {
 	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
@@ -372,7 +293,7 @@ static int run_packages(const struct cc_run *c, const struct cloud_config *cc)
 
 	if (!do_update)
 		return 0;
-	if (root_set(c->root)) {
+	if (!root_is_host(c->root)) {
 		log_notice("cloud-config packages, package_update and package_upgrade: skipped "
 			   "under --root.");
 		cc_plan(c, "%-20s skipped under --root", "packages");
@@ -423,21 +344,21 @@ int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
 	int r;
 
 	if (d && d->error)
-		return set_msg(ret_message, "user data not usable (see the userdata step)") ?: 2;
+		return message_set(ret_message, 0, "user data not usable (see the userdata step)") ?: 2;
 	if (!cc_doc_has_config(d))
-		return set_msg(ret_message, "no cloud-config") ?: 2;
+		return message_set(ret_message, 0, "no cloud-config") ?: 2;
 	if (d->cc->invalid[CC_BOOTCMD]) {
 		log_warning("cloud-config 'bootcmd' has the wrong shape, not run.");
-		return set_msg(ret_message, "bootcmd has the wrong shape, not run") ?: -EINVAL;
+		return message_set(ret_message, 0, "bootcmd has the wrong shape, not run") ?: -EINVAL;
 	}
 	n = d->cc->n_bootcmd;
 	if (!d->cc->has[CC_BOOTCMD] || n == 0)
-		return set_msg(ret_message, "no bootcmd") ?: 2;
+		return message_set(ret_message, 0, "no bootcmd") ?: 2;
 	if (!cfg->userdata_enabled)
-		return set_msg(ret_message, "%zu command%s not run: [userdata] run = no", n,
+		return message_set(ret_message, 0, "%zu command%s not run: [userdata] run = no", n,
 			       n == 1 ? "" : "s") ?: 2;
 	if (dry_run)
-		return set_msg(ret_message, "would run %zu command%s", n, n == 1 ? "" : "s") ?: 1;
+		return message_set(ret_message, 0, "would run %zu command%s", n, n == 1 ? "" : "s") ?: 1;
 
 	dfd = state_instance_open(root, id, true);
 	if (dfd < 0)
@@ -449,7 +370,7 @@ int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
 	c.log_fd = logfd;
 
 	r = run_commands(&c, "bootcmd", d->cc->bootcmd, n, &failed);
-	set_msg(ret_message, "%zu command%s ran, %zu failed (output in %s/%s/%s)", n,
+	message_set(ret_message, 0, "%zu command%s ran, %zu failed (output in %s/%s/%s)", n,
 		n == 1 ? "" : "s", failed, STATE_INSTANCES, id, BOOTCMD_LOG);
 	return r < 0 ? r : 1;
 }
@@ -518,7 +439,7 @@ static int run_module(const struct cc_run *c, const struct cc_doc *d, enum modul
 		break;
 	case MOD_SCRIPTS:
 		for (size_t i = 0; i < d->n_scripts; i++) {
-			struct userdata_result u = {};
+			struct script_result u = {};
 			char base[64], stamp[80];
 			int k;
 
@@ -531,8 +452,8 @@ static int run_module(const struct cc_run *c, const struct cc_doc *d, enum modul
 			snprintf(stamp, sizeof(stamp), "%s.ran", base);
 			if (state_instance_has(c->root, c->id, stamp))
 				continue; /* ran before (or started before a crash) */
-			k = userdata_run_script(c->root, c->cfg, c->id, base, d->scripts[i].data,
-						d->scripts[i].len, &u);
+			k = script_run_once(c->root, c->cfg, c->id, base, d->scripts[i].data,
+					    d->scripts[i].len, &u);
 			if (u.ran)
 				t->scripts_ran++;
 			if (k < 0) {
@@ -686,7 +607,7 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 
 	if (d->error) {
 		log_error("User data of instance '%s' is not usable: %s.", id, d->error_message);
-		return set_msg(ret_message, "%s", d->error_message) ?: -EBADMSG;
+		return message_set(ret_message, 0, "%s", d->error_message) ?: -EBADMSG;
 	}
 
 	if (c.plan)
@@ -737,8 +658,6 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 	r = summary(d, &t, dry_run, ret_message);
 	if (r < 0)
 		return log_error_errno(r, "Out of memory.");
-	log_full_id(failed ? LOG_WARNING : LOG_NOTICE, MSGID_USERDATA, "Instance '%s': %s.", id,
-		    *ret_message);
 	if (failed)
 		return -EPROTO;
 	return did || cloud_config_n_keys(d->cc) > 0 || d->n_scripts > 0 ? 1 : 0;

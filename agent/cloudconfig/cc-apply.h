@@ -14,7 +14,7 @@
 
 #include "cloudconfig/cloudconfig.h"
 #include "base/config.h"
-#include "steps/userdata.h"
+#include "cloudconfig/cc-detect.h"
 
 /* One text/x-shellscript part of a MIME archive (1-based INDEX among the parts). */
 struct cc_script {

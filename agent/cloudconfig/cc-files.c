@@ -14,6 +14,7 @@
 #include "cloudconfig/cc-mime.h"
 #include "cloudconfig/cc-modules.h"
 #include "base/log.h"
+#include "base/passwd.h"
 #include "base/util.h"
 
 static int decode(const struct cc_run *c, const struct cc_file *f, char **ret, size_t *ret_len)
@@ -63,12 +64,12 @@ static int resolve_owner(const char *root, const char *owner, uid_t *ret_uid, gi
 	if (!user)
 		return -ENOMEM;
 	if (*user) {
-		r = cc_lookup_user(root, user, ret_uid, &primary);
+		r = passwd_resolve_user(root, user, ret_uid, &primary);
 		if (r < 0)
 			return r;
 	}
 	if (colon && colon[1])
-		return cc_lookup_group(root, colon + 1, ret_gid);
+		return passwd_resolve_group(root, colon + 1, ret_gid);
 	return 0;
 }
 

@@ -38,8 +38,3 @@ int cc_users(const struct cc_run *c, const struct cloud_config *cc);
 
 /* mounts: vagent's cloud-config lines in etc/fstab. <0 failed, 0 unchanged, 1 changed. */
 int cc_mounts(const struct cc_run *c, const struct cloud_config *cc);
-
-/* Look a user or group up in ROOT/etc/passwd, ROOT/etc/group (a number is taken as an id).
- * -ESRCH when missing. */
-int cc_lookup_user(const char *root, const char *name, uid_t *ret_uid, gid_t *ret_gid);
-int cc_lookup_group(const char *root, const char *name, gid_t *ret_gid);

@@ -10,18 +10,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "cloudconfig/cc-modules.h"
+#include "base/fstab.h"
 #include "base/log.h"
+#include "cloudconfig/cc-modules.h"
 #include "base/util.h"
 
-#define FSTAB "/etc/fstab"
-#define FSTAB_MAX (4U << 20)
 #define MARK "X-vagent.cloud-config"
-
-static bool root_set(const char *root)
-{
-	return root && *root && !streq(root, "/");
-}
 
 static bool line_is_ours(const char *line, size_t len)
 {
@@ -84,6 +78,18 @@ static char *entry_line(const struct cc_mount *m, size_t index, char **ret_mount
 			    "ignoring.", index);
 		return NULL;
 	}
+	if (f[1][0] == '/' && path_has_dotdot(f[1])) {
+		log_warning("cloud-config mounts[%zu]: the mount point has a '..' component, "
+			    "ignoring.", index);
+		return NULL;
+	}
+	/* X-vagent.* options mark vagent's own lines (storage volumes, these lines): never the
+	 * user's to set, or `vagent umount` would take a user's mount for a volume. */
+	if (strcasestr(f[3], "x-vagent.")) {
+		log_warning("cloud-config mounts[%zu]: options may not carry X-vagent.* (vagent's "
+			    "own marks), ignoring.", index);
+		return NULL;
+	}
 	/* cloud-init's short device names: "vdb" is /dev/vdb. */
 	if (!strchr(f[0], '/') && !strchr(f[0], '='))
 		if (asprintf(&spec, "/dev/%s", f[0]) < 0)
@@ -95,17 +101,42 @@ static char *entry_line(const struct cc_mount *m, size_t index, char **ret_mount
 	return line;
 }
 
+/* Every byte that is not one of our lines stays; our lines go to the end, in order. */
+static int mounts_edit(const char *old, size_t old_len, void *userdata, char **ret_new)
+{
+	char *const *lines = userdata;
+	_cleanup_free_ char *new = NULL;
+	size_t new_len = 0;
+	FILE *f;
+
+	f = open_memstream(&new, &new_len);
+	if (!f)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	for (size_t i = 0; i < old_len;) {
+		const char *nl = memchr(old + i, '\n', old_len - i);
+		size_t llen = nl ? (size_t)(nl - (old + i)) : old_len - i;
+
+		if (!line_is_ours(old + i, llen)) {
+			fwrite(old + i, 1, llen, f);
+			if (nl || lines)
+				fputc('\n', f);
+		}
+		i += llen + (nl ? 1 : 0);
+	}
+	for (size_t i = 0; lines && lines[i]; i++)
+		fprintf(f, "%s\n", lines[i]);
+	if (fclose(f) != 0)
+		return log_error_errno(-ENOMEM, "Out of memory.");
+	if (new_len == old_len && memcmp(new, old, new_len) == 0)
+		return 0;
+	*ret_new = TAKE_PTR(new);
+	return 1;
+}
+
 int cc_mounts(const struct cc_run *c, const struct cloud_config *cc)
 {
-	_cleanup_free_ char *old = NULL, *new = NULL, *name = NULL;
 	_cleanup_strv_free_ char **lines = NULL, **mountpoints = NULL;
-	_cleanup_close_ int dfd = -1;
-	size_t old_len = 0, new_len = 0, bad = 0;
-	mode_t mode = 0644;
-	uid_t uid = (uid_t)-1;
-	gid_t gid = (gid_t)-1;
-	struct stat st;
-	FILE *f;
+	size_t bad = 0, n;
 	int r;
 
 	for (size_t i = 0; i < cc->n_mounts; i++) {
@@ -118,54 +149,22 @@ int cc_mounts(const struct cc_run *c, const struct cloud_config *cc)
 		if (strv_push(&lines, line) < 0 || (mp && strv_push(&mountpoints, mp) < 0))
 			return log_error_errno(-ENOMEM, "Out of memory.");
 	}
+	n = strv_length(lines);
 
-	dfd = path_open_parent(c->root, FSTAB, false, &name);
-	if (dfd < 0)
-		return log_error_errno(dfd, "Failed to open the directory of '%s': %m", FSTAB);
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (!S_ISREG(st.st_mode))
-			return log_error_errno(-EBADFD, "'%s' is not a regular file, refusing.", FSTAB);
-		mode = st.st_mode & 07777;
-		uid = st.st_uid;
-		gid = st.st_gid;
-		r = read_file_at(dfd, name, FSTAB_MAX, &old, &old_len);
-		if (r < 0)
-			return log_error_errno(r, "Failed to read '%s': %m", FSTAB);
-	} else if (errno != ENOENT)
-		return log_error_errno(errno, "Failed to stat '%s': %m", FSTAB);
-
-	/* Every byte that is not one of our lines stays; our lines go to the end, in order. */
-	f = open_memstream(&new, &new_len);
-	if (!f)
-		return log_error_errno(-ENOMEM, "Out of memory.");
-	for (size_t i = 0; i < old_len;) {
-		const char *nl = memchr(old + i, '\n', old_len - i);
-		size_t llen = nl ? (size_t)(nl - (old + i)) : old_len - i;
-
-		if (!line_is_ours(old + i, llen)) {
-			fwrite(old + i, 1, llen, f);
-			if (nl)
-				fputc('\n', f);
-			else if (lines)
-				fputc('\n', f);
-		}
-		i += llen + (nl ? 1 : 0);
-	}
-	for (size_t i = 0; lines && lines[i]; i++)
-		fprintf(f, "%s\n", lines[i]);
-	if (fclose(f) != 0)
-		return log_error_errno(-ENOMEM, "Out of memory.");
-
-	if (new_len == old_len && memcmp(new, old ? old : "", new_len) == 0) {
-		cc_plan(c, "%-20s %zu fstab line%s, unchanged", "mounts", strv_length(lines),
-			strv_length(lines) == 1 ? "" : "s");
+	r = fstab_edit(c->root, mounts_edit, lines, true, c->dry_run);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		cc_plan(c, "%-20s %zu fstab line%s, unchanged", "mounts", n, n == 1 ? "" : "s");
 		return bad ? -EINVAL : 0;
 	}
 	if (c->dry_run) {
-		cc_plan(c, "%-20s would write %zu fstab line%s marked %s to %s", "mounts",
-			strv_length(lines), strv_length(lines) == 1 ? "" : "s", MARK, FSTAB);
+		cc_plan(c, "%-20s would write %zu fstab line%s marked %s to %s", "mounts", n,
+			n == 1 ? "" : "s", MARK, FSTAB_PATH);
 		return 1;
 	}
+	log_notice("cloud-config mounts: %zu line%s marked %s in '%s'.", n, n == 1 ? "" : "s",
+		   MARK, FSTAB_PATH);
 
 	for (size_t i = 0; mountpoints && mountpoints[i]; i++) {
 		_cleanup_close_ int mfd = path_open_dir(c->root, mountpoints[i], true, 0755);
@@ -174,14 +173,8 @@ int cc_mounts(const struct cc_run *c, const struct cloud_config *cc)
 					       "'%s' (a symlink is refused): %m, ignoring.",
 					  mountpoints[i]);
 	}
-	r = write_file_atomic_at(dfd, name, new, new_len, mode, uid, gid);
-	if (r < 0)
-		return log_error_errno(r, "Failed to write '%s': %m", FSTAB);
-	log_notice("cloud-config mounts: %zu line%s marked %s in '%s'.", strv_length(lines),
-		   strv_length(lines) == 1 ? "" : "s", MARK, FSTAB);
-
 	/* Under --root the image is not running: its fstab is read at its next boot. */
-	for (size_t i = 0; !root_set(c->root) && mountpoints && mountpoints[i]; i++) {
+	for (size_t i = 0; root_is_host(c->root) && mountpoints && mountpoints[i]; i++) {
 		char *argv[] = { "mount", mountpoints[i], NULL };
 		if (cc_spawn(c, "mount", argv, NULL) < 0)
 			log_warning("cloud-config mounts: '%s' is not mounted now, ignoring.",

@@ -13,83 +13,15 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "cloudconfig/cc-apply.h"
 #include "cloudconfig/cc-modules.h"
 #include "base/log.h"
-#include "steps/sshkeys.h"
+#include "base/authkeys.h"
+#include "base/passwd.h"
 #include "base/state.h"
 #include "base/util.h"
 
 #define ACCOUNTS_MAX (16U << 20)
 #define SUDOERS_DIR "/etc/sudoers.d"
-
-static bool root_set(const char *root)
-{
-	return root && *root && !streq(root, "/");
-}
-
-/* Field 0 is NAME (or, when NAME is a number, field ID_FIELD is): the line's fields. */
-static int lookup(const char *root, const char *file, const char *name, size_t id_field,
-		  uint64_t *ret_id, uint64_t *ret_id2)
-{
-	_cleanup_free_ char *buf = NULL;
-	uint64_t want;
-	bool by_id = parse_u64(name, &want) >= 0;
-	int r;
-
-	r = read_file(root, file, ACCOUNTS_MAX, &buf, NULL);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	for (char *line = buf, *next; r >= 0 && line; line = next) {
-		char *f[5] = {}, *s = line;
-		size_t n = 0;
-		uint64_t id;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		while (n < ARRAY_SIZE(f) && s)
-			f[n++] = strsep(&s, ":");
-		if (n <= id_field || parse_u64(f[id_field], &id) < 0)
-			continue;
-		if (by_id ? id != want : !streq(f[0], name))
-			continue;
-		*ret_id = id;
-		if (ret_id2 && (n <= id_field + 1 || parse_u64(f[id_field + 1], ret_id2) < 0))
-			return -EINVAL;
-		return 0;
-	}
-	if (by_id) {
-		*ret_id = want;
-		if (ret_id2)
-			*ret_id2 = want;
-		return 0;
-	}
-	return -ESRCH;
-}
-
-int cc_lookup_user(const char *root, const char *name, uid_t *ret_uid, gid_t *ret_gid)
-{
-	uint64_t uid, gid;
-	int r = lookup(root, "/etc/passwd", name, 2, &uid, &gid);
-
-	if (r < 0)
-		return r;
-	*ret_uid = (uid_t)uid;
-	*ret_gid = (gid_t)gid;
-	return 0;
-}
-
-int cc_lookup_group(const char *root, const char *name, gid_t *ret_gid)
-{
-	uint64_t gid;
-	int r = lookup(root, "/etc/group", name, 2, &gid, NULL);
-
-	if (r < 0)
-		return r;
-	*ret_gid = (gid_t)gid;
-	return 0;
-}
 
 /* What useradd accepts on Debian, minus the odd corners: [a-z_][a-z0-9_.-]*[$]?, <= 32. */
 static bool account_name_ok(const char *s)
@@ -117,7 +49,7 @@ static int shadow_argv(const struct cc_run *c, const char *program, char ***ret)
 {
 	int r = strv_push(ret, strdup(program));
 
-	if (r >= 0 && root_set(c->root)) {
+	if (r >= 0 && !root_is_host(c->root)) {
 		r = strv_push(ret, strdup("--root"));
 		if (r >= 0)
 			r = strv_push(ret, strdup(c->root));
@@ -140,7 +72,7 @@ static int ensure_group(const struct cc_run *c, const char *user, const char *gr
 	if (!account_name_ok(group))
 		return log_error_errno(-EINVAL, "cloud-config users '%s': group '%s' is not a valid "
 						"group name.", user, group);
-	if (cc_lookup_group(c->root, group, &gid) >= 0)
+	if (passwd_resolve_group(c->root, group, &gid) >= 0)
 		return 0;
 	if (c->dry_run) {
 		cc_plan(c, "%-20s would create group '%s'", "users", group);
@@ -193,7 +125,7 @@ static int create_user(const struct cc_run *c, const struct cc_user *u)
 	if (r >= 0 && groups)
 		r = push2(&argv, "--groups", groups);
 	/* A group of the user's name may exist already: then it is the primary group. */
-	if (r >= 0 && cc_lookup_group(c->root, u->name, &gid) >= 0)
+	if (r >= 0 && passwd_resolve_group(c->root, u->name, &gid) >= 0)
 		r = push2(&argv, "--gid", u->name);
 	else if (r >= 0)
 		r = strv_push(&argv, strdup("--user-group"));
@@ -340,6 +272,8 @@ static int user_keys(const struct cc_run *c, const struct cc_user *u, size_t ind
 	if (r < 0)
 		return log_error_errno(r, "cloud-config users '%s': keys not applied: %s.", u->name,
 				       m ? m : "error");
+	if (!c->dry_run)
+		log_info("cloud-config users '%s': keys %s.", u->name, m ? m : "applied");
 	return r;
 }
 
@@ -366,7 +300,7 @@ static int one_user(const struct cc_run *c, const struct cc_user *u, size_t inde
 						"':' or a control character, or the shell is not "
 						"an absolute path, refusing.", u->name);
 
-	exists = cc_lookup_user(c->root, u->name, &uid, &gid) >= 0;
+	exists = passwd_resolve_user(c->root, u->name, &uid, &gid) >= 0;
 	if (exists) {
 		log_info("cloud-config users: '%s' exists, not modified (only its lock, sudo rule "
 			 "and keys are applied).", u->name);

@@ -113,8 +113,7 @@ static int from_service(const struct config *cfg, bool dry_run, const char *root
 	f->doc = TAKE_PTR(body);
 	f->doc_len = len;
 	f->source = SOURCE_SERVICE;
-	log_full_id(LOG_INFO, MSGID_METADATA, "Fetched '%s' (%zu bytes, instance '%s').", url, len,
-		    md->instance_id);
+	log_debug("Fetched '%s' (%zu bytes, instance '%s').", url, len, md->instance_id);
 
 	if (!dry_run) {
 		r = state_cache_write(root, f->doc, f->doc_len);

@@ -1,35 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * steps.h: the boot sequence (metadata, bootcmd, hostname, ssh-keys, storage, user data) and the
- * single-step entry points the commands use. One step's failure never stops the next.
+ * steps.h (runner): the step table: every step vagent has, in the order a boot runs them, with
+ * its stage (the unit that runs it), its flags (steps/step.h) and its MESSAGE_ID. Adding a duty
+ * is adding a row here and a step_fn in agent/steps/ (doc/steps.md).
  */
 #pragma once
 
-#include <stdbool.h>
-#include <stdio.h>
+#include <stddef.h>
 
-#include "base/config.h"
-#include "metadata/fetch.h"
-#include "base/report.h"
+#include "steps/step.h"
 
-/* Step return values beyond <0 (failed), 0 (unchanged), 1 (changed). */
-#define STEP_RET_SKIPPED 2
-
-struct boot_options {
-	const char *root;     /* NULL or --root */
-	bool dry_run;
-	bool userdata;        /* run the user-data script here (false: store it only) */
-	bool storage;         /* run the storage step */
-	char *const *devices; /* storage: explicit devices, NULL for discovery */
-	FILE *plan;           /* dry run: the cloud-config plan is printed here (NULL: nowhere) */
+struct step {
+	const char *name;       /* as in `vagent status` and the report */
+	step_fn run;
+	enum step_stage stage;
+	unsigned flags;         /* STEP_* of steps/step.h */
+	const char *message_id; /* of its outcome line in the journal */
 };
 
-/* Run every step in order and fill REPORT. Returns 0 when every step succeeded or was
- * skipped, -EPROTO when at least one failed (the report says which). */
-int boot_run(const struct config *cfg, const struct boot_options *o, struct boot_report *report);
+/* The table, in run order. */
+const struct step *step_table(size_t *ret_n);
+/* The step named NAME, NULL when there is none. */
+const struct step *step_find(const char *name);
+/* Its position in the table (report order); the table size for an unknown name. */
+size_t step_index(const char *name);
 
-/* Run the one step NAME ("hostname", "ssh-keys", "userdata") like boot does, after getting the
- * metadata (the cache first for "userdata", so a second unit does not wait for the service
- * again). Fills REPORT with the metadata step and NAME. */
-int step_run_one(const struct config *cfg, const struct boot_options *o, const char *name,
-		 struct boot_report *report);
+/* "boot" "storage" "userdata" "shutdown", and back (-EINVAL for an unknown name). */
+const char *stage_to_string(enum step_stage s);
+int stage_from_string(const char *s);
+/* The unit that runs stage S on a booting VM ("vagent.service"). */
+const char *stage_unit(enum step_stage s);

@@ -15,6 +15,9 @@
 
 #include "steps/hostname.h"
 #include "base/log.h"
+#include "cloudconfig/cc-apply.h"
+#include "metadata/metadata.h"
+#include "steps/userdata.h"
 #include "base/util.h"
 
 #define HOSTNAME_FILE_MAX (64U * 1024U)
@@ -23,12 +26,8 @@
 /* 64 shown characters, each at most "\xNN", plus "..." and the NUL. */
 #define ESCAPED_MAX (64 * 4 + 4)
 
-/* Log an error once (with the step's MESSAGE_ID) and return it as the status message too. */
-#define fail(ret_message, r, ...)                                                                  \
-	({                                                                                         \
-		int _r = log_full(LOG_ERR, (r), MSGID_HOSTNAME, __FILE__, __LINE__, __VA_ARGS__);  \
-		message_set((ret_message), _r, __VA_ARGS__);                                       \
-	})
+/* An error goes back as the one-line message; the step's runner logs it, once. */
+#define fail(ret_message, r, ...) message_set((ret_message), (r), __VA_ARGS__)
 
 /* Printable ASCII as is, everything else as \n, \t or \xNN; at most 64 source characters. */
 static void escape_name(const char *s, char buf[static ESCAPED_MAX])
@@ -274,7 +273,6 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		*ret_message = NULL;
 
 	if (!hostname || !*hostname) {
-		log_info("Hostname: the metadata has an empty hostname, keeping the current one.");
 		return message_set(ret_message, 0, "kept: empty hostname in metadata");
 	}
 
@@ -285,12 +283,9 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		_cleanup_free_ char *current = current_hostname(root);
 		char shown[ESCAPED_MAX];
 
-		if (!current) {
-			log_info("Hostname: kept: %s.", why);
+		if (!current)
 			return message_set(ret_message, 0, "kept: %s", why);
-		}
 		escape_name(current, shown);
-		log_info("Hostname: kept '%s': %s.", shown, why);
 		return message_set(ret_message, 0, "kept '%s': %s", shown, why);
 	}
 
@@ -298,10 +293,8 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		char shown[ESCAPED_MAX];
 
 		escape_name(hostname, shown);
-		log_full(LOG_ERR, -EINVAL, MSGID_HOSTNAME, __FILE__, __LINE__,
-			 "Invalid hostname '%s' in metadata: %s.", shown, reason);
-		return message_set(ret_message, -EINVAL, "invalid hostname in metadata: %s",
-				   reason);
+		return message_set(ret_message, -EINVAL, "invalid hostname '%s' in metadata: %s",
+				   shown, reason);
 	}
 
 	name = strdup(hostname);
@@ -351,7 +344,7 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 					 want_hostname, strlen(want_hostname));
 	hosts_changed =
 		!same_content(old_hosts, old_hosts_len, hosts_exists, new_hosts, new_hosts_len);
-	if (!root) {
+	if (root_is_host(root)) {
 		char kernel[HOSTNAME_MAX + 2] = "";
 
 		if (gethostname(kernel, sizeof(kernel)) < 0)
@@ -361,20 +354,16 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		kernel_changed = !streq(kernel, short_name);
 	}
 
-	if (!hostname_changed && !hosts_changed && !kernel_changed) {
-		log_info("Hostname: already %s.", set);
+	if (!hostname_changed && !hosts_changed && !kernel_changed)
 		return message_set(ret_message, 0, "already %s", set);
-	}
 
 	r = asprintf(&what, "%s%s%s", hostname_changed ? " /etc/hostname" : "",
 		     hosts_changed ? " /etc/hosts" : "", kernel_changed ? " kernel" : "");
 	if (r < 0)
 		return log_error_errno(-ENOMEM, "Out of memory.");
 
-	if (dry_run) {
-		log_notice("Hostname: would set to %s (changes:%s).", set, what);
+	if (dry_run)
 		return message_set(ret_message, 1, "would set to %s (changes:%s)", set, what);
-	}
 
 	/* Apply. */
 	if (hostname_changed) {
@@ -396,6 +385,29 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		return fail(ret_message, -errno, "Failed to set the kernel's hostname to '%s': %m",
 			    short_name);
 
-	log_full_id(LOG_NOTICE, MSGID_HOSTNAME, "Hostname set to %s (changed:%s).", set, what);
-	return message_set(ret_message, 1, "set to %s", set);
+	return message_set(ret_message, 1, "set to %s (changed:%s)", set, what);
+}
+
+int step_hostname(struct step_context *c, struct step_outcome *o)
+{
+	_cleanup_free_ char *m = NULL;
+	const char *name = c->md->hostname;
+	const char *cc_name;
+	char reason[128];
+	bool preserve;
+	int r;
+
+	cc_name = cc_doc_hostname(userdata_doc(c), &preserve);
+	if (preserve)
+		return step_set(o, STEP_SKIPPED, "preserve_hostname in cloud-config: left as it is");
+	if (cc_name && hostname_validate(cc_name, reason, sizeof(reason)) < 0)
+		/* The user's typo must not cost the instance the metadata's valid name. */
+		log_warning("cloud-config hostname/fqdn is not a valid hostname (%s), using the "
+			    "metadata's, ignoring.", reason);
+	else if (cc_name)
+		name = cc_name;
+	r = hostname_apply(c->root, name, c->cfg->hostname_policy, c->first_boot, c->dry_run, &m);
+	if (r < 0)
+		return step_fail(o, r, "%s", m ? m : "failed");
+	return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, "%s", m ? m : "");
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "base/config.h"
+#include "steps/step.h"
 
 #define HOSTNAME_MAX 253
 #define HOSTNAME_LABEL_MAX 63
@@ -45,3 +46,7 @@ int hostname_validate(const char *name, char *reason, size_t reason_size);
  */
 int hostname_apply(const char *root, const char *hostname, enum hostname_policy policy,
 		   bool first_boot, bool dry_run, char **ret_message);
+
+/* The hostname step: the cloud-config's hostname (fqdn first) or else the metadata's, through
+ * hostname_apply() and its policy; preserve_hostname leaves it alone. */
+int step_hostname(struct step_context *ctx, struct step_outcome *out);

@@ -24,6 +24,7 @@
 
 #include "storage/blockdev.h"
 #include "base/log.h"
+#include "base/mountinfo.h"
 #include "base/util.h"
 
 #define SYSFS_DEFAULT "/sys"
@@ -446,29 +447,13 @@ int blockdev_devnums(const struct blockdev *b, dev_t **ret, char ***ret_names, s
 	return 0;
 }
 
-/* Undo the octal escapes (\040 etc.) of mountinfo and /proc/swaps, in place. */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-
-	for (char *p = s; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*w++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-			p += 3;
-		} else
-			*w++ = *p;
-	}
-	*w = 0;
-}
-
-struct mount_entry {
+struct mounted {
 	dev_t devnum;   /* from the major:minor field */
 	dev_t source;   /* st_rdev of the source when it is a block device node, else 0 */
 	char *target;
 };
 
-static void mount_entries_free(struct mount_entry *m, size_t n)
+static void mount_entries_free(struct mounted *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(m[i].target);
@@ -484,67 +469,38 @@ static dev_t blk_rdev_of(const char *path)
 	return st.st_rdev;
 }
 
-static int read_mountinfo(struct mount_entry **ret, size_t *ret_n)
+struct mounted_list {
+	struct mounted *m;
+	size_t n;
+};
+
+static int collect_mount(const struct mount_entry *e, void *userdata)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	struct mount_entry *m = NULL;
-	size_t n = 0, cap = 0;
+	struct mounted_list *l = userdata;
+	struct mounted *nm = realloc(l->m, (l->n + 1) * sizeof(*l->m));
 
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return log_debug_errno(negative_errno(), "Failed to open mountinfo: %m");
-	while (getline(&line, &cap, f) > 0) {
-		char *save = NULL, *tok, *dash, *target = NULL, *source = NULL;
-		unsigned ma, mi;
-		struct mount_entry *nm;
-		int field = 0;
-		bool ok = false;
+	if (!nm)
+		return -ENOMEM;
+	l->m = nm;
+	l->m[l->n] = (struct mounted){ .devnum = e->dev, .source = blk_rdev_of(e->source),
+				       .target = strdup(e->path) };
+	if (!l->m[l->n].target)
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
 
-		dash = strstr(line, " - ");
-		if (!dash)
-			continue;
-		*dash = 0;
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			field++;
-			if (field == 3)
-				ok = sscanf(tok, "%u:%u", &ma, &mi) == 2;
-			else if (field == 5)
-				target = tok;
-		}
-		if (!ok || !target)
-			continue;
-		/* After " - ": fstype, source, super options. */
-		tok = strtok_r(dash + 3, " \n", &save);
-		if (tok)
-			source = strtok_r(NULL, " \n", &save);
+static int read_mountinfo(struct mounted **ret, size_t *ret_n)
+{
+	struct mounted_list l = {};
+	int r = mountinfo_foreach(collect_mount, &l);
 
-		nm = realloc(m, (n + 1) * sizeof(*m));
-		if (!nm) {
-			mount_entries_free(m, n);
-			return -ENOMEM;
-		}
-		m = nm;
-		unescape_octal(target);
-		m[n].target = strdup(target);
-		if (!m[n].target) {
-			mount_entries_free(m, n);
-			return -ENOMEM;
-		}
-		m[n].devnum = makedev(ma, mi);
-		if (source) {
-			unescape_octal(source);
-			m[n].source = blk_rdev_of(source);
-		} else
-			m[n].source = 0;
-		n++;
+	if (r < 0) {
+		mount_entries_free(l.m, l.n);
+		return log_debug_errno(r, "Failed to read mountinfo: %m");
 	}
-	if (ferror(f)) {
-		mount_entries_free(m, n);
-		return -EIO;
-	}
-	*ret = m;
-	*ret_n = n;
+	*ret = l.m;
+	*ret_n = l.n;
 	return 0;
 }
 
@@ -552,7 +508,7 @@ int blockdev_find_mount(const struct blockdev *b, char **ret_what)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	_cleanup_free_ dev_t *devs = NULL;
-	struct mount_entry *m = NULL;
+	struct mounted *m = NULL;
 	size_t nd, nm;
 	int r;
 
@@ -765,7 +721,7 @@ static int system_disks(struct devset *s)
 	 * set whenever the callee returns >= 0, see macro.h). */
 	static const char *const targets[] = { "/", "/boot", "/boot/efi", "/usr", "/var" };
 	_cleanup_strv_free_ char **swaps = NULL;
-	struct mount_entry *m = NULL;
+	struct mounted *m = NULL;
 	size_t nm;
 	int r;
 

@@ -16,6 +16,7 @@
 
 #include "storage/blockdev.h"
 #include "base/log.h"
+#include "base/mountinfo.h"
 #include "storage/mount.h"
 #include "base/process.h"
 #include "base/util.h"
@@ -32,70 +33,6 @@ void mount_info_done(struct mount_info *m)
 	*m = (struct mount_info){};
 }
 
-static void unescape_octal(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else
-			*w++ = *r;
-	}
-	*w = 0;
-}
-
-/*
- * Walk /proc/self/mountinfo; for each entry call CB(entry, userdata). CB returns 0 to go on,
- * 1 to stop. Returns CB's 1, 0 at the end, <0 on error.
- */
-static int mountinfo_foreach(int (*cb)(const struct mount_info *m, void *userdata),
-			     void *userdata)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t alloc = 0;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return log_error_errno(errno, "Failed to open '/proc/self/mountinfo': %m");
-
-	while (getline(&line, &alloc, f) > 0) {
-		char *fields[10], *save = NULL, *sep;
-		unsigned maj, min;
-		size_t n = 0;
-		int r;
-
-		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
-		sep = strstr(line, " - ");
-		if (!sep)
-			continue;
-		*sep = 0;
-		for (char *t = strtok_r(line, " \n", &save); t && n < 5; t = strtok_r(NULL, " \n", &save))
-			fields[n++] = t;
-		if (n < 5)
-			continue;
-		save = NULL;
-		fields[5] = strtok_r(sep + 3, " \n", &save);
-		fields[6] = fields[5] ? strtok_r(NULL, " \n", &save) : NULL;
-		if (!fields[5] || !fields[6] || sscanf(fields[2], "%u:%u", &maj, &min) != 2)
-			continue;
-		unescape_octal(fields[4]);
-		unescape_octal(fields[6]);
-
-		r = cb(&(struct mount_info){ .dev = makedev(maj, min),
-					     .path = fields[4],
-					     .source = fields[6],
-					     .fstype = fields[5] },
-		       userdata);
-		if (r != 0)
-			return r;
-	}
-	return 0;
-}
-
 struct find_ctx {
 	const char *path;
 	dev_t dev;
@@ -104,7 +41,7 @@ struct find_ctx {
 	int err;
 };
 
-static int copy_info(struct mount_info *dst, const struct mount_info *m)
+static int copy_info(struct mount_info *dst, const struct mount_entry *m)
 {
 	mount_info_done(dst);
 	dst->dev = m->dev;
@@ -116,7 +53,7 @@ static int copy_info(struct mount_info *dst, const struct mount_info *m)
 	return 0;
 }
 
-static int find_cb(const struct mount_info *m, void *userdata)
+static int find_cb(const struct mount_entry *m, void *userdata)
 {
 	/* scan-build: c->path is never NULL here: every caller sets it unless by_dev (false
 	 * positive). */
@@ -145,6 +82,9 @@ static int find_cb(const struct mount_info *m, void *userdata)
 static int find_mount(struct find_ctx *c, struct mount_info *ret)
 {
 	int r = mountinfo_foreach(find_cb, c);
+
+	if (r < 0)
+		log_error_errno(r, "Failed to read '/proc/self/mountinfo': %m");
 
 	if (r >= 0 && c->err < 0)
 		r = c->err;

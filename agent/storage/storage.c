@@ -16,7 +16,7 @@
 #include "base/platform.h"
 #include "storage/blockdev.h"
 #include "base/fault.h"
-#include "storage/fstab.h"
+#include "base/fstab.h"
 #include "base/log.h"
 #include "storage/mkfs.h"
 #include "storage/mount.h"
@@ -37,65 +37,6 @@ void storage_reports_free(struct volume_report *r, size_t n)
 	for (size_t i = 0; r && i < n; i++)
 		volume_report_done(&r[i]);
 	free(r);
-}
-
-static int set_str(char **field, const char *value)
-{
-	char *s = NULL;
-
-	if (value && !(s = strdup(value)))
-		return -ENOMEM;
-	free(*field);
-	*field = s;
-	return 0;
-}
-
-static int set_fmt(char **field, const char *fmt, ...) _printf_(2, 3);
-static int set_fmt(char **field, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	free(*field);
-	*field = s;
-	return 0;
-}
-
-/* ---- the storage lock ---- */
-
-static int storage_lock(const char *root, uint64_t timeout_usec)
-{
-	_cleanup_free_ char *path = path_join_root(root, STORAGE_LOCK_PATH), *name = NULL;
-	_cleanup_close_ int dfd = -1, fd = -1;
-	uint64_t start = now_usec();
-
-	if (!path)
-		return -ENOMEM;
-	dfd = path_open_parent(root, STORAGE_LOCK_PATH, true, &name);
-	if (dfd < 0)
-		return log_error_errno(dfd, "Failed to create the directory of '%s': %m", path);
-	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return log_error_errno(errno, "Failed to open '%s': %m", path);
-
-	for (;;) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return TAKE_FD(fd);
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return log_error_errno(errno, "Failed to lock '%s': %m", path);
-		if (now_usec() - start >= timeout_usec)
-			return log_error_errno(-EWOULDBLOCK,
-					       "another vagent is working on storage (lock '%s' "
-					       "held for %" PRIu64 " s), giving up",
-					       path, (now_usec() - start + 500000) / 1000000);
-		usleep(100 * 1000);
-	}
 }
 
 /* ---- identity ---- */
@@ -189,7 +130,7 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	r = mountpoint_for(c->cfg, id, &mp);
 	if (r < 0)
 		return r;
-	r = set_str(&v->mountpoint, mp);
+	r = free_and_strdup(&v->mountpoint, mp);
 	if (r < 0)
 		return r;
 
@@ -205,7 +146,7 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 			    uuid, part, id);
 		fault_point("after-mkfs");
 	}
-	r = set_str(&v->uuid, uuid);
+	r = free_and_strdup(&v->uuid, uuid);
 	if (r < 0)
 		return r;
 
@@ -239,7 +180,7 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	fault_point("after-fstab");
 
 	/* Let udev finish what our writes (mkfs, the table) started before the mount appears. */
-	if (!c->root || streq(c->root, "/"))
+	if (root_is_host(c->root))
 		udev_wait_idle(5ULL * 1000000ULL);
 	r = wait_for_path(part, 10ULL * 1000000ULL);
 	if (r < 0)
@@ -274,13 +215,12 @@ static int act_blank(struct storage_ctx *c, const char *disk, struct probe_resul
 		return log_error_errno(r < 0 ? r : -EUCLEAN,
 				       "The new partition '%s' is not empty (%s), stopping", part,
 				       r < 0 ? strerror(-r) : type);
-	closep(&pr->excl_fd);
-	pr->excl_fd = -1;
+	pr->excl_fd = safe_close(pr->excl_fd);
 
 	r = volume_id(disk, pr->serial, &id);
 	if (r < 0)
 		return r;
-	r = set_str(&v->volume_id, id);
+	r = free_and_strdup(&v->volume_id, id);
 	if (r < 0)
 		return r;
 	return finish_volume(c, disk, part, id, true, true, NULL, NULL, v);
@@ -295,13 +235,12 @@ static int act_own(struct storage_ctx *c, const char *disk, struct probe_result 
 	bool mkfs = !pr->own_done && !pr->own_fstype;
 	int r;
 
-	closep(&pr->excl_fd); /* the probe keeps no claim on own volumes; be sure */
-	pr->excl_fd = -1;
+	pr->excl_fd = safe_close(pr->excl_fd); /* the probe keeps no claim on own volumes */
 
 	r = volume_id(disk, pr->serial, &id);
 	if (r < 0)
 		return r;
-	r = set_str(&v->volume_id, id);
+	r = free_and_strdup(&v->volume_id, id);
 	if (r < 0)
 		return r;
 
@@ -356,11 +295,11 @@ static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 	    (!streq(type, "ext4") && !streq(type, "xfs")))
 		return 0;
 
-	if (set_str(&v->verdict, verdict_to_string(VERDICT_OWN)) < 0 ||
-	    set_fmt(&v->reason, VAGENT_PART_DONE " partition %s with %s, mounted at %s", part, type,
+	if (free_and_strdup(&v->verdict, verdict_to_string(VERDICT_OWN)) < 0 ||
+	    message_set(&v->reason, 0, VAGENT_PART_DONE " partition %s with %s, mounted at %s", part, type,
 		    mi.path) < 0 ||
-	    set_str(&v->action, "mount") < 0 || set_str(&v->volume_id, id) < 0 ||
-	    set_str(&v->mountpoint, mp) < 0 || set_str(&v->uuid, uuid) < 0)
+	    free_and_strdup(&v->action, "mount") < 0 || free_and_strdup(&v->volume_id, id) < 0 ||
+	    free_and_strdup(&v->mountpoint, mp) < 0 || free_and_strdup(&v->uuid, uuid) < 0)
 		return -ENOMEM;
 	if (c->dry_run)
 		return 1;
@@ -372,7 +311,8 @@ static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 	if (r < 0)
 		return r;
 	c->fstab_changed |= r > 0;
-	r = set_str(&v->result, r > 0 ? "already mounted, fstab line restored" : "already mounted");
+	v->changed = r > 0;
+	r = free_and_strdup(&v->result, r > 0 ? "already mounted, fstab line restored" : "already mounted");
 	return r < 0 ? r : 1;
 }
 
@@ -384,7 +324,7 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 	uint64_t t0 = now_usec();
 	int r;
 
-	r = set_str(&v->device, dev);
+	r = free_and_strdup(&v->device, dev);
 	if (r < 0)
 		return r;
 	r = probe_device(dev, explicit, c->cfg, &pr);
@@ -396,9 +336,9 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 	else if (pr.verdict == VERDICT_OWN)
 		action = pr.own_done || pr.own_fstype ? "mount" : "format-and-mount";
 
-	if (set_str(&v->verdict, verdict_to_string(pr.verdict)) < 0 ||
-	    set_str(&v->reason, pr.reason) < 0 || set_str(&v->action, action) < 0 ||
-	    set_str(&v->uuid, pr.own_uuid) < 0)
+	if (free_and_strdup(&v->verdict, verdict_to_string(pr.verdict)) < 0 ||
+	    free_and_strdup(&v->reason, pr.reason) < 0 || free_and_strdup(&v->action, action) < 0 ||
+	    free_and_strdup(&v->uuid, pr.own_uuid) < 0)
 		return -ENOMEM;
 
 	if (pr.verdict == VERDICT_IN_USE) {
@@ -413,7 +353,7 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 			    verdict_to_string(pr.verdict), pr.reason ? pr.reason : "");
 		if (c->dry_run)
 			return pr.verdict == VERDICT_ERROR ? -EIO : 0;
-		r = set_str(&v->result, pr.verdict == VERDICT_ERROR ? "failed" : "skipped");
+		r = free_and_strdup(&v->result, pr.verdict == VERDICT_ERROR ? "failed" : "skipped");
 		if (r < 0)
 			return r;
 		return pr.verdict == VERDICT_ERROR ? -EIO : 0;
@@ -426,7 +366,7 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 		if (!id && pr.verdict == VERDICT_OWN)
 			(void)volume_id(dev, NULL, &id);
 		if (id && mountpoint_for(c->cfg, id, &mp) >= 0)
-			if (set_str(&v->volume_id, id) < 0 || set_str(&v->mountpoint, mp) < 0)
+			if (free_and_strdup(&v->volume_id, id) < 0 || free_and_strdup(&v->mountpoint, mp) < 0)
 				return -ENOMEM;
 		return 0;
 	}
@@ -439,14 +379,15 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 		r = act_own(c, dev, &pr, v);
 
 	if (r < 0) {
-		if (set_fmt(&v->result, "failed: %s", strerror(-r)) < 0)
+		if (message_set(&v->result, 0, "failed: %s", strerror(-r)) < 0)
 			return -ENOMEM;
 		return r;
 	}
+	v->changed = pr.verdict == VERDICT_BLANK || streq(action, "format-and-mount") || r > 0;
 	if (pr.verdict == VERDICT_BLANK || streq(action, "format-and-mount"))
-		r = set_str(&v->result, "formatted and mounted");
+		r = free_and_strdup(&v->result, "formatted and mounted");
 	else
-		r = set_str(&v->result, r > 0 ? "mounted" : "already mounted");
+		r = free_and_strdup(&v->result, r > 0 ? "mounted" : "already mounted");
 	if (r < 0)
 		return r;
 	log_info("'%s': %s in %" PRIu64 " ms", dev, v->result, (now_usec() - t0) / 1000);
@@ -470,7 +411,6 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 {
 	struct storage_ctx c = { .root = root, .cfg = cfg, .dry_run = dry_run };
 	_cleanup_strv_free_ char **found = NULL;
-	_cleanup_close_ int lock = -1;
 	struct volume_report *reports = NULL;
 	char *const *list = devices;
 	bool configured = false;
@@ -479,13 +419,6 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 
 	*ret_reports = NULL;
 	*ret_n = 0;
-
-	/* A dry run writes nothing, not even the lock file; it only reads. */
-	if (!dry_run) {
-		lock = storage_lock(root, cfg->lock_timeout_usec);
-		if (lock < 0)
-			return lock;
-	}
 
 	if (!devices) {
 		_cleanup_free_ char *why = NULL;
@@ -518,7 +451,7 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 	}
 
 	/* Under --root the fstab is an image's, not this system's. */
-	if (c.fstab_changed && (!root || streq(root, "/")))
+	if (c.fstab_changed && root_is_host(root))
 		mount_reload_systemd();
 
 	*ret_reports = reports;
@@ -553,71 +486,70 @@ static int whole_disk_of(const char *part, char **ret)
 	return asprintf(ret, "/dev/%s", slash ? slash + 1 : parent) < 0 ? -ENOMEM : 0;
 }
 
-static int umount_one(const struct fstab_entry *e, const struct mount_info *mi,
+static int umount_one(const struct fstab_entry *e, const struct mount_info *mi, bool dry_run,
 		      struct volume_report *v)
 {
 	_cleanup_free_ char *msg = NULL, *disk = NULL, *why = NULL, *type = NULL, *uuid = NULL;
 	struct stat st;
 	int r;
 
-	if (set_str(&v->device, mi->source) < 0 || set_str(&v->verdict, "own") < 0 ||
-	    set_str(&v->action, "umount") < 0 || set_str(&v->volume_id, e->volume_id) < 0 ||
-	    set_str(&v->mountpoint, e->mountpoint) < 0)
+	if (free_and_strdup(&v->device, mi->source) < 0 || free_and_strdup(&v->verdict, "own") < 0 ||
+	    free_and_strdup(&v->action, "umount") < 0 || free_and_strdup(&v->volume_id, e->volume_id) < 0 ||
+	    free_and_strdup(&v->mountpoint, e->mountpoint) < 0)
 		return -ENOMEM;
 
 	/* Only vagent's filesystem: the source must be the block device whose UUID fstab names. */
 	if (stat(mi->source, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != mi->dev ||
 	    probe_partition_fs(mi->source, &type, &uuid) < 0 || !uuid ||
 	    !startswith(e->spec, "UUID=") || !streq(e->spec + 5, uuid)) {
-		if (set_str(&v->verdict, "in-use") < 0 ||
-		    set_fmt(&v->reason, "'%s' is mounted there, not vagent's volume '%s'",
+		if (free_and_strdup(&v->verdict, "in-use") < 0 ||
+		    message_set(&v->reason, 0, "'%s' is mounted there, not vagent's volume '%s'",
 			    mi->source, e->volume_id) < 0 ||
-		    set_str(&v->action, "none") < 0 || set_str(&v->result, "refused") < 0)
+		    free_and_strdup(&v->action, "none") < 0 || free_and_strdup(&v->result, "refused") < 0)
 			return -ENOMEM;
 		return log_error_errno(-EBUSY, "'%s' is mounted at '%s', not vagent's volume '%s', "
 					       "refusing to unmount it",
 				       mi->source, mi->path, e->volume_id);
 	}
-	if (set_str(&v->uuid, uuid) < 0)
+	if (free_and_strdup(&v->uuid, uuid) < 0)
 		return -ENOMEM;
+	if (dry_run)
+		return message_set(&v->result, 0, "would unmount '%s'", mi->path) < 0 ? -ENOMEM : 0;
 
 	r = umount_volume(mi->path, &msg);
 	if (r == -EBUSY) {
-		if (set_str(&v->reason, msg) < 0 || set_str(&v->result, "busy") < 0)
+		if (free_and_strdup(&v->reason, msg) < 0 || free_and_strdup(&v->result, "busy") < 0)
 			return -ENOMEM;
 		return r;
 	}
 	if (r < 0)
-		return set_fmt(&v->result, "failed: %s", strerror(-r)) < 0 ? -ENOMEM : r;
+		return message_set(&v->result, 0, "failed: %s", strerror(-r)) < 0 ? -ENOMEM : r;
+	v->changed = r > 0;
 
 	r = whole_disk_of(mi->source, &disk);
 	if (r >= 0)
 		r = device_safe_to_detach(disk, &why);
 	if (r < 0)
-		return set_str(&v->result, "unmounted") < 0 ? -ENOMEM : 0;
+		return free_and_strdup(&v->result, "unmounted") < 0 ? -ENOMEM : 0;
 	if (r > 0)
-		return set_fmt(&v->result, "unmounted, %s is safe to detach", disk) < 0 ? -ENOMEM
+		return message_set(&v->result, 0, "unmounted, %s is safe to detach", disk) < 0 ? -ENOMEM
 											: 0;
-	return set_fmt(&v->result, "unmounted, %s is not safe to detach: %s", disk, why) < 0
+	return message_set(&v->result, 0, "unmounted, %s is not safe to detach: %s", disk, why) < 0
 		       ? -ENOMEM
 		       : 0;
 }
 
-int storage_umount(const char *root, const struct config *cfg, char *const *devices,
+int storage_umount(const char *root, const struct config *cfg, char *const *devices, bool dry_run,
 		   struct volume_report **ret_reports, size_t *ret_n)
 {
 	struct fstab_entry *entries = NULL;
 	struct volume_report *reports = NULL;
 	size_t n_entries = 0, n = 0;
-	_cleanup_close_ int lock = -1;
 	int r, ret = 0;
 
 	*ret_reports = NULL;
 	*ret_n = 0;
 
-	lock = storage_lock(root, cfg->lock_timeout_usec);
-	if (lock < 0)
-		return lock;
 	r = fstab_list_vagent(root, &entries, &n_entries);
 	if (r < 0)
 		return r;
@@ -645,13 +577,13 @@ int storage_umount(const char *root, const struct config *cfg, char *const *devi
 		if (r == 0) {
 			if (devices)
 				continue;
-			if (set_str(&v.verdict, "own") < 0 || set_str(&v.action, "none") < 0 ||
-			    set_str(&v.volume_id, entries[i].volume_id) < 0 ||
-			    set_str(&v.mountpoint, entries[i].mountpoint) < 0 ||
-			    set_str(&v.result, "not mounted") < 0)
+			if (free_and_strdup(&v.verdict, "own") < 0 || free_and_strdup(&v.action, "none") < 0 ||
+			    free_and_strdup(&v.volume_id, entries[i].volume_id) < 0 ||
+			    free_and_strdup(&v.mountpoint, entries[i].mountpoint) < 0 ||
+			    free_and_strdup(&v.result, "not mounted") < 0)
 				r = -ENOMEM;
 		} else
-			r = umount_one(&entries[i], &mi, &v);
+			r = umount_one(&entries[i], &mi, dry_run, &v);
 		if (r == -ENOMEM || add_report(&reports, &n, &v) < 0) {
 			volume_report_done(&v);
 			fstab_entries_free(entries, n_entries);
@@ -679,17 +611,16 @@ int storage_umount(const char *root, const struct config *cfg, char *const *devi
 			continue;
 		r = probe_device(devices[i], true, cfg, &pr);
 		if (r >= 0) {
-			closep(&pr.excl_fd); /* let go of the probe's claim before checking */
-			pr.excl_fd = -1;
+			pr.excl_fd = safe_close(pr.excl_fd); /* let go of the probe's claim first */
 			r = device_safe_to_detach(devices[i], &why);
 		}
-		if (set_str(&v.device, devices[i]) < 0 ||
-		    set_str(&v.verdict, verdict_to_string(pr.verdict)) < 0 ||
-		    set_str(&v.reason, pr.reason) < 0 || set_str(&v.action, "none") < 0 ||
-		    (r > 0 && set_str(&v.result, "not mounted by vagent, safe to detach") < 0) ||
-		    (r == 0 && set_fmt(&v.result, "not mounted by vagent, not safe to detach: %s",
+		if (free_and_strdup(&v.device, devices[i]) < 0 ||
+		    free_and_strdup(&v.verdict, verdict_to_string(pr.verdict)) < 0 ||
+		    free_and_strdup(&v.reason, pr.reason) < 0 || free_and_strdup(&v.action, "none") < 0 ||
+		    (r > 0 && free_and_strdup(&v.result, "not mounted by vagent, safe to detach") < 0) ||
+		    (r == 0 && message_set(&v.result, 0, "not mounted by vagent, not safe to detach: %s",
 				       why) < 0) ||
-		    (r < 0 && set_str(&v.result, "failed") < 0) || add_report(&reports, &n, &v) < 0) {
+		    (r < 0 && free_and_strdup(&v.result, "failed") < 0) || add_report(&reports, &n, &v) < 0) {
 			volume_report_done(&v);
 			storage_reports_free(reports, n);
 			return log_error_errno(-ENOMEM, "Out of memory");

@@ -8,7 +8,7 @@
  */
 #include <errno.h>
 
-#include "storage/fstab.h"
+#include "base/fstab.h"
 #include "fuzz.h"
 
 #define VOL "vol1"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "steps/sshkeys.h"
+#include "base/authkeys.h"
 #include "base/util.h"
 
 static char root[] = "/dev/shm/fuzz-sshkeys.XXXXXX";

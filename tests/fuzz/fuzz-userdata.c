@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "steps/userdata.h"
+#include "cloudconfig/cc-detect.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -12,6 +12,7 @@
 
 #include "base/config.h"
 
+#define FSTAB_PATH "/etc/fstab"
 #define FSTAB_VOLUME_OPTION "X-vagent.volume="
 
 /* One of vagent's lines, as parsed back. */
@@ -51,11 +52,20 @@ int fstab_rewrite(const char *old, size_t len, const char *volume_id, const char
 /* vagent's lines in TEXT, in file order. */
 int fstab_parse_vagent(const char *text, size_t len, struct fstab_entry **ret, size_t *ret_n);
 
+/* The text edit fstab_edit() applies: OLD (LEN bytes; "" for a missing file) → 1 and *RET_NEW
+ * (malloc'd, NUL-terminated) when it changes, 0 when not, <0 error (logged by the edit). */
+typedef int (*fstab_edit_fn)(const char *old, size_t len, void *userdata, char **ret_new);
+
 /*
- * Apply fstab_rewrite() to ROOT/etc/fstab and write it atomically when it changed, keeping the
- * file's mode and owner (a new file: 0644, our uid). A missing file counts as empty; nothing is
- * created to remove a line. Symlinks are refused. 1 changed, 0 unchanged, <0 error.
+ * The one way vagent writes ROOT/etc/fstab: read it (symlinks and non-regular files refused),
+ * apply EDIT, and unless DRY_RUN write the result atomically when it changed, keeping the
+ * file's mode and owner (a new file: 0644). CREATE: a missing file is edited as empty;
+ * otherwise a missing file means there is nothing to do. 1 changed (or would), 0 unchanged,
+ * <0 error (logged).
  */
+int fstab_edit(const char *root, fstab_edit_fn edit, void *userdata, bool create, bool dry_run);
+
+/* fstab_edit() with fstab_rewrite() for VOLUME_ID (storage's lines). */
 int fstab_update(const char *root, const char *volume_id, const char *line_or_null);
 
 /* vagent's lines in ROOT/etc/fstab (an empty list when the file is missing). */

@@ -8,11 +8,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "storage/fstab.h"
+#include "base/fstab.h"
 #include "base/log.h"
 #include "base/util.h"
 
-#define FSTAB_PATH "/etc/fstab"
 #define FSTAB_MAX (UINT64_C(4) << 20)
 
 void fstab_entries_free(struct fstab_entry *e, size_t n)
@@ -280,12 +279,11 @@ oom:
 	return -ENOMEM;
 }
 
-int fstab_update(const char *root, const char *volume_id, const char *line_or_null)
+int fstab_edit(const char *root, fstab_edit_fn edit, void *userdata, bool create, bool dry_run)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
 	_cleanup_free_ char *old = NULL, *new = NULL, *name = NULL;
-	_cleanup_free_ char *path = path_join_root(root, FSTAB_PATH);
 	_cleanup_close_ int dfd = -1;
 	mode_t mode = 0644;
 	uid_t uid = (uid_t)-1;
@@ -294,44 +292,63 @@ int fstab_update(const char *root, const char *volume_id, const char *line_or_nu
 	struct stat st;
 	int r;
 
-	if (!path)
-		return log_error_errno(-ENOMEM, "Out of memory");
-
-	dfd = path_open_parent(root, FSTAB_PATH, !!line_or_null, &name);
-	if (dfd == -ENOENT && !line_or_null)
-		return 0;
+	dfd = path_open_parent(root, FSTAB_PATH, create && !dry_run, &name);
+	if (dfd == -ENOENT && (!create || dry_run))
+		return create ? edit("", 0, userdata, &new) : 0;
 	if (dfd < 0)
-		return log_error_errno(dfd, "Failed to open the directory of '%s': %m", path);
+		return log_error_errno(dfd, "Failed to open the directory of '%s': %m", FSTAB_PATH);
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno != ENOENT)
-			return log_error_errno(errno, "Failed to stat '%s': %m", path);
-		if (!line_or_null)
+			return log_error_errno(errno, "Failed to stat '%s': %m", FSTAB_PATH);
+		if (!create)
 			return 0;
 	} else {
 		if (!S_ISREG(st.st_mode))
-			return log_error_errno(-EBADFD, "'%s' is not a regular file, refusing", path);
+			return log_error_errno(-EBADFD, "'%s' is not a regular file, refusing",
+					       FSTAB_PATH);
 		mode = st.st_mode & 07777;
 		uid = st.st_uid;
 		gid = st.st_gid;
 		r = read_file_at(dfd, name, FSTAB_MAX, &old, &len);
 		if (r < 0)
-			return log_error_errno(r, "Failed to read '%s': %m", path);
+			return log_error_errno(r, "Failed to read '%s': %m", FSTAB_PATH);
 	}
 
-	r = fstab_rewrite(old ? old : "", len, volume_id, line_or_null, &new);
-	if (r < 0)
-		return log_error_errno(r, "Failed to update the line for volume '%s' in '%s': %m",
-				       volume_id, path);
-	if (r == 0)
-		return 0;
-
+	r = edit(old ? old : "", len, userdata, &new);
+	if (r <= 0 || dry_run)
+		return r;
 	r = write_file_atomic_at(dfd, name, new, strlen(new), mode, uid, gid);
 	if (r < 0)
-		return log_error_errno(r, "Failed to write '%s': %m", path);
-	log_info("%s the line for volume '%s' in '%s'", line_or_null ? "Wrote" : "Removed",
-		 volume_id, path);
+		return log_error_errno(r, "Failed to write '%s': %m", FSTAB_PATH);
 	return 1;
+}
+
+struct volume_edit {
+	const char *volume_id;
+	const char *line;
+};
+
+static int volume_edit(const char *old, size_t len, void *userdata, char **ret_new)
+{
+	const struct volume_edit *e = userdata;
+	int r = fstab_rewrite(old, len, e->volume_id, e->line, ret_new);
+
+	if (r < 0)
+		return log_error_errno(r, "Failed to update the line for volume '%s' in '%s': %m",
+				       e->volume_id, FSTAB_PATH);
+	return r;
+}
+
+int fstab_update(const char *root, const char *volume_id, const char *line_or_null)
+{
+	struct volume_edit e = { .volume_id = volume_id, .line = line_or_null };
+	int r = fstab_edit(root, volume_edit, &e, !!line_or_null, false);
+
+	if (r > 0)
+		log_info("%s the line for volume '%s' in '%s'", line_or_null ? "Wrote" : "Removed",
+			 volume_id, FSTAB_PATH);
+	return r;
 }
 
 int fstab_list_vagent(const char *root, struct fstab_entry **ret, size_t *ret_n)

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * script.h: run a user-supplied script once per instance (see script.c for the rules).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/config.h"
+
+struct script_result {
+	bool ran;        /* the script was started in this call */
+	int exit_status; /* its exit status (128+N for signal N), -1 when it did not finish */
+	char *message;   /* one line for the status (the caller frees it) */
+};
+
+/*
+ * Run DATA (LEN bytes) as a script for instance ID: BASE.script (0700) in the instance's state
+ * directory, the stamp BASE.ran written before it starts, output to BASE.log (0600) and the
+ * journal, exit status to BASE.exit; killed after cfg->userdata_timeout_usec. Returns <0 failed
+ * (non-zero exit, timeout, could not start), 1 ran and succeeded.
+ */
+int script_run_once(const char *root, const struct config *cfg, const char *id, const char *base,
+		    const char *data, size_t len, struct script_result *ret);

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner.c: the one runner (runner.h). The only place that times a step, logs its outcome,
+ * tells systemd about it and records it; steps only set their outcome (steps/step.h). Runs of
+ * different units share this boot's report: each merges its own steps into it under a short
+ * lock, so `vagent status` shows what every unit of a booting VM did.
+ */
+#include <fcntl.h>
+
+#include "base/lock.h"
+#include "base/log.h"
+#include "base/platform.h"
+#include "base/state.h"
+#include "base/util.h"
+#include "cloudconfig/cc-apply.h"
+#include "metadata/fetch.h"
+#include "metadata/json.h"
+#include "runner/runner.h"
+#include "runner/steps.h"
+#include "steps/metadata.h"
+#include "storage/storage.h"
+
+/* How long a run waits for another vagent on the same root: longer than a user-data run (its
+ * unit allows 15 min), bounded so a stuck holder is named instead of waited on forever. */
+#define RUN_LOCK_TIMEOUT_USEC (16ULL * 60 * 1000000)
+#define REPORT_LOCK_TIMEOUT_USEC (30ULL * 1000000)
+
+struct run {
+	const struct run_options *o;
+	struct step_context ctx;
+	struct fetched fetched;
+	int storage_lock;
+	bool ran_metadata;
+	bool failed;
+};
+
+static bool selected(const struct run_options *o, const struct step *s)
+{
+	if (o->step)
+		return streq(s->name, o->step) ||
+		       (streq(s->name, "metadata") && step_find(o->step) &&
+			(step_find(o->step)->flags & STEP_NEEDS_METADATA));
+	return o->stages & STAGE_MASK(s->stage);
+}
+
+static int stamp_name(const struct step *s, char *buf, size_t size)
+{
+	return snprintf(buf, size, "step.%s", s->name) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+/* Why S cannot run in this run (a skip message), or NULL. */
+static const char *precondition(struct run *run, const struct step *s)
+{
+	struct step_context *c = &run->ctx;
+	char stamp[64];
+
+	if ((s->flags & STEP_NEEDS_METADATA) && !c->md)
+		return "no metadata: left as it is";
+	if ((s->flags & STEP_NEEDS_SERVICE) && c->degraded)
+		return "metadata from the cache: left as it is";
+	if ((s->flags & STEP_PER_INSTANCE) && c->instance_id && stamp_name(s, stamp, sizeof(stamp)) >= 0 &&
+	    state_instance_has(c->root, c->instance_id, stamp))
+		return "already done for this instance";
+	return NULL;
+}
+
+static int run_step(struct run *run, const struct step *s, struct boot_report *report)
+{
+	struct step_context *c = &run->ctx;
+	struct step_outcome out = { .result = STEP_UNCHANGED };
+	uint64_t t0 = now_usec();
+	const char *why;
+	int r;
+
+	notify_status("%s...", s->name);
+	why = precondition(run, s);
+	if (why) {
+		r = step_set(&out, (s->flags & STEP_PER_INSTANCE) && c->md ? STEP_UNCHANGED :
+									    STEP_SKIPPED, "%s", why);
+	} else if ((s->flags & STEP_STORAGE_LOCK) && !run->o->dry_run && run->storage_lock < 0 &&
+		   (run->storage_lock = lock_file(c->root, STORAGE_LOCK_PATH, "the storage lock",
+						  c->cfg->lock_timeout_usec)) < 0) {
+		r = step_fail(&out, run->storage_lock, "another vagent is working on storage: %m");
+	} else {
+		r = s->run(c, &out);
+		if (r < 0 && out.result != STEP_FAILED)
+			r = step_fail(&out, r, "%m");
+		else if (r >= 0 && out.result == STEP_FAILED)
+			r = -EIO;
+		if (r >= 0 && (s->flags & STEP_PER_INSTANCE) && !run->o->dry_run && c->instance_id) {
+			char stamp[64];
+			int k = stamp_name(s, stamp, sizeof(stamp));
+
+			if (k >= 0)
+				k = state_instance_write(c->root, c->instance_id, stamp, "", 0);
+			if (k < 0)
+				log_warning_errno(k, "Failed to stamp step '%s' for instance '%s': %m, "
+						  "ignoring.", s->name, c->instance_id);
+		}
+	}
+	if (r == -ENOMEM) {
+		step_outcome_done(&out);
+		return r;
+	}
+	run->failed = run->failed || out.result == STEP_FAILED;
+	log_step(out.result == STEP_FAILED ? LOG_WARNING : LOG_INFO, s->message_id, s->name,
+		 step_result_to_string(out.result), out.message);
+	r = boot_report_add_step(report, s->name, out.result, (now_usec() - t0) / 1000ULL,
+				 out.message);
+	step_outcome_done(&out);
+	return r;
+}
+
+static void stamp_now(char **field)
+{
+	char buf[32];
+
+	format_iso8601(now_realtime_usec(), buf);
+	free(*field);
+	*field = strdup(buf);
+}
+
+static int by_table_order(const void *a, const void *b)
+{
+	size_t x = step_index(((const struct step_report *)a)->name);
+	size_t y = step_index(((const struct step_report *)b)->name);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Merge RUN's steps (and volumes, and, when it ran the metadata step, the instance facts) into
+ * this boot's report. A report of an earlier boot is replaced, never merged into. */
+static int merge(struct boot_report *b, const struct boot_report *run, bool with_metadata,
+		 const char *boot_id)
+{
+	bool fresh = !b->boot_id || !boot_id || !streq(b->boot_id, boot_id);
+	int r = 0;
+
+	if (fresh) {
+		boot_report_done(b);
+		r = free_and_strdup(&b->started, run->started);
+		if (r >= 0)
+			r = free_and_strdup(&b->metadata_source, "none");
+	}
+	if (r >= 0 && (with_metadata || !b->instance_id)) {
+		if ((r = free_and_strdup(&b->instance_id, run->instance_id)) >= 0 && with_metadata)
+			r = free_and_strdup(&b->metadata_source, run->metadata_source);
+		if (with_metadata) {
+			b->first_boot = run->first_boot;
+			if (r >= 0)
+				r = free_and_strdup(&b->started, run->started);
+		}
+	}
+	for (size_t i = 0; r >= 0 && i < run->n_steps; i++)
+		r = boot_report_add_step(b, run->steps[i].name, run->steps[i].result,
+					 run->steps[i].duration_ms, run->steps[i].message);
+	for (size_t i = 0; r >= 0 && i < run->n_volumes; i++) {
+		struct volume_report v = {};
+
+		if (free_and_strdup(&v.device, run->volumes[i].device) < 0 ||
+		    free_and_strdup(&v.verdict, run->volumes[i].verdict) < 0 ||
+		    free_and_strdup(&v.reason, run->volumes[i].reason) < 0 ||
+		    free_and_strdup(&v.action, run->volumes[i].action) < 0 ||
+		    free_and_strdup(&v.mountpoint, run->volumes[i].mountpoint) < 0 ||
+		    free_and_strdup(&v.uuid, run->volumes[i].uuid) < 0 ||
+		    free_and_strdup(&v.volume_id, run->volumes[i].volume_id) < 0 ||
+		    free_and_strdup(&v.result, run->volumes[i].result) < 0)
+			r = -ENOMEM;
+		else
+			r = boot_report_add_volume(b, &v);
+		volume_report_done(&v);
+	}
+	if (r >= 0 && run->userdata_ran) {
+		b->userdata_ran = true;
+		b->userdata_exit = run->userdata_exit;
+	}
+	if (r >= 0)
+		r = free_and_strdup(&b->boot_id, boot_id);
+	if (r >= 0)
+		r = free_and_strdup(&b->finished, run->finished);
+	if (r >= 0 && b->n_steps > 1)
+		qsort(b->steps, b->n_steps, sizeof(*b->steps), by_table_order);
+	return r;
+}
+
+int runner_read_report(const char *root, bool this_boot, struct boot_report *ret,
+		       const char **ret_path)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r;
+
+	r = state_read_report(root, this_boot, &buf, &len, ret_path);
+	if (r < 0)
+		return r;
+	return boot_report_from_json(buf, len, ret);
+}
+
+static void record(struct run *run, const struct boot_report *report)
+{
+	_cleanup_(boot_report_done) struct boot_report b = { .userdata_exit = -1 };
+	_cleanup_free_ char *boot_id = NULL, *json = NULL;
+	_cleanup_close_ int lock = -1;
+	const char *root = run->ctx.root;
+	int r;
+
+	lock = lock_file(root, REPORT_LOCK_PATH, "the report lock", REPORT_LOCK_TIMEOUT_USEC);
+	if (lock < 0)
+		return; /* logged */
+	(void)state_boot_id(&boot_id);
+	r = runner_read_report(root, true, &b, NULL);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "Failed to read '%s': %m, starting a new report.", RUN_STATUS);
+	r = merge(&b, report, run->ran_metadata, boot_id);
+	if (r >= 0)
+		r = boot_report_to_json(&b, &json);
+	if (r >= 0)
+		r = state_write_report(root, json);
+	if (r < 0)
+		log_warning_errno(r, "Failed to record the steps in '%s': %m, ignoring.", RUN_STATUS);
+}
+
+static void context_done(struct run *run)
+{
+	if (run->ctx.userdata_doc) {
+		cc_doc_done(run->ctx.userdata_doc);
+		free(run->ctx.userdata_doc);
+	}
+	fetched_done(&run->fetched);
+	run->storage_lock = safe_close(run->storage_lock);
+}
+
+int runner_run(const struct run_options *o, struct boot_report *report, char **ret_why)
+{
+	struct run run = { .o = o, .storage_lock = -1 };
+	_cleanup_close_ int run_lock = -1;
+	const struct step *table;
+	bool need_run_lock = false, need_metadata = false, has_metadata_step = false;
+	size_t n;
+	int r;
+
+	*report = (struct boot_report){ .userdata_exit = -1 };
+	stamp_now(&report->started);
+
+	r = platform_check(o->root, o->cfg, ret_why);
+	if (r < 0)
+		return log_error_errno(r, "Failed to check the platform: %m");
+	if (r == 0) {
+		log_notice("Doing nothing: %s.", *ret_why);
+		notify_status("Doing nothing: %s.", *ret_why);
+		return 1;
+	}
+
+	table = step_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (!selected(o, &table[i]))
+			continue;
+		need_run_lock = need_run_lock || !(table[i].flags & STEP_STORAGE_LOCK);
+		need_metadata = need_metadata || (table[i].flags & STEP_NEEDS_METADATA);
+		has_metadata_step = has_metadata_step || table[i].run == step_metadata;
+	}
+
+	/* A dry run writes nothing, not even a lock file, and waits for no one. */
+	if (need_run_lock && !o->dry_run) {
+		run_lock = lock_file(o->root, RUN_LOCK_PATH, "the run lock", RUN_LOCK_TIMEOUT_USEC);
+		if (run_lock < 0)
+			return run_lock;
+	}
+
+	run.ctx = (struct step_context){
+		.root = o->root,
+		.cfg = o->cfg,
+		.dry_run = o->dry_run,
+		.plan = o->plan,
+		.devices = o->devices,
+		.fetched = &run.fetched,
+		.report = report,
+	};
+	if (need_metadata && !has_metadata_step) {
+		r = metadata_load(&run.ctx);
+		if (r == -ENOMEM) {
+			context_done(&run);
+			return log_error_errno(r, "Out of memory.");
+		}
+		if (free_and_strdup(&report->metadata_source,
+			      metadata_source_to_string(run.fetched.source)) < 0 ||
+		    free_and_strdup(&report->instance_id, run.ctx.instance_id) < 0) {
+			context_done(&run);
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		}
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		if (!selected(o, &table[i]))
+			continue;
+		r = run_step(&run, &table[i], report);
+		if (r < 0) {
+			context_done(&run);
+			return log_error_errno(r, "Out of memory.");
+		}
+		if (table[i].run == step_metadata) {
+			run.ran_metadata = true;
+			if (free_and_strdup(&report->metadata_source,
+				      metadata_source_to_string(run.fetched.source)) < 0 ||
+			    free_and_strdup(&report->instance_id, run.ctx.instance_id) < 0) {
+				context_done(&run);
+				return log_error_errno(-ENOMEM, "Out of memory.");
+			}
+			report->first_boot = run.ctx.first_boot;
+		}
+	}
+
+	if (run.ran_metadata)
+		metadata_mark_booted(&run.ctx);
+	stamp_now(&report->finished);
+	if (!o->dry_run)
+		record(&run, report);
+	notify_status("%s", run.failed ? "Finished with failures (see `vagent status`)." :
+					 "Finished.");
+	if (run.ran_metadata)
+		log_full_id(run.failed ? LOG_WARNING : LOG_INFO, MSGID_BOOT_DONE,
+			    "Boot %s for instance '%s' (metadata from %s).",
+			    run.failed ? "finished with failures" : "finished",
+			    run.ctx.instance_id ? run.ctx.instance_id : "unknown",
+			    report->metadata_source);
+	context_done(&run);
+	return run.failed ? -EPROTO : 0;
+}
