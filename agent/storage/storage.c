@@ -198,8 +198,8 @@ static int act_blank(struct storage_ctx *c, const char *disk, struct probe_resul
 	 * byte is written. */
 	r = probe_check_in_use(disk, &why);
 	if (r != 0) {
-		if (r > 0 && (set_str(&v->verdict, verdict_to_string(VERDICT_IN_USE)) < 0 ||
-			      set_str(&v->reason, why) < 0 || set_str(&v->action, "none") < 0))
+		if (r > 0 && (free_and_strdup(&v->verdict, verdict_to_string(VERDICT_IN_USE)) < 0 ||
+			      free_and_strdup(&v->reason, why) < 0 || free_and_strdup(&v->action, "none") < 0))
 			return -ENOMEM;
 		return log_error_errno(r < 0 ? r : -EBUSY, "'%s' %s, not writing to it", disk,
 				       r < 0 ? "cannot be checked for users" : "is in use now");
