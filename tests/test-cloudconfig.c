@@ -193,12 +193,12 @@ static void test_mime_gzip(void)
 	int r;
 
 	ok(gzip_is(gz, sizeof(gz)), "gzip magic");
-	r = gunzip_capped(gz, sizeof(gz), 1024, &out, &len);
+	r = gunzip_capped(gz, sizeof(gz), 1024, NULL, &out, &len);
 	ok(r == 0 && len == 27 && streq(out, "#cloud-config\nhostname: gz\n"), "gunzip");
 	free(out);
 	out = NULL;
-	ok(gunzip_capped(gz, sizeof(gz), 10, &out, &len) == -EFBIG, "gunzip: cap");
-	ok(gunzip_capped(gz, sizeof(gz) - 6, 1024, &out, &len) == -EBADMSG, "gunzip: truncated");
+	ok(gunzip_capped(gz, sizeof(gz), 10, NULL, &out, &len) == -EFBIG, "gunzip: cap");
+	ok(gunzip_capped(gz, sizeof(gz) - 6, 1024, NULL, &out, &len) == -EBADMSG, "gunzip: truncated");
 
 	r = base64_decode("aGVs\nbG8K", 9, &b, &len);
 	ok(r == 0 && len == 6 && streq(b, "hello\n"), "base64 with a line break");
@@ -248,11 +248,90 @@ static void test_mime_gzip(void)
 	config_done(&cfg);
 }
 
+static void test_gzip_limits(void)
+{
+	/* "#cloud-config\nhostname: gz\n" (27 bytes), then an empty member (gzip </dev/null) */
+	static const unsigned char two[] = {
+	    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x53, 0x4e, 0xce, 0xc9,
+	    0x2f, 0x4d, 0xd1, 0x4d, 0xce, 0xcf, 0x4b, 0xcb, 0x4c, 0xe7, 0xca, 0xc8, 0x2f, 0x2e,
+	    0xc9, 0x4b, 0xcc, 0x4d, 0xb5, 0x52, 0x48, 0xaf, 0xe2, 0x02, 0x00, 0x69, 0xd1, 0x87,
+	    0x05, 0x1b, 0x00, 0x00, 0x00, 0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+	    0x03, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	};
+	/* 8192 bytes of cloud-config comment, gzipped, in base64 */
+	static const char big[] =
+	    "H4sIAAAAAAACA+3BsQkAIAwAsL1vOHuVoghiJ//3DiFJaTtvry3PWDMKAAAAAAAAAPCfeGMEbvQAIAAA";
+	_cleanup_free_ char *mime = NULL;
+	char *out = NULL;
+	size_t len, budget, mlen;
+	struct cc_doc d;
+	struct config cfg;
+	FILE *f;
+	int r;
+
+	/* issue 18 item 14 */
+	r = gunzip_capped(two, sizeof(two), 27, NULL, &out, &len);
+	ok(r == 0 && len == 27 && out && out[27] == 0,
+	   "gunzip: exactly the cap, then an empty member: fine (%d)", r);
+	free(out);
+	out = NULL;
+	ok(gunzip_capped(two, sizeof(two), 26, NULL, &out, &len) == -EFBIG,
+	   "gunzip: cap - 1: -EFBIG");
+	ok(gunzip_capped(two, 47, 27, NULL, &out, &len) == 0 && len == 27, "gunzip: one member");
+	free(out);
+	out = NULL;
+	ok(gunzip_capped(two, 47, 0, NULL, &out, &len) == -EFBIG, "gunzip: cap 0");
+	ok(gunzip_capped(two + 47, 20, 0, NULL, &out, &len) == 0 && len == 0 && out[0] == 0,
+	   "gunzip: an empty member with cap 0");
+	free(out);
+	out = NULL;
+	ok(gunzip_capped(two, sizeof(two) - 3, 27, NULL, &out, &len) == -EBADMSG,
+	   "gunzip: a truncated second member");
+
+	/* a budget shared by several calls */
+	budget = 30;
+	r = gunzip_capped(two, sizeof(two), 1024, &budget, &out, &len);
+	ok(r == 0 && budget == 3, "gunzip: the budget is charged (%zu left)", budget);
+	free(out);
+	out = NULL;
+	ok(gunzip_capped(two, sizeof(two), 1024, &budget, &out, &len) == -EDQUOT && budget == 3,
+	   "gunzip: beyond the budget: -EDQUOT, budget unchanged");
+	budget = 27;
+	ok(gunzip_capped(two, sizeof(two), 1024, &budget, &out, &len) == 0 && budget == 0,
+	   "gunzip: exactly the budget");
+	free(out);
+	out = NULL;
+
+	/* issue 18 item 5: all gzip parts of a user data share max-userdata-size */
+	f = open_memstream(&mime, &mlen);
+	fputs("Content-Type: multipart/mixed; boundary=\"B\"\n\n", f);
+	for (int i = 0; i < 3; i++)
+		fprintf(f,
+			"--B\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n%s\n",
+			big);
+	fputs("--B--\n", f);
+	fclose(f);
+	config_init(&cfg);
+	cfg.max_userdata_size = 20000;
+	r = cc_doc_decode(&cfg, mime, mlen, &d);
+	ok(r == 0 && d.error == -EDQUOT && strstr(d.error_message, "part 3") &&
+	       strstr(d.error_message, "together"),
+	   "3 gzip parts of 8 KiB, max-userdata-size 20000: part 3 refused (%s)", d.error_message);
+	cc_doc_done(&d);
+	cfg.max_userdata_size = 30000;
+	r = cc_doc_decode(&cfg, mime, mlen, &d);
+	ok(r == 0 && d.error == 0 && d.cc, "the same with 30000: fine (%s)",
+	   d.error_message ? d.error_message : "");
+	cc_doc_done(&d);
+	config_done(&cfg);
+}
+
 int main(void)
 {
 	test_all_keys();
 	test_errors();
 	test_merge();
 	test_mime_gzip();
+	test_gzip_limits();
 	return tap_done();
 }

@@ -76,6 +76,15 @@ static int doc_add_config(struct cc_doc *d, const char *text, size_t len, const 
 	return cloud_config_merge(d->cc, cc);
 }
 
+static const char *gunzip_error(int r)
+{
+	if (r == -EFBIG)
+		return "larger than max-userdata-size";
+	if (r == -EDQUOT)
+		return "the user data's gzip data together inflate beyond max-userdata-size";
+	return strerror(-r);
+}
+
 static bool sniffable(const char *type)
 {
 	return streq(type, "") || streq(type, "text/plain") ||
@@ -100,12 +109,12 @@ static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_
 		return strv_push(&d->ignored_parts, TAKE_PTR(note));
 	}
 	if (gzip_is(body, len)) {
-		r = gunzip_capped(body, len, cfg->max_userdata_size, &plain, &len);
+		r = gunzip_capped(body, len, cfg->max_userdata_size, &d->gunzip_left, &plain, &len);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
 			return doc_fail(d, r, "%sgzip data cannot be decompressed: %s", where,
-					strerror(-r));
+					gunzip_error(r));
 		body = plain;
 	}
 	k = userdata_detect(body, len);
@@ -138,18 +147,19 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 	size_t n = 0;
 	int r;
 
-	*d = (struct cc_doc){ .kind = USERDATA_NONE };
+	*d = (struct cc_doc){ .kind = USERDATA_NONE, .gunzip_left = cfg->max_userdata_size };
 	if (!data || len == 0)
 		return 0;
 	if (gzip_is(data, len)) {
 		d->gzip = true;
-		r = gunzip_capped(data, len, cfg->max_userdata_size, &d->plain, &d->plain_len);
+		r = gunzip_capped(data, len, cfg->max_userdata_size, &d->gunzip_left, &d->plain,
+				  &d->plain_len);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
 			d->kind = USERDATA_GZIP;
 			return doc_fail(d, r, "gzip user data cannot be decompressed: %s",
-					r == -EFBIG ? "larger than max-userdata-size" : strerror(-r));
+					gunzip_error(r));
 		}
 		data = d->plain;
 		len = d->plain_len;
@@ -599,8 +609,10 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 		      const struct cc_doc *d, bool dry_run, FILE *plan, char **ret_message)
 {
 	_cleanup_close_ int dfd = -1, logfd = -1;
+	size_t files_left = cfg->max_userdata_size;
 	struct cc_run c = { .root = root, .cfg = cfg, .id = id, .dry_run = dry_run,
-			    .plan = dry_run ? plan : NULL, .log_fd = -1 };
+			    .plan = dry_run ? plan : NULL, .log_fd = -1,
+			    .files_left = &files_left };
 	struct tally t = {};
 	bool failed = false, did = false;
 	int r;

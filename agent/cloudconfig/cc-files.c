@@ -17,7 +17,9 @@
 #include "base/passwd.h"
 #include "base/util.h"
 
-static int decode(const struct cc_run *c, const struct cc_file *f, char **ret, size_t *ret_len)
+/* The content as bytes, counted against *LEFT: -EDQUOT beyond it. */
+static int decode(const struct cc_run *c, const struct cc_file *f, size_t *left, char **ret,
+		  size_t *ret_len)
 {
 	_cleanup_free_ char *b = NULL;
 	const char *p = f->content ? f->content : "";
@@ -26,22 +28,33 @@ static int decode(const struct cc_run *c, const struct cc_file *f, char **ret, s
 
 	switch (f->encoding) {
 	case CC_ENC_TEXT:
+		if (n > *left)
+			return -EDQUOT;
 		*ret = malloc(n + 1);
 		if (!*ret)
 			return -ENOMEM;
 		memcpy(*ret, p, n);
 		(*ret)[n] = 0;
 		*ret_len = n;
+		*left -= n;
 		return 0;
 	case CC_ENC_B64:
-		return base64_decode(p, n, ret, ret_len);
+		r = base64_decode(p, n, ret, ret_len);
+		if (r >= 0 && *ret_len > *left) {
+			free(*ret);
+			*ret = NULL;
+			return -EDQUOT;
+		}
+		if (r >= 0)
+			*left -= *ret_len;
+		return r;
 	case CC_ENC_GZIP:
-		return gunzip_capped(p, n, c->cfg->max_userdata_size, ret, ret_len);
+		return gunzip_capped(p, n, c->cfg->max_userdata_size, left, ret, ret_len);
 	case CC_ENC_GZIP_B64:
 		r = base64_decode(p, n, &b, &blen);
 		if (r < 0)
 			return r;
-		return gunzip_capped(b, blen, c->cfg->max_userdata_size, ret, ret_len);
+		return gunzip_capped(b, blen, c->cfg->max_userdata_size, left, ret, ret_len);
 	}
 	return -EINVAL;
 }
@@ -73,7 +86,7 @@ static int resolve_owner(const char *root, const char *owner, uid_t *ret_uid, gi
 	return 0;
 }
 
-static int write_one(const struct cc_run *c, const struct cc_file *f, size_t index)
+static int write_one(const struct cc_run *c, const struct cc_file *f, size_t index, size_t *left)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
@@ -85,9 +98,14 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 	gid_t gid;
 	int r;
 
-	r = decode(c, f, &data, &len);
+	r = decode(c, f, left, &data, &len);
 	if (r == -ENOMEM)
 		return log_error_errno(r, "Out of memory.");
+	if (r == -EDQUOT)
+		return log_error_errno(r,
+				       "cloud-config write_files[%zu] '%s': the files together "
+				       "exceed max-userdata-size (%zu bytes), refusing.",
+				       index, f->path, (size_t)c->cfg->max_userdata_size);
 	if (r < 0)
 		return log_error_errno(r, "cloud-config write_files[%zu] '%s': the content does not "
 					  "decode (%s).", index, f->path, strerror(-r));
@@ -154,12 +172,13 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 
 int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool deferred)
 {
-	size_t wrote = 0, failed = 0;
+	size_t wrote = 0, failed = 0, unlimited = SIZE_MAX;
+	size_t *left = c->files_left ? c->files_left : &unlimited;
 
 	for (size_t i = 0; i < cc->n_files; i++) {
 		if (cc->files[i].defer != deferred)
 			continue;
-		if (write_one(c, &cc->files[i], i) < 0)
+		if (write_one(c, &cc->files[i], i, left) < 0)
 			failed++;
 		else
 			wrote++;

@@ -14,7 +14,10 @@ bool gzip_is(const void *data, size_t len);
 
 /*
  * Decompress the gzip member(s) in DATA into a NUL-terminated buffer (the NUL is not counted).
- * Returns 0, -EFBIG when the output would exceed MAX bytes, -EBADMSG when DATA is not valid
- * gzip (truncated, bad checksum), -ENOMEM.
+ * The output may be at most MAX bytes and, when BUDGET is not NULL, at most *BUDGET bytes: the
+ * total left for every blob of one user data, reduced by the output on success. Returns 0,
+ * -EFBIG when the output would exceed MAX, -EDQUOT when it would exceed *BUDGET, -EBADMSG when
+ * DATA is not valid gzip (truncated, bad checksum, trailing garbage), -ENOMEM.
  */
-int gunzip_capped(const void *data, size_t len, size_t max, char **ret, size_t *ret_len);
+int gunzip_capped(const void *data, size_t len, size_t max, size_t *budget, char **ret,
+		  size_t *ret_len);

@@ -22,6 +22,7 @@ struct cc_run {
 	bool dry_run;
 	FILE *plan; /* dry run: one line per action goes here (may be NULL) */
 	int log_fd; /* command output copy (the instance's cloud-config.log), -1 for none */
+	size_t *files_left; /* write_files: decoded bytes still allowed, both passes together */
 };
 
 void cc_plan(const struct cc_run *c, const char *fmt, ...) _printf_(2, 3);
@@ -30,7 +31,8 @@ void cc_plan(const struct cc_run *c, const char *fmt, ...) _printf_(2, 3);
  * the journal and to C->log_fd. 0 exit status 0, -EPROTO non-zero, other <0 not started. */
 int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char *const *extra_env);
 
-/* write_files, the entries with defer == DEFERRED. <0 some failed, 0 none, 1 wrote. */
+/* write_files, the entries with defer == DEFERRED. Their decoded contents count against
+ * *C->files_left (an entry beyond it fails). <0 some failed, 0 none, 1 wrote. */
 int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool deferred);
 
 /* users. <0 some failed, 0 nothing to do, 1 changed. */
