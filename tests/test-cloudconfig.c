@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for cloudconfig.c (libyaml, no mock), cc-mime.c, cc-gzip.c and the decoding in
- * cc-apply.c: every supported key's shape, YAML 1.1 scalars, errors with line and column, wrong
- * shapes kept out, unknown keys listed, merging of parts, alias expansion capped, MIME parts in
- * order with base64, gzip with a cap. Fixtures: tests/fixtures/cloud-config/. */
+/* Unit tests for cloudconfig.c (libyaml, no mock), cc-node.c, cc-mime.c, cc-gzip.c and the
+ * decoding in cc-apply.c: every supported key's shape, YAML 1.1 scalars, errors with line and
+ * column, wrong shapes kept out, unknown keys listed, merging of parts, alias expansion capped,
+ * MIME parts in order with base64, gzip with a cap; the tree (merge keys, duplicate keys, tags,
+ * a second document); the limits of issue 18 as counted work (budget units used), never as
+ * time: deep nesting, aliases of unsupported sub-keys, many keys, long lists, many parts,
+ * gzip budgets. Fixtures: tests/fixtures/cloud-config/. */
 #include "cloudconfig/cc-apply.h"
 #include "cloudconfig/cc-gzip.h"
 #include "cloudconfig/cc-mime.h"
@@ -10,6 +13,8 @@
 #include "base/config.h"
 #include "tap.h"
 #include "base/util.h"
+
+#define WORK_MAX ((size_t)CC_WORK_PER_NODE * CC_MAX_NODES)
 
 static char *fixture(const char *name, size_t *len)
 {
@@ -198,7 +203,8 @@ static void test_mime_gzip(void)
 	free(out);
 	out = NULL;
 	ok(gunzip_capped(gz, sizeof(gz), 10, NULL, &out, &len) == -EFBIG, "gunzip: cap");
-	ok(gunzip_capped(gz, sizeof(gz) - 6, 1024, NULL, &out, &len) == -EBADMSG, "gunzip: truncated");
+	ok(gunzip_capped(gz, sizeof(gz) - 6, 1024, NULL, &out, &len) == -EBADMSG,
+	   "gunzip: truncated");
 
 	r = base64_decode("aGVs\nbG8K", 9, &b, &len);
 	ok(r == 0 && len == 6 && streq(b, "hello\n"), "base64 with a line break");
@@ -246,6 +252,428 @@ static void test_mime_gzip(void)
 	   "decode: bad YAML is an error with its line (%s)", d.error_message);
 	cc_doc_done(&d);
 	config_done(&cfg);
+}
+
+/* TEXT (LEN bytes) parsed with a fresh budget; *WORK: the units of work it used. */
+static int parse_counted(const char *text, size_t len, struct cloud_config **cc, struct cc_error *e,
+			 size_t *work)
+{
+	struct cc_budget b;
+	int r;
+
+	cc_budget_init(&b, len);
+	r = cloud_config_parse_budget(text, len, &b, cc, e);
+	*work = WORK_MAX - b.work;
+	return r;
+}
+
+/* A memstream document: COUNT times PIECE between HEAD and TAIL. */
+static char *repeat(const char *head, const char *piece, size_t count, const char *tail,
+		    size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (!f)
+		exit(1);
+	fputs(head, f);
+	for (size_t i = 0; i < count; i++)
+		fputs(piece, f);
+	fputs(tail, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_depth(void)
+{
+	struct cloud_config *cc = NULL;
+	struct cc_error e;
+	size_t len, work;
+	char *t;
+	int r;
+
+	/* issue 18 item 3: 75 s and 129 s with libyaml's document loader */
+	t = repeat("#cloud-config\nx: ", "[", 100000, "", &len);
+	memset(t + len, 0, 0);
+	{
+		char *u = repeat(t, "]", 100000, "\n", &len);
+		free(t);
+		t = u;
+	}
+	r = parse_counted(t, len, &cc, &e, &work);
+	ok(r == -E2BIG && !cc && strstr(e.problem, "nesting deeper than 64 levels") && e.line == 2,
+	   "'[' x 1e5: -E2BIG at line %u: %s", e.line, e.problem);
+	ok(work < 200, "'[' x 1e5: abandoned after %zu units of work", work);
+	free(t);
+
+	t = repeat("#cloud-config\nx: ", "{a: ", 100000, "\n", &len);
+	r = parse_counted(t, len, &cc, &e, &work);
+	ok(r == -E2BIG && strstr(e.problem, "nesting deeper than 64"), "'{a: ' x 1e5: -E2BIG (%s)",
+	   e.problem);
+	ok(work < 300, "'{a: ' x 1e5: abandoned after %zu units of work", work);
+	free(t);
+
+	/* the root mapping and 63 lists: 64 levels are fine, 65 are not */
+	{
+		char *a = repeat("x: ", "[", 63, "", &len), *b = repeat(a, "]", 63, "\n", &len);
+		r = parse(b, &cc, &e);
+		ok(r == 0 && cc, "64 levels of nesting are fine (%d: %s)", r, e.problem);
+		cloud_config_free(cc);
+		cc = NULL;
+		free(a);
+		free(b);
+		a = repeat("x: ", "[", 64, "", &len);
+		b = repeat(a, "]", 64, "\n", &len);
+		r = parse(b, &cc, &e);
+		ok(r == -E2BIG, "65 levels are refused (%d: %s)", r, e.problem);
+		free(a);
+		free(b);
+	}
+
+	/* an alias does not get around the limit */
+	{
+		char *a = repeat("a: &a ", "[", 40, "", &len),
+		     *b = repeat(a, "]", 40, "\nb: ", &len);
+		char *c = repeat(b, "[", 40, "*a", &len), *d = repeat(c, "]", 40, "\n", &len);
+		r = parse(d, &cc, &e);
+		ok(r == -E2BIG && strstr(e.problem, "through an alias"),
+		   "nesting through an alias: -E2BIG (%s)", e.problem);
+		free(a);
+		free(b);
+		free(c);
+		free(d);
+	}
+}
+
+static void test_aliases(void)
+{
+	_cleanup_free_ char *map = NULL, *t = NULL, *t2 = NULL, *t3 = NULL;
+	struct cloud_config *cc = NULL;
+	struct cc_error e;
+	size_t len, work, repeated = 0;
+	char piece[32];
+	FILE *f;
+	int r;
+
+	/* issue 18 item 1: 800 aliases of a user with 800 unsupported sub-keys: 640 004 warning
+	 * lines and 131 s. Every copy is charged: the parse stops at the values budget. */
+	f = open_memstream(&t, &len);
+	fputs("#cloud-config\nx: &a {name: u", f);
+	for (int i = 0; i < 800; i++)
+		fprintf(f, ", k%d: 0", i);
+	fputs("}\nusers: [*a", f);
+	for (int i = 1; i < 800; i++)
+		fputs(", *a", f);
+	fputs("]\n", f);
+	fclose(f);
+	r = parse_counted(t, len, &cc, &e, &work);
+	ok(r == -E2BIG && !cc && strstr(e.problem, "more than 131072 values"),
+	   "800 aliases x 800 sub-keys: -E2BIG (%s)", e.problem);
+	ok(work <= WORK_MAX, "800 x 800: %zu units of work, at most %zu", work, WORK_MAX);
+
+	/* 40 x 40 fits: one problem line per sub-key, with its count */
+	f = open_memstream(&t2, &len);
+	fputs("#cloud-config\nx: &a {name: u", f);
+	for (int i = 0; i < 40; i++)
+		fprintf(f, ", k%d: 0", i);
+	fputs("}\nusers: [*a", f);
+	for (int i = 1; i < 40; i++)
+		fputs(", *a", f);
+	fputs("]\n", f);
+	fclose(f);
+	r = parse_counted(t2, len, &cc, &e, &work);
+	if (ok(r == 0 && cc, "40 aliases x 40 sub-keys: parses (%d: %s)", r, e.problem)) {
+		for (size_t i = 0; i < cc->n_problems; i++)
+			repeated += strstr(cc->problems[i], "(40 times, the first here)") != NULL;
+		ok(cc->n_users == 40 && cc->has[CC_USERS] && cc->partial[CC_USERS],
+		   "40 x 40: 40 users, 'users' partial");
+		ok(cc->n_problems == 40 && repeated == 40 &&
+		       strv_length(cc->problems) == cc->n_problems,
+		   "40 x 40: 40 problem lines, each counted 40 times (%zu lines: %s)",
+		   cc->n_problems, cc->problems ? cc->problems[0] : "none");
+		ok(work < 20000, "40 x 40: %zu units of work", work);
+	}
+	cloud_config_free(cc);
+	cc = NULL;
+
+	/* 100 different sub-keys: CC_MAX_PROBLEMS lines and one that counts the rest */
+	f = open_memstream(&t3, &len);
+	fputs("users:\n  - name: u\n", f);
+	for (int i = 0; i < 100; i++) {
+		snprintf(piece, sizeof(piece), "    k%d: 0\n", i);
+		fputs(piece, f);
+	}
+	fclose(f);
+	r = parse(t3, &cc, &e);
+	if (ok(r == 0 && cc, "100 unsupported sub-keys: parses")) {
+		ok(cc->n_problems == CC_MAX_PROBLEMS + 1 && cc->problems_dropped == 36 &&
+		       strstr(cc->problems[CC_MAX_PROBLEMS], "36 more problems not shown"),
+		   "100 sub-keys: %u lines and a count of the other 36 (%s)", CC_MAX_PROBLEMS,
+		   cc->problems ? cc->problems[cc->n_problems - 1] : "none");
+	}
+	cloud_config_free(cc);
+	cc = NULL;
+
+	r = parse("a: *nope\n", &cc, &e);
+	ok(r == -EBADMSG && strstr(e.problem, "undefined alias") && e.line == 1,
+	   "undefined alias: -EBADMSG at line %u (%s)", e.line, e.problem);
+	r = parse("a: &a [1, *a]\n", &cc, &e);
+	ok(r == -EBADMSG && strstr(e.problem, "cycle"),
+	   "an alias inside its own node: -EBADMSG (%s)", e.problem);
+	r = parse("a: &a [1]\nb: &a [2]\nruncmd: *a\n", &cc, &e);
+	ok(r == 0 && cc->n_runcmd == 1 && streq(cc->runcmd[0].shell, "2"),
+	   "a redefined anchor: the latest wins");
+	cloud_config_free(cc);
+	cc = NULL;
+	(void)map;
+}
+
+static void test_counts(void)
+{
+	struct cloud_config *cc = NULL;
+	struct cc_error e;
+	size_t len, work;
+	char *t;
+	int r;
+
+	/* issue 18 item 2: 200 k unique top-level keys took 121 s */
+	{
+		FILE *f = open_memstream(&t, &len);
+		fputs("#cloud-config\n", f);
+		for (int i = 0; i < 200000; i++)
+			fprintf(f, "k%06d: 1\n", i);
+		fclose(f);
+	}
+	r = parse_counted(t, len, &cc, &e, &work);
+	ok(r == -E2BIG && strstr(e.problem, "more than 1024 top-level keys"),
+	   "200 k top-level keys: -E2BIG (%s)", e.problem);
+	ok(work < 4 * 1100, "200 k keys: abandoned after %zu units of work", work);
+	free(t);
+
+	t = repeat("#cloud-config\n", "k: 1\n", 50000, "", &len);
+	r = parse_counted(t, len, &cc, &e, &work);
+	ok(r == 0 && cc && cc->n_unknown == 1, "50 k times the same key: one key");
+	cloud_config_free(cc);
+	cc = NULL;
+	free(t);
+
+	/* a 15 MiB flow list took 305 s and 905 MiB */
+	t = repeat("#cloud-config\npackages: [", "a,", 7 << 20, "a]\n", &len);
+	r = parse_counted(t, len, &cc, &e, &work);
+	ok(r == -E2BIG && strstr(e.problem, "more than 131072 values"),
+	   "15 MiB flow list: -E2BIG (%s)", e.problem);
+	ok(work <= WORK_MAX, "15 MiB flow list: %zu units of work", work);
+	free(t);
+
+	t = repeat("packages: [", "a,", CC_MAX_ENTRIES, "a]\n", &len);
+	r = parse(t, &cc, &e);
+	ok(r == 0 && cc->invalid[CC_PACKAGES] && cc->problems &&
+	       strstr(cc->problems[0], "more than 1024 entries"),
+	   "1025 packages: invalid, with the limit named (%s)",
+	   cc && cc->problems ? cc->problems[0] : "none");
+	cloud_config_free(cc);
+	cc = NULL;
+	free(t);
+
+	t = repeat("users: u0", ", u", CC_MAX_ENTRIES, "\n", &len);
+	r = parse(t, &cc, &e);
+	ok(r == 0 && cc->invalid[CC_USERS] && cc->n_users == 0, "1025 users in a string: invalid");
+	cloud_config_free(cc);
+	cc = NULL;
+	free(t);
+
+	t = repeat("users:\n", "  - name: u\n", CC_MAX_ENTRIES + 1, "", &len);
+	r = parse(t, &cc, &e);
+	ok(r == 0 && cc->invalid[CC_USERS], "1025 users as mappings: invalid");
+	cloud_config_free(cc);
+	cc = NULL;
+	free(t);
+
+	t = repeat("write_files:\n", "  - path: /x\n", CC_MAX_ENTRIES, "", &len);
+	r = parse(t, &cc, &e);
+	ok(r == 0 && cc->has[CC_WRITE_FILES] && cc->n_files == CC_MAX_ENTRIES,
+	   "1024 write_files: fine");
+	cloud_config_free(cc);
+	cc = NULL;
+	free(t);
+}
+
+static void test_tree(void)
+{
+	_cleanup_(cc_node_freep) struct cc_node *root = NULL;
+	struct cloud_config *cc = NULL;
+	struct cc_budget b;
+	struct cc_error e;
+	bool more;
+	int r;
+
+	/* YAML 1.1 merge keys, as PyYAML applies them */
+	r = parse("base: &b {name: x, shell: /bin/sh, gecos: B}\n"
+		  "other: &o {gecos: O, lock_passwd: false}\n"
+		  "users:\n"
+		  "  - <<: *b\n"
+		  "    name: y\n"
+		  "  - <<: [*o, *b]\n"
+		  "    name: z\n",
+		  &cc, &e);
+	if (ok(r == 0 && cc && cc->n_users == 2, "merge keys: parses (%d: %s)", r, e.problem)) {
+		ok(streq(cc->users[0].name, "y") && streq(cc->users[0].shell, "/bin/sh") &&
+		       streq(cc->users[0].gecos, "B"),
+		   "<<: the merged keys, the own key wins");
+		ok(streq(cc->users[1].gecos, "O") && !cc->users[1].lock_passwd &&
+		       streq(cc->users[1].shell, "/bin/sh"),
+		   "<<: [a, b]: the earlier mapping wins");
+		ok(cc->n_problems == 0, "<<: no problem lines (%zu)", cc->n_problems);
+	}
+	cloud_config_free(cc);
+	cc = NULL;
+	r = parse("users:\n  - <<: 1\n    name: y\n", &cc, &e);
+	ok(r == -EBADMSG && strstr(e.problem, "merge key"), "<<: a scalar is an error (%s)",
+	   e.problem);
+	r = parse("a: &m {k: 1}\nb:\n  <<: *m\n  c: 2\nc: *m\n", &cc, &e);
+	ok(r == 0 && cc, "an anchored mapping merged, then aliased again");
+	cloud_config_free(cc);
+	cc = NULL;
+	/* what a merge key reads in place must stay whole for a later alias */
+	r = parse("a: {<<: &x {name: n1}, b: 2}\nusers: [*x]\n", &cc, &e);
+	ok(r == 0 && cc->n_users == 1 && streq(cc->users[0].name, "n1"),
+	   "<<: &x {...}: the anchored mapping is still whole for *x");
+	cloud_config_free(cc);
+	cc = NULL;
+	r = parse("a: {<<: &s [{name: n2}, {name: n3, shell: /bin/sh}]}\nusers: *s\n", &cc, &e);
+	ok(r == 0 && cc->n_users == 2 && streq(cc->users[0].name, "n2") &&
+	       streq(cc->users[1].name, "n3") && streq(cc->users[1].shell, "/bin/sh"),
+	   "<<: &s [...]: the anchored list is still whole for *s");
+	cloud_config_free(cc);
+	cc = NULL;
+	r = parse("a: {<<: &s [{name: n2}]}\nusers: *s\n", &cc, &e);
+	ok(r == 0 && cc->n_users == 1 && streq(cc->users[0].name, "n2"), "<<: &s [{name}]: *s");
+	cloud_config_free(cc);
+	cc = NULL;
+	r = parse("a: &d {k: &v [x]}\nb: {<<: *d}\nc: *v\nruncmd: *v\n", &cc, &e);
+	ok(r == 0 && cc->n_runcmd == 1, "an anchor inside a merged mapping: still whole");
+	cloud_config_free(cc);
+	cc = NULL;
+
+	/* duplicate keys: the last value, the first place (a Python dict) */
+	r = parse("hostname: a\nruncmd: [x]\nhostname: b\n", &cc, &e);
+	ok(r == 0 && streq(cc->hostname, "b"), "a duplicate key: the last value wins");
+	cloud_config_free(cc);
+	cc = NULL;
+
+	/* tags */
+	r = parse("preserve_hostname: !!str yes\n", &cc, &e);
+	ok(r == 0 && cc->invalid[CC_PRESERVE_HOSTNAME], "!!str yes is a string");
+	cloud_config_free(cc);
+	cc = NULL;
+	r = parse("preserve_hostname: !!bool 'Yes'\n", &cc, &e);
+	ok(r == 0 && cc->has[CC_PRESERVE_HOSTNAME] && cc->preserve_hostname,
+	   "!!bool 'Yes' is true");
+	cloud_config_free(cc);
+	cc = NULL;
+
+	/* a second document is not read, but noticed */
+	r = parse("hostname: a\n---\nhostname: b\n", &cc, &e);
+	ok(r == 0 && streq(cc->hostname, "a") && cc->more_documents,
+	   "a second document: the first is used, the second noticed");
+	cloud_config_free(cc);
+	cc = NULL;
+
+	/* the tree itself */
+	cc_budget_init(&b, 0);
+	{
+		static const char doc[] = "a: 1\nb:\n  - x\n  - 'y'\n  - |\n    z\nc: {d: e}\n";
+		r = cloud_config_load(doc, strlen(doc), &b, &root, &more, &e);
+	}
+	if (ok(r == 0 && root && root->type == CC_NODE_MAPPING && root->map.n == 3 && !more,
+	       "load: a mapping of 3")) {
+		const struct cc_node *l = cc_map_get(root, "b");
+		ok(l && l->type == CC_NODE_SEQUENCE && l->seq.n == 3 &&
+		       l->seq.items[0]->style == CC_STYLE_PLAIN &&
+		       l->seq.items[1]->style == CC_STYLE_SINGLE &&
+		       l->seq.items[2]->style == CC_STYLE_LITERAL &&
+		       cc_scalar_is(l->seq.items[2], "z\n") && l->seq.items[1]->line == 4 &&
+		       l->seq.items[1]->column == 5,
+		   "load: styles, text, line and column kept");
+		ok(cc_scalar_is(cc_map_get(cc_map_get(root, "c"), "d"), "e") &&
+		       !cc_map_get(root, "x"),
+		   "cc_map_get");
+	}
+	{
+		/* a large mapping is indexed; lookups find every key */
+		_cleanup_free_ char *t = NULL;
+		struct cc_node *big = NULL;
+		size_t len;
+		bool all = true;
+		FILE *f = open_memstream(&t, &len);
+
+		for (int i = 0; i < 1000; i++)
+			fprintf(f, "key%d: %d\n", i, i);
+		fclose(f);
+		cc_budget_init(&b, len);
+		r = cloud_config_load(t, len, &b, &big, NULL, &e);
+		for (int i = 0; r == 0 && i < 1000; i++) {
+			char k[16], v[16];
+			snprintf(k, sizeof(k), "key%d", i);
+			snprintf(v, sizeof(v), "%d", i);
+			all = all && cc_scalar_is(cc_map_get(big, k), v);
+		}
+		ok(r == 0 && big->map.index && all, "load: 1000 keys, indexed, all found");
+		cc_node_free(big);
+	}
+}
+
+static void test_merge_limits(void)
+{
+	_cleanup_free_ char *t1 = NULL, *t2 = NULL, *t3 = NULL;
+	struct cloud_config *a = NULL, *b = NULL;
+	struct cc_error e;
+	FILE *f;
+	size_t len1, len2, len3;
+
+	f = open_memstream(&t1, &len1);
+	for (int i = 0; i < 600; i++)
+		fprintf(f, "a%d: 1\n", i);
+	fclose(f);
+	f = open_memstream(&t2, &len2);
+	for (int i = 0; i < 600; i++)
+		fprintf(f, "b%d: 1\n", i);
+	fclose(f);
+	if (cloud_config_parse(t1, len1, &a, &e) == 0 &&
+	    cloud_config_parse(t1, len1, &b, &e) == 0) {
+		int m = cloud_config_merge(a, b);
+		ok(m == 0 && a->n_unknown == 600 && strv_length(a->unknown) == 600,
+		   "merge: the same 600 keys twice are 600");
+	} else
+		ok(false, "merge: parse");
+	cloud_config_free(b);
+	b = NULL;
+	if (cloud_config_parse(t2, len2, &b, &e) == 0)
+		ok(cloud_config_merge(a, b) == -E2BIG, "merge: 1200 different keys: -E2BIG");
+	else
+		ok(false, "merge: parse");
+	cloud_config_free(a);
+	cloud_config_free(b);
+	a = b = NULL;
+
+	/* problems: two parts with 70 each: CC_MAX_PROBLEMS lines and one count */
+	f = open_memstream(&t3, &len3);
+	fputs("write_files:\n  - path: /x\n", f);
+	for (int i = 0; i < 70; i++)
+		fprintf(f, "    k%d: 0\n", i);
+	fclose(f);
+	if (cloud_config_parse(t3, len3, &a, &e) == 0 &&
+	    cloud_config_parse(t3, len3, &b, &e) == 0) {
+		int m = cloud_config_merge(a, b);
+		ok(m == 0 && a->n_problems == CC_MAX_PROBLEMS + 1 && a->problems_dropped == 76 &&
+		       strstr(a->problems[CC_MAX_PROBLEMS], "76 more problems") &&
+		       strv_length(a->problems) == a->n_problems,
+		   "merge: problems capped, one line counts the other 76 (%s)",
+		   a->problems[a->n_problems - 1]);
+	} else
+		ok(false, "merge: parse");
+	cloud_config_free(a);
+	cloud_config_free(b);
 }
 
 static void test_gzip_limits(void)
@@ -326,12 +754,52 @@ static void test_gzip_limits(void)
 	config_done(&cfg);
 }
 
+static void test_mime_limits(void)
+{
+	_cleanup_free_ char *t = NULL, *h = NULL;
+	struct mime_part *parts = NULL;
+	size_t len, n = 0;
+	struct cc_doc d;
+	struct config cfg;
+	int r;
+
+	t = repeat("Content-Type: multipart/mixed; boundary=B\n\n", "--B\n\nx\n", MIME_MAX_PARTS,
+		   "--B--\n", &len);
+	r = mime_split(t, len, &parts, &n);
+	ok(r == 0 && n == MIME_MAX_PARTS, "MIME: %u parts are fine", MIME_MAX_PARTS);
+	mime_parts_free(parts, n);
+	free(t);
+	/* 1e5 parts took 7 s, 4e5 45 s */
+	t = repeat("Content-Type: multipart/mixed; boundary=B\n\n", "--B\nContent-Type: x/y\n\nx\n",
+		   400000, "--B--\n", &len);
+	ok(mime_split(t, len, &parts, &n) == -E2BIG, "MIME: 4e5 parts: -E2BIG");
+	config_init(&cfg);
+	r = cc_doc_decode(&cfg, t, len, &d);
+	ok(r == 0 && d.error == -E2BIG && strstr(d.error_message, "more than 1024 parts"),
+	   "decode: 4e5 parts: an error naming the limit (%s)", d.error_message);
+	cc_doc_done(&d);
+	config_done(&cfg);
+
+	/* a header folded over 1e5 lines */
+	h = repeat("Content-Type: multipart/mixed;\n", " x=y;\n", 100000,
+		   " boundary=B\n\n--B\n\nx\n--B--\n", &len);
+	r = mime_split(h, len, &parts, &n);
+	ok(r == 0 && n == 1, "MIME: a header folded over 1e5 lines");
+	mime_parts_free(parts, n);
+}
+
 int main(void)
 {
 	test_all_keys();
 	test_errors();
 	test_merge();
 	test_mime_gzip();
+	test_depth();
+	test_aliases();
+	test_counts();
+	test_tree();
+	test_merge_limits();
 	test_gzip_limits();
+	test_mime_limits();
 	return tap_done();
 }

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/authkeys.h"
 #include "base/passwd.h"
+#include "base/set.h"
 #include "base/util.h"
 
 /* The largest keys file read or written (2000 RSA-4096 keys fit). */
@@ -219,6 +220,7 @@ struct key {
 struct key_list {
 	struct key *keys;
 	size_t n, allocated;
+	struct strset ids; /* each key's id (its blob, or the line): membership in O(1) */
 };
 
 static void key_list_done(struct key_list *l)
@@ -226,16 +228,13 @@ static void key_list_done(struct key_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->keys[i].line);
 	free(l->keys);
+	strset_done(&l->ids);
 	*l = (struct key_list){};
 }
 
 static bool key_list_contains(const struct key_list *l, const struct key *k)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->keys[i].id_len == k->id_len && memcmp(l->keys[i].line + l->keys[i].id_off,
-							     k->line + k->id_off, k->id_len) == 0)
-			return true;
-	return false;
+	return strset_get(&l->ids, k->line + k->id_off, k->id_len, NULL);
 }
 
 /* Append a copy of K unless a key with the same blob is there. Returns 1 added, 0 duplicate. */
@@ -257,6 +256,10 @@ static int key_list_add(struct key_list *l, const struct key *k)
 	copy = strdup(k->line);
 	if (!copy)
 		return -ENOMEM;
+	if (strset_put(&l->ids, copy + k->id_off, k->id_len, l->n, NULL) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
 	l->keys[l->n++] = (struct key){ .line = copy, .id_off = k->id_off, .id_len = k->id_len };
 	return 1;
 }

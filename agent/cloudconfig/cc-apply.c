@@ -21,6 +21,7 @@
 #include "base/process.h"
 #include "base/script.h"
 #include "base/authkeys.h"
+#include "base/set.h"
 #include "base/state.h"
 #include "base/util.h"
 
@@ -60,7 +61,7 @@ static int doc_add_config(struct cc_doc *d, const char *text, size_t len, const 
 	struct cc_error e;
 	int r;
 
-	r = cloud_config_parse(text, len, &cc, &e);
+	r = cloud_config_parse_budget(text, len, &d->budget, &cc, &e);
 	if (r == -ENOMEM)
 		return r;
 	if (r == -EBADMSG)
@@ -73,7 +74,11 @@ static int doc_add_config(struct cc_doc *d, const char *text, size_t len, const 
 		d->cc = TAKE_PTR(cc);
 		return 0;
 	}
-	return cloud_config_merge(d->cc, cc);
+	r = cloud_config_merge(d->cc, cc);
+	if (r == -E2BIG)
+		return doc_fail(d, r, "%sthe parts together have more than %u top-level keys",
+				where, CC_MAX_KEYS);
+	return r;
 }
 
 static const char *gunzip_error(int r)
@@ -164,6 +169,7 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 		data = d->plain;
 		len = d->plain_len;
 	}
+	cc_budget_init(&d->budget, len);
 	d->kind = userdata_detect(data, len);
 	if (d->kind == USERDATA_CLOUD_CONFIG)
 		return doc_add_config(d, data, len, "");
@@ -173,6 +179,8 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 	r = mime_split(data, len, &parts, &n);
 	if (r == -ENOMEM)
 		return r;
+	if (r == -E2BIG)
+		return doc_fail(d, r, "MIME user data has more than %u parts", MIME_MAX_PARTS);
 	if (r < 0)
 		return doc_fail(d, r, "MIME user data has no multipart boundary");
 	for (size_t i = 0; i < n && d->error == 0; i++) {
@@ -200,19 +208,44 @@ const char *cc_doc_hostname(const struct cc_doc *d, bool *ret_preserve)
 	return d->cc->has[CC_HOSTNAME] ? d->cc->hostname : NULL;
 }
 
-static int push_valid_keys(char ***l, char *const *keys, const char *label)
+/* The keys a cloud-config may add, all lists together, and the warnings about bad ones. */
+#define CC_KEYS_MAX CC_MAX_ENTRIES
+#define CC_KEY_WARNINGS_MAX 16
+
+struct key_walk {
+	struct strlist keys;
+	struct strset seen;
+	size_t invalid;
+};
+
+/* 0 go on, 1 full (CC_KEYS_MAX reached), <0 failed. */
+static int push_valid_keys(struct key_walk *k, char *const *keys, const char *label)
 {
 	for (size_t i = 0; keys && keys[i]; i++) {
 		const char *reason;
+		char *copy;
 		int r;
 
 		if (sshkey_validate(keys[i], &reason) < 0) {
-			log_warning("cloud-config %s[%zu]: %s, ignoring.", label, i, reason);
+			if (k->invalid++ < CC_KEY_WARNINGS_MAX)
+				log_warning("cloud-config %s[%zu]: %s, ignoring.", label, i,
+					    reason);
 			continue;
 		}
-		if (strv_contains(*l, keys[i]))
+		if (strset_has_str(&k->seen, keys[i]))
 			continue;
-		r = strv_push(l, strdup(keys[i]));
+		if (k->keys.n >= CC_KEYS_MAX) {
+			log_warning(
+			    "cloud-config %s[%zu]: more than %u keys in all, ignoring it and "
+			    "the rest.",
+			    label, i, CC_KEYS_MAX);
+			return 1;
+		}
+		copy = strdup(keys[i]);
+		r = strlist_push(&k->keys, copy);
+		if (r < 0)
+			return r;
+		r = strset_put_str(&k->seen, copy, 0);
 		if (r < 0)
 			return r;
 	}
@@ -221,29 +254,32 @@ static int push_valid_keys(char ***l, char *const *keys, const char *label)
 
 int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret)
 {
-	_cleanup_strv_free_ char **l = NULL;
-	int r;
+	struct key_walk k = {};
+	int r = 0;
 
 	*ret = NULL;
 	if (!cc_doc_has_config(d))
 		return 0;
-	if (d->cc->has[CC_SSH_AUTHORIZED_KEYS]) {
-		r = push_valid_keys(&l, d->cc->ssh_authorized_keys, "ssh_authorized_keys");
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; d->cc->has[CC_USERS] && i < d->cc->n_users; i++) {
+	if (d->cc->has[CC_SSH_AUTHORIZED_KEYS])
+		r = push_valid_keys(&k, d->cc->ssh_authorized_keys, "ssh_authorized_keys");
+	for (size_t i = 0; r == 0 && d->cc->has[CC_USERS] && i < d->cc->n_users; i++) {
 		const struct cc_user *u = &d->cc->users[i];
 		char label[64];
 
 		if (!u->is_default && !streq(u->name, user))
 			continue;
 		snprintf(label, sizeof(label), "users[%zu].ssh_authorized_keys", i);
-		r = push_valid_keys(&l, u->ssh_authorized_keys, label);
-		if (r < 0)
-			return r;
+		r = push_valid_keys(&k, u->ssh_authorized_keys, label);
 	}
-	*ret = TAKE_PTR(l);
+	if (k.invalid > CC_KEY_WARNINGS_MAX)
+		log_warning("cloud-config: %zu invalid keys in all, %zu more not shown, ignoring.",
+			    k.invalid, k.invalid - CC_KEY_WARNINGS_MAX);
+	strset_done(&k.seen);
+	if (r < 0) {
+		strlist_done(&k.keys);
+		return r;
+	}
+	*ret = strlist_steal(&k.keys);
 	return 0;
 }
 
@@ -610,9 +646,13 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 {
 	_cleanup_close_ int dfd = -1, logfd = -1;
 	size_t files_left = cfg->max_userdata_size;
-	struct cc_run c = { .root = root, .cfg = cfg, .id = id, .dry_run = dry_run,
-			    .plan = dry_run ? plan : NULL, .log_fd = -1,
-			    .files_left = &files_left };
+	struct cc_run c = {.root = root,
+			   .cfg = cfg,
+			   .id = id,
+			   .dry_run = dry_run,
+			   .plan = dry_run ? plan : NULL,
+			   .log_fd = -1,
+			   .files_left = &files_left};
 	struct tally t = {};
 	bool failed = false, did = false;
 	int r;

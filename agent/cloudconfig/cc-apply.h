@@ -34,12 +34,14 @@ struct cc_doc {
 	char **ignored_parts;        /* "part 3 (text/x-include-url)" */
 	int error;                   /* <0: not usable; ERROR_MESSAGE says why (secret-free) */
 	char *error_message;
-	size_t gunzip_left;          /* bytes its gzip layers may still inflate to, together */
+	struct cc_budget budget; /* what parsing its cloud-config parts may still cost */
+	size_t gunzip_left;	 /* bytes its gzip layers may still inflate to, together */
 };
 
 /* Decode DATA (LEN bytes of user data; NULL: none). Fills D even on failure (D->error).
- * Everything its gzip layers inflate counts against one max-userdata-size. Returns -ENOMEM
- * only; a bad document is D->error. */
+ * Everything its gzip layers inflate counts against one max-userdata-size, and all its
+ * cloud-config parts share one parse budget (cc-node.h). Returns -ENOMEM only; a bad document
+ * is D->error. */
 int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct cc_doc *d);
 void cc_doc_done(struct cc_doc *d);
 

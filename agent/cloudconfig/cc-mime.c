@@ -156,7 +156,7 @@ static int parse_headers(const char **p, const char *end, struct headers *h)
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
 	_cleanup_free_ char *cur = NULL;
-	size_t cur_len = 0;
+	size_t cur_len = 0, cur_alloc = 0;
 	const char *line;
 	size_t n;
 	int r;
@@ -165,10 +165,17 @@ static int parse_headers(const char **p, const char *end, struct headers *h)
 		bool more = next_line(p, end, &line, &n);
 
 		if (more && n > 0 && (line[0] == ' ' || line[0] == '\t') && cur) {
-			char *c = realloc(cur, cur_len + n + 1);
-			if (!c)
-				return -ENOMEM;
-			cur = c;
+			if (cur_len + n + 1 > cur_alloc) {
+				/* Doubling: a header folded over many lines stays linear. */
+				size_t a = cur_alloc * 2 > cur_len + n + 1 ? cur_alloc * 2
+									   : cur_len + n + 1;
+				char *c = realloc(cur, a);
+
+				if (!c)
+					return -ENOMEM;
+				cur = c;
+				cur_alloc = a;
+			}
 			memcpy(cur + cur_len, line, n);
 			cur_len += n;
 			cur[cur_len] = 0;
@@ -196,26 +203,35 @@ static int parse_headers(const char **p, const char *end, struct headers *h)
 		if (!cur)
 			return -ENOMEM;
 		cur_len = n;
+		cur_alloc = n + 1;
 	}
 }
 
-static int add_part(struct mime_part **parts, size_t *n, const char *s, size_t len)
+static int add_part(struct mime_part **parts, size_t *n, size_t *allocated, const char *s,
+		    size_t len)
 {
 	struct headers h = {};
 	struct mime_part *np, *part;
 	const char *p = s, *end = s + len;
 	int r;
 
+	if (*n >= MIME_MAX_PARTS)
+		return -E2BIG;
 	r = parse_headers(&p, end, &h);
 	if (r < 0)
 		goto out;
-	np = reallocarray(*parts, *n + 1, sizeof(**parts));
-	if (!np) {
-		r = -ENOMEM;
-		goto out;
+	if (*n == *allocated) {
+		size_t a = *allocated ? *allocated * 2 : 8;
+
+		np = reallocarray(*parts, a, sizeof(**parts));
+		if (!np) {
+			r = -ENOMEM;
+			goto out;
+		}
+		*parts = np;
+		*allocated = a;
 	}
-	*parts = np;
-	part = &np[(*n)++];
+	part = &(*parts)[(*n)++];
 	*part = (struct mime_part){ .type = h.type ? TAKE_PTR(h.type) : strdup("") };
 	if (!part->type) {
 		r = -ENOMEM;
@@ -266,7 +282,7 @@ int mime_split(const char *data, size_t len, struct mime_part **ret, size_t *ret
 	struct headers top = {};
 	struct mime_part *parts = NULL;
 	const char *p = data, *end = data + len, *part_start = NULL, *line;
-	size_t n = 0, llen;
+	size_t n = 0, allocated = 0, llen;
 	bool closed = false;
 	int r;
 
@@ -289,7 +305,7 @@ int mime_split(const char *data, size_t len, struct mime_part **ret, size_t *ret
 				e--;
 			if (e > part_start && e[-1] == '\r')
 				e--;
-			r = add_part(&parts, &n, part_start, (size_t)(e - part_start));
+			r = add_part(&parts, &n, &allocated, part_start, (size_t)(e - part_start));
 		}
 		part_start = p;
 		if (close) {
@@ -299,7 +315,7 @@ int mime_split(const char *data, size_t len, struct mime_part **ret, size_t *ret
 	}
 	/* No closing delimiter: the last part runs to the end. */
 	if (r >= 0 && part_start && !closed && part_start < end)
-		r = add_part(&parts, &n, part_start, (size_t)(end - part_start));
+		r = add_part(&parts, &n, &allocated, part_start, (size_t)(end - part_start));
 	headers_done(&top);
 	if (r < 0) {
 		mime_parts_free(parts, n);

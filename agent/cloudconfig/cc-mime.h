@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Parts of one archive at most (Terraform's cloudinit_config makes a handful). */
+#define MIME_MAX_PARTS 1024
+
 struct mime_part {
 	char *type;     /* lowercased "text/x-shellscript"; "" when the part has none */
 	bool decoded;   /* false: a transfer encoding vagent does not handle (TYPE kept) */
@@ -21,7 +24,8 @@ void mime_parts_free(struct mime_part *p, size_t n);
 /*
  * Split DATA (a whole message: headers, a blank line, the multipart body) into its parts, in
  * order. Returns 0, -EBADMSG when the top-level type is not multipart or has no boundary,
- * -ENOMEM. Nested multipart parts are returned as they are (type "multipart/...").
+ * -E2BIG when it has more than MIME_MAX_PARTS parts, -ENOMEM. Nested multipart parts are returned
+ * as they are (type "multipart/...").
  */
 int mime_split(const char *data, size_t len, struct mime_part **ret, size_t *ret_n);
 

@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cloudconfig.c: the only libyaml user. A "#cloud-config" document is loaded with libyaml's
- * document API and walked by the shape of each supported key (never generically, so an alias
- * cycle cannot loop), copying values into struct cloud_config. Scalars follow YAML 1.1 as
- * cloud-init's PyYAML reads them (yes/no/on/off booleans, 0644 as octal). A document that is not
- * YAML is an error with libyaml's line, column and reason; a key of the wrong shape is kept out
- * with a problem line naming the key and where it is. Problems and errors never quote the
- * document: it is user data, and secret.
+ * cloudconfig.c: the only libyaml user. A "#cloud-config" document is read with libyaml's event
+ * API (yaml_parser_parse: its document loader is quadratic on deep flow collections) into the
+ * tree of cc-node.h, with the nesting capped at CC_MAX_DEPTH while the events arrive, aliases
+ * expanded into copies charged to the budget, `<<` merge keys applied as PyYAML does, and each
+ * mapping key kept once (the last value wins). The tree is then read by the shape of each
+ * supported key into struct cloud_config. Scalars follow YAML 1.1 as cloud-init's PyYAML reads
+ * them (yes/no/on/off booleans, 0644 as octal). A document that is not YAML is an error with
+ * libyaml's line, column and reason; a key of the wrong shape is kept out with a problem line
+ * naming the key and where it is; an unsupported sub-key is one problem line per key and name,
+ * however often it occurs. Problems and errors never quote values: user data is secret (key
+ * names are shown).
  */
 #include <stdarg.h>
 #include <yaml.h>
 
 #include "cloudconfig/cloudconfig.h"
+#include "base/set.h"
 #include "base/util.h"
 
-/* Aliases let a small document name the same list many times: cap what is copied out. */
-#define COPY_BUDGET_MIN (4U << 20)
-#define PER_ITEM_COST 64U
+#define TAG_MERGE "tag:yaml.org,2002:merge"
 
 static const char *const key_names[_CC_KEY_MAX] = {
 	[CC_HOSTNAME] = "hostname",
@@ -40,18 +43,537 @@ const char *cc_key_to_string(enum cc_key k)
 	return k < _CC_KEY_MAX ? key_names[k] : NULL;
 }
 
-struct walk {
-	yaml_document_t *doc;
-	struct cloud_config *cc;
-	size_t budget;
-	const char *key; /* the top-level key being read, for problems */
+/* --- YAML events -> tree ------------------------------------------------------------------------
+ */
+
+struct frame {
+	struct cc_node *node;	 /* the collection being built */
+	struct cc_node *key;	 /* a mapping's key waiting for its value */
+	struct cc_node **merges; /* a mapping's "<<" values, in document order */
+	size_t n_merges, allocated_merges;
+	size_t anchor; /* 1 + the index of its anchor, 0: none */
 };
 
-static int add_problem(struct walk *w, const yaml_node_t *n, const char *fmt, ...) _printf_(3, 4);
-static int add_problem(struct walk *w, const yaml_node_t *n, const char *fmt, ...)
+struct anchor {
+	char *name;
+	struct cc_node *node; /* NULL while the anchored collection is still open */
+};
+
+struct builder {
+	struct cc_budget *b;
+	struct cc_error *err;
+	struct frame stack[CC_MAX_DEPTH];
+	unsigned depth;
+	struct cc_node *root;
+	bool have_root;
+	struct anchor *anchors;
+	size_t n_anchors, allocated_anchors;
+	struct strset anchor_index; /* name -> index in ANCHORS (the latest of that name) */
+	struct cc_graveyard graveyard;
+};
+
+static int fail_at(struct cc_error *err, int r, const yaml_mark_t *m, const char *fmt, ...)
+    _printf_(4, 5);
+static int fail_at(struct cc_error *err, int r, const yaml_mark_t *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = (unsigned)m->line + 1;
+	err->column = (unsigned)m->column + 1;
+	va_start(ap, fmt);
+	vsnprintf(err->problem, sizeof(err->problem), fmt, ap);
+	va_end(ap);
+	if (r == -E2BIG) {
+		/* Shown without the line and column otherwise ("cannot be read: ..."). */
+		size_t n = strlen(err->problem);
+		snprintf(err->problem + n, sizeof(err->problem) - n, ", at line %u, column %u",
+			 err->line, err->column);
+	}
+	return r;
+}
+
+static int budget_fail(struct builder *bl, const yaml_mark_t *m)
+{
+	return fail_at(bl->err, -E2BIG, m, "%s", bl->b->why);
+}
+
+static int grow_array(void **a, size_t *allocated, size_t n, size_t size)
+{
+	size_t na;
+	void *p;
+
+	if (n < *allocated)
+		return 0;
+	na = *allocated ? *allocated * 2 : 8;
+	if (na <= n || na > SIZE_MAX / size)
+		return -ENOMEM;
+	p = realloc(*a, na * size);
+	if (!p)
+		return -ENOMEM;
+	*a = p;
+	*allocated = na;
+	return 0;
+}
+
+/* Name the node just started (NODE NULL: a collection, set when it ends). Returns 1 + index. */
+static int anchor_define(struct builder *bl, const yaml_char_t *name, struct cc_node *node,
+			 size_t *ret)
+{
+	void *a = bl->anchors;
+	char *copy;
+	int r;
+
+	r = grow_array(&a, &bl->allocated_anchors, bl->n_anchors, sizeof(struct anchor));
+	bl->anchors = a;
+	if (r < 0)
+		return r;
+	copy = strdup((const char *)name);
+	if (!copy)
+		return -ENOMEM;
+	bl->anchors[bl->n_anchors] = (struct anchor){ .name = copy, .node = node };
+	/* A later anchor of the same name hides the earlier one (YAML 1.1, 3.2.2.2). */
+	r = strset_replace(&bl->anchor_index, copy, strlen(copy), bl->n_anchors);
+	if (r < 0) {
+		free(copy);
+		return r;
+	}
+	if (node)
+		node->anchored = true;
+	*ret = ++bl->n_anchors;
+	return 0;
+}
+
+static bool is_merge_key(const struct cc_node *k)
+{
+	return k->type == CC_NODE_SCALAR && ((cc_node_is_plain(k) && cc_scalar_is(k, "<<")) ||
+					     (k->tag && streq(k->tag, TAG_MERGE)));
+}
+
+/* NODE leaves the tree; an anchor may still name it or something in it: freed at the end. */
+static int bury(struct builder *bl, struct cc_node *node)
+{
+	void *a = bl->graveyard.v;
+	int r;
+
+	r = grow_array(&a, &bl->graveyard.allocated, bl->graveyard.n, sizeof(struct cc_node *));
+	bl->graveyard.v = a;
+	if (r < 0) {
+		cc_node_free(node); /* the parse fails: no anchor is read again */
+		return r;
+	}
+	bl->graveyard.v[bl->graveyard.n++] = node;
+	return 0;
+}
+
+/* Hang NODE (owned) into the collection being built, or make it the root. */
+static int add_node(struct builder *bl, struct cc_node *node, const yaml_mark_t *m)
+{
+	struct frame *f;
+	int r;
+
+	if (bl->depth == 0) {
+		bl->root = node;
+		bl->have_root = true;
+		return 0;
+	}
+	f = &bl->stack[bl->depth - 1];
+	if (f->node->type == CC_NODE_SEQUENCE)
+		return cc_seq_append(f->node, node);
+	if (!f->key) {
+		f->key = node;
+		return 0;
+	}
+	if (is_merge_key(f->key)) {
+		void *a = f->merges;
+
+		r = grow_array(&a, &f->allocated_merges, f->n_merges, sizeof(struct cc_node *));
+		f->merges = a;
+		if (r < 0) {
+			cc_node_free(node);
+			return r;
+		}
+		f->merges[f->n_merges++] = node;
+		return bury(bl, TAKE_PTR(f->key));
+	}
+	r = cc_map_put(f->node, TAKE_PTR(f->key), node, &bl->graveyard);
+	if (r < 0)
+		return r;
+	if (bl->depth == 1 && f->node->map.n > CC_MAX_KEYS)
+		return fail_at(bl->err, -E2BIG, m, "more than %u top-level keys", CC_MAX_KEYS);
+	return 0;
+}
+
+/* Put SRC's pairs into DST: moved, or copied when KEEP (an anchor names SRC or the list it is
+ * in, so it must stay as it is for later aliases). */
+static int merge_pairs(struct builder *bl, struct cc_node *dst, struct cc_node *src, bool keep,
+		       const yaml_mark_t *m)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < src->map.n && r >= 0; i++) {
+		struct cc_node *k = src->map.pairs[i].key, *v = src->map.pairs[i].value;
+
+		if (keep) {
+			k = v = NULL;
+			r = cc_node_copy(bl->b, src->map.pairs[i].key, bl->depth + 1,
+					 src->map.pairs[i].key->line, src->map.pairs[i].key->column,
+					 &k);
+			if (r >= 0)
+				r = cc_node_copy(bl->b, src->map.pairs[i].value, bl->depth + 1,
+						 src->map.pairs[i].value->line,
+						 src->map.pairs[i].value->column, &v);
+			if (r < 0) {
+				cc_node_free(k);
+				return r == -E2BIG ? budget_fail(bl, m) : r;
+			}
+		}
+		r = cc_map_put(dst, k, v, &bl->graveyard);
+		if (!keep)
+			src->map.pairs[i] = (struct cc_pair){};
+	}
+	if (!keep) {
+		/* Moved (or freed by a failed put); what a failure left behind is freed here. */
+		for (size_t i = 0; i < src->map.n; i++) {
+			cc_node_free(src->map.pairs[i].key);
+			cc_node_free(src->map.pairs[i].value);
+		}
+		free(src->map.pairs);
+		src->map.pairs = NULL;
+		src->map.n = src->map.allocated = 0;
+		if (src->map.index) {
+			strset_done(src->map.index);
+			free(src->map.index);
+			src->map.index = NULL;
+		}
+	}
+	return r;
+}
+
+/*
+ * A mapping with "<<" keys, as PyYAML's flatten_mapping: the merged mappings' pairs come first
+ * (of a list of mappings, the earlier ones win), then the mapping's own pairs override them.
+ */
+static int apply_merges(struct builder *bl, struct frame *f, const yaml_mark_t *m)
+{
+	struct cc_node *map = f->node, *tmp;
+	int r = 0;
+
+	for (size_t i = 0; i < f->n_merges; i++) {
+		struct cc_node *v = f->merges[i];
+
+		if (v->type == CC_NODE_SEQUENCE)
+			for (size_t j = 0; j < v->seq.n; j++)
+				if (v->seq.items[j]->type != CC_NODE_MAPPING)
+					return fail_at(bl->err, -EBADMSG, m,
+						       "a merge key (<<) needs a mapping or a "
+						       "list of mappings");
+		if (v->type == CC_NODE_SCALAR)
+			return fail_at(bl->err, -EBADMSG, m,
+				       "a merge key (<<) needs a mapping or a list of mappings");
+	}
+	tmp = calloc(1, sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	tmp->type = CC_NODE_MAPPING;
+	for (size_t i = 0; i < f->n_merges && r >= 0; i++) {
+		struct cc_node *v = f->merges[i];
+
+		if (v->type == CC_NODE_MAPPING)
+			r = merge_pairs(bl, tmp, v, v->anchored, m);
+		else
+			for (size_t j = v->seq.n; j > 0 && r >= 0; j--)
+				r = merge_pairs(bl, tmp, v->seq.items[j - 1],
+						v->anchored || v->seq.items[j - 1]->anchored, m);
+	}
+	if (r < 0) {
+		cc_node_free(tmp);
+		return r;
+	}
+	/* The mapping's own pairs, moved. */
+	for (size_t i = 0; i < map->map.n && r >= 0; i++) {
+		r = cc_map_put(tmp, map->map.pairs[i].key, map->map.pairs[i].value, &bl->graveyard);
+		map->map.pairs[i] = (struct cc_pair){};
+		for (size_t j = i + 1; r < 0 && j < map->map.n; j++) {
+			cc_node_free(map->map.pairs[j].key);
+			cc_node_free(map->map.pairs[j].value);
+			map->map.pairs[j] = (struct cc_pair){};
+		}
+	}
+	map->map.n = 0;
+	if (r < 0) {
+		cc_node_free(tmp);
+		return r;
+	}
+	/* MAP takes TMP's pairs and index (its own are empty now). */
+	free(map->map.pairs);
+	if (map->map.index) {
+		strset_done(map->map.index);
+		free(map->map.index);
+	}
+	map->map.pairs = tmp->map.pairs;
+	map->map.n = tmp->map.n;
+	map->map.allocated = tmp->map.allocated;
+	map->map.index = tmp->map.index;
+	free(tmp);
+	if (bl->depth == 1 && map->map.n > CC_MAX_KEYS)
+		return fail_at(bl->err, -E2BIG, m, "more than %u top-level keys", CC_MAX_KEYS);
+	return 0;
+}
+
+static void frame_done(struct builder *bl, struct frame *f)
+{
+	for (size_t i = 0; i < f->n_merges; i++)
+		cc_node_free(f->merges[i]);
+	free(f->merges);
+	cc_node_free(f->key);
+	cc_node_free(f->node);
+	*f = (struct frame){};
+}
+
+static enum cc_node_style scalar_style(yaml_scalar_style_t s)
+{
+	switch (s) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+		return CC_STYLE_SINGLE;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		return CC_STYLE_DOUBLE;
+	case YAML_LITERAL_SCALAR_STYLE:
+		return CC_STYLE_LITERAL;
+	case YAML_FOLDED_SCALAR_STYLE:
+		return CC_STYLE_FOLDED;
+	default:
+		return CC_STYLE_PLAIN;
+	}
+}
+
+static int on_event(struct builder *bl, const yaml_event_t *e)
+{
+	const yaml_mark_t *m = &e->start_mark;
+	unsigned line = (unsigned)m->line + 1, column = (unsigned)m->column + 1;
+	struct cc_node *n = NULL;
+	const yaml_char_t *anchor = NULL;
+	size_t a = 0, idx;
+	struct frame *f;
+	int r;
+
+	if (cc_budget_charge(bl->b, 0, 0, 1) < 0)
+		return budget_fail(bl, m);
+
+	switch (e->type) {
+	case YAML_SCALAR_EVENT:
+		r = cc_node_new_scalar(bl->b, (const char *)e->data.scalar.value,
+				       e->data.scalar.length, scalar_style(e->data.scalar.style),
+				       (const char *)e->data.scalar.tag, line, column, &n);
+		if (r == -E2BIG)
+			return budget_fail(bl, m);
+		if (r < 0)
+			return r;
+		if (e->data.scalar.anchor) {
+			r = anchor_define(bl, e->data.scalar.anchor, n, &a);
+			if (r < 0) {
+				cc_node_free(n);
+				return r;
+			}
+		}
+		return add_node(bl, n, m);
+
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (bl->depth >= CC_MAX_DEPTH)
+			return fail_at(bl->err, -E2BIG, m, "nesting deeper than %u levels",
+				       CC_MAX_DEPTH);
+		r = cc_node_new_collection(bl->b,
+					   e->type == YAML_SEQUENCE_START_EVENT ? CC_NODE_SEQUENCE
+										: CC_NODE_MAPPING,
+					   (const char *)(e->type == YAML_SEQUENCE_START_EVENT
+							      ? e->data.sequence_start.tag
+							      : e->data.mapping_start.tag),
+					   line, column, &n);
+		if (r == -E2BIG)
+			return budget_fail(bl, m);
+		if (r < 0)
+			return r;
+		anchor = e->type == YAML_SEQUENCE_START_EVENT ? e->data.sequence_start.anchor
+							      : e->data.mapping_start.anchor;
+		if (anchor) {
+			r = anchor_define(bl, anchor, NULL, &a);
+			if (r < 0) {
+				cc_node_free(n);
+				return r;
+			}
+		}
+		bl->stack[bl->depth++] = (struct frame){ .node = n, .anchor = a };
+		return 0;
+
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (bl->depth == 0)
+			return -EBADMSG; /* libyaml pairs them; never reached */
+		f = &bl->stack[bl->depth - 1];
+		if (f->n_merges > 0) {
+			r = apply_merges(bl, f, m);
+			if (r < 0)
+				return r;
+		}
+		n = f->node;
+		a = f->anchor;
+		f->node = NULL;
+		/* The merged mappings (emptied, or kept whole for their anchors) go last. */
+		for (r = 0; f->n_merges > 0; f->n_merges--)
+			if (r >= 0)
+				r = bury(bl, f->merges[f->n_merges - 1]);
+			else
+				cc_node_free(f->merges[f->n_merges - 1]);
+		frame_done(bl, f);
+		if (r < 0) {
+			cc_node_free(n);
+			return r;
+		}
+		bl->depth--;
+		if (a) {
+			bl->anchors[a - 1].node = n;
+			n->anchored = true;
+		}
+		return add_node(bl, n, m);
+
+	case YAML_ALIAS_EVENT:
+		if (!strset_get(&bl->anchor_index, (const char *)e->data.alias.anchor,
+				strlen((const char *)e->data.alias.anchor), &idx))
+			return fail_at(bl->err, -EBADMSG, m, "found undefined alias");
+		if (!bl->anchors[idx].node)
+			return fail_at(bl->err, -EBADMSG, m,
+				       "an alias inside the node it names (a cycle)");
+		r = cc_node_copy(bl->b, bl->anchors[idx].node, bl->depth + 1, line, column, &n);
+		if (r == -E2BIG)
+			return budget_fail(bl, m);
+		if (r < 0)
+			return r;
+		return add_node(bl, n, m);
+
+	default:
+		return 0;
+	}
+}
+
+static int parse_error(const yaml_parser_t *p, const char *text, size_t len, struct cc_error *err)
+{
+	size_t line = p->problem_mark.line, column = p->problem_mark.column;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		return -ENOMEM;
+	if (p->error == YAML_READER_ERROR) {
+		/* The reader reports a byte offset, not a mark. */
+		line = column = 0;
+		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+			column++;
+			if (text[i] == '\n')
+				line++, column = 0;
+		}
+	}
+	err->line = (unsigned)line + 1;
+	err->column = (unsigned)column + 1;
+	snprintf(err->problem, sizeof(err->problem), "%s%s%s",
+		 p->problem ? p->problem : "not valid YAML", p->context ? " " : "",
+		 p->context ? p->context : "");
+	return -EBADMSG;
+}
+
+int cloud_config_load(const char *text, size_t len, struct cc_budget *b, struct cc_node **ret_root,
+		      bool *ret_more_documents, struct cc_error *err)
+{
+	struct builder bl = {.b = b, .err = err};
+	yaml_parser_t parser;
+	bool more = false, in_document = false;
+	int r = 0;
+
+	*err = (struct cc_error){};
+	*ret_root = NULL;
+	if (ret_more_documents)
+		*ret_more_documents = false;
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_t e;
+		yaml_event_type_t t;
+
+		if (!yaml_parser_parse(&parser, &e)) {
+			r = parse_error(&parser, text, len, err);
+			break;
+		}
+		t = e.type;
+		if (t == YAML_DOCUMENT_START_EVENT && bl.have_root)
+			more = true;
+		else if (t == YAML_DOCUMENT_START_EVENT)
+			in_document = true;
+		else if (in_document)
+			r = on_event(&bl, &e);
+		yaml_event_delete(&e);
+		if (r < 0 || more || t == YAML_STREAM_END_EVENT)
+			break;
+		if (t == YAML_DOCUMENT_END_EVENT)
+			in_document = false;
+	}
+	while (bl.depth > 0)
+		frame_done(&bl, &bl.stack[--bl.depth]);
+	for (size_t i = 0; i < bl.n_anchors; i++)
+		free(bl.anchors[i].name);
+	free(bl.anchors);
+	strset_done(&bl.anchor_index);
+	cc_graveyard_done(&bl.graveyard);
+	yaml_parser_delete(&parser);
+	if (r < 0) {
+		cc_node_free(bl.root);
+		return r;
+	}
+	*ret_root = bl.root;
+	if (ret_more_documents)
+		*ret_more_documents = more;
+	return 0;
+}
+
+/* --- tree -> struct cloud_config -----------------------------------------------------------------
+ */
+
+struct walk {
+	struct cloud_config *cc;
+	struct cc_budget *b;
+	const char *key; /* the top-level key being read, for problems */
+	enum cc_key k;	 /* _CC_KEY_MAX: none */
+	struct strlist problems;
+	size_t dropped;
+	/* Unsupported sub-keys: "KEY\037NAME" -> index in REPEATS, one problem line each. */
+	struct strset seen;
+	struct strlist seen_names;
+	struct repeat {
+		size_t line; /* index in PROBLEMS, SIZE_MAX: not shown (past the cap) */
+		size_t count;
+	} * repeats;
+	size_t n_repeats, allocated_repeats;
+};
+
+static int push_problem(struct walk *w, const struct cc_node *n, const char *what, size_t *ret)
+{
+	char *line;
+
+	if (w->problems.n >= CC_MAX_PROBLEMS) {
+		w->dropped++;
+		*ret = SIZE_MAX;
+		return 0;
+	}
+	if (asprintf(&line, "'%s' at line %u, column %u: %s", w->key, n->line, n->column, what) < 0)
+		return -ENOMEM;
+	*ret = w->problems.n;
+	return strlist_push(&w->problems, line);
+}
+
+/* A problem that keeps the key out: returns -EINVAL (or -ENOMEM). */
+static int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
+    _printf_(3, 4);
+static int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
 {
 	_cleanup_free_ char *what = NULL;
-	char *line;
+	size_t i;
 	va_list ap;
 	int r;
 
@@ -60,63 +582,60 @@ static int add_problem(struct walk *w, const yaml_node_t *n, const char *fmt, ..
 	va_end(ap);
 	if (r < 0)
 		return -ENOMEM;
-	if (asprintf(&line, "'%s' at line %zu, column %zu: %s", w->key, n->start_mark.line + 1,
-		     n->start_mark.column + 1, what) < 0)
-		return -ENOMEM;
-	r = strv_push(&w->cc->problems, line);
+	r = push_problem(w, n, what, &i);
 	return r < 0 ? r : -EINVAL;
 }
 
-static yaml_node_t *get(struct walk *w, int i)
+/* Sub-key K of the key being read is not supported: one problem line per name, counted. */
+static int ignore_subkey(struct walk *w, const struct cc_node *k)
 {
-	return yaml_document_get_node(w->doc, i);
+	_cleanup_free_ char *id = NULL, *what = NULL;
+	const char *name = cc_scalar_str(k);
+	size_t i;
+	void *a;
+	int r;
+
+	if (w->k < _CC_KEY_MAX)
+		w->cc->partial[w->k] = true;
+	if (!name)
+		name = "?";
+	if (asprintf(&id, "%s\037%s", w->key, name) < 0)
+		return -ENOMEM;
+	if (strset_get(&w->seen, id, strlen(id), &i)) {
+		w->repeats[i].count++;
+		return 0;
+	}
+	a = w->repeats;
+	r = grow_array(&a, &w->allocated_repeats, w->n_repeats, sizeof(struct repeat));
+	w->repeats = a;
+	if (r < 0)
+		return r;
+	r = strset_put(&w->seen, id, strlen(id), w->n_repeats, NULL);
+	if (r < 0)
+		return r;
+	r = strlist_push(&w->seen_names, TAKE_PTR(id));
+	if (r < 0)
+		return r; /* the set's key is gone: the walk fails and frees the set unread */
+	if (asprintf(&what, "sub-key '%s' is not supported", name) < 0)
+		return -ENOMEM;
+	w->repeats[w->n_repeats] = (struct repeat){ .count = 1 };
+	r = push_problem(w, k, what, &w->repeats[w->n_repeats].line);
+	w->n_repeats++;
+	return r;
 }
 
-static int charge(struct walk *w, size_t n)
+/* One unit of work per value read. */
+static int touch(struct walk *w)
 {
-	if (n + PER_ITEM_COST > w->budget)
+	return cc_budget_charge(w->b, 0, 0, 1);
+}
+
+static int node_bool(struct walk *w, const struct cc_node *n, const char *what, bool *ret)
+{
+	int b = cc_node_bool(n);
+
+	if (touch(w) < 0)
 		return -E2BIG;
-	w->budget -= n + PER_ITEM_COST;
-	return 0;
-}
-
-static bool is_plain(const yaml_node_t *n)
-{
-	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-}
-
-static bool plain_is(const yaml_node_t *n, const char *const *words)
-{
-	if (!is_plain(n))
-		return false;
-	for (; *words; words++)
-		if (n->data.scalar.length == strlen(*words) &&
-		    memcmp(n->data.scalar.value, *words, n->data.scalar.length) == 0)
-			return true;
-	return false;
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
-	return plain_is(n, nulls);
-}
-
-/* YAML 1.1 booleans as PyYAML resolves them: 1 true, 0 false, -1 not a boolean. */
-static int plain_bool(const yaml_node_t *n)
-{
-	static const char *const yes[] = { "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On",
-					   "ON", NULL };
-	static const char *const no[] = { "no", "No", "NO", "false", "False", "FALSE", "off", "Off",
-					  "OFF", NULL };
-
-	return plain_is(n, yes) ? 1 : plain_is(n, no) ? 0 : -1;
-}
-
-static int node_bool(struct walk *w, const yaml_node_t *n, const char *what, bool *ret)
-{
-	int b = plain_bool(n);
-
 	if (b < 0)
 		return add_problem(w, n, "%s must be true or false", what);
 	*ret = b;
@@ -124,19 +643,17 @@ static int node_bool(struct walk *w, const yaml_node_t *n, const char *what, boo
 }
 
 /* A scalar (numbers included, cloud-init str()s them) as a C string; no NUL inside. */
-static int node_string(struct walk *w, const yaml_node_t *n, const char *what, char **ret)
+static int node_string(struct walk *w, const struct cc_node *n, const char *what, char **ret)
 {
 	char *s;
-	int r;
 
-	if (n->type != YAML_SCALAR_NODE || is_null(n))
+	if (touch(w) < 0)
+		return -E2BIG;
+	if (n->type != CC_NODE_SCALAR || cc_node_is_null(n))
 		return add_problem(w, n, "%s must be a string", what);
-	if (memchr(n->data.scalar.value, 0, n->data.scalar.length))
+	if (memchr(n->scalar.value, 0, n->scalar.len))
 		return add_problem(w, n, "%s holds a NUL byte", what);
-	r = charge(w, n->data.scalar.length);
-	if (r < 0)
-		return r;
-	s = strndup((const char *)n->data.scalar.value, n->data.scalar.length);
+	s = strndup(n->scalar.value, n->scalar.len);
 	if (!s)
 		return -ENOMEM;
 	free(*ret);
@@ -144,7 +661,19 @@ static int node_string(struct walk *w, const yaml_node_t *n, const char *what, c
 	return 0;
 }
 
-static int strv_push_node(struct walk *w, char ***l, const yaml_node_t *n, const char *what)
+/* A sequence of at most CC_MAX_ENTRIES entries. */
+static int check_entries(struct walk *w, const struct cc_node *n, size_t count)
+{
+	if (touch(w) < 0)
+		return -E2BIG;
+	if (count > CC_MAX_ENTRIES)
+		return add_problem(w, n, "more than %u entries (vagent's limit), not applied",
+				   CC_MAX_ENTRIES);
+	return 0;
+}
+
+static int strlist_push_node(struct walk *w, struct strlist *l, const struct cc_node *n,
+			     const char *what)
 {
 	char *s = NULL;
 	int r;
@@ -152,11 +681,11 @@ static int strv_push_node(struct walk *w, char ***l, const yaml_node_t *n, const
 	r = node_string(w, n, what, &s);
 	if (r < 0)
 		return r;
-	return strv_push(l, s);
+	return strlist_push(l, s);
 }
 
 /* Push the comma-separated words of S (spaces trimmed, empty ones dropped). */
-static int strv_push_split(struct walk *w, char ***l, const char *s)
+static int strlist_push_split(struct strlist *l, const char *s)
 {
 	while (*s) {
 		size_t n = strcspn(s, ",");
@@ -168,10 +697,7 @@ static int strv_push_split(struct walk *w, char ***l, const char *s)
 		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
 		if (e > b) {
-			r = charge(w, (size_t)(e - b));
-			if (r < 0)
-				return r;
-			r = strv_push(l, strndup(b, (size_t)(e - b)));
+			r = strlist_push(l, strndup(b, (size_t)(e - b)));
 			if (r < 0)
 				return r;
 		}
@@ -181,37 +707,36 @@ static int strv_push_split(struct walk *w, char ***l, const char *s)
 }
 
 /* A list of strings; with SPLIT a single comma-separated string is accepted too. */
-static int node_strv(struct walk *w, const yaml_node_t *n, const char *what, bool split,
+static int node_strv(struct walk *w, const struct cc_node *n, const char *what, bool split,
 		     char ***ret)
 {
-	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
-	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
-	_cleanup_strv_free_ char **l = NULL;
-	int r;
+	struct strlist l = {};
+	int r = 0;
 
-	if (split && n->type == YAML_SCALAR_NODE && !is_null(n)) {
+	if (split && n->type == CC_NODE_SCALAR && !cc_node_is_null(n)) {
 		_cleanup_free_ char *s = NULL;
 		r = node_string(w, n, what, &s);
 		if (r >= 0)
-			r = strv_push_split(w, &l, s);
-		if (r < 0)
-			return r;
-	} else if (n->type == YAML_SEQUENCE_NODE) {
-		for (yaml_node_item_t *i = n->data.sequence.items.start;
-		     i < n->data.sequence.items.top; i++) {
-			r = strv_push_node(w, &l, get(w, *i), what);
-			if (r < 0)
-				return r;
-		}
+			r = strlist_push_split(&l, s);
+		if (r >= 0)
+			r = check_entries(w, n, l.n);
+	} else if (n->type == CC_NODE_SEQUENCE) {
+		r = check_entries(w, n, n->seq.n);
+		for (size_t i = 0; r >= 0 && i < n->seq.n; i++)
+			r = strlist_push_node(w, &l, n->seq.items[i], what);
 	} else
-		return add_problem(w, n, "%s must be a list of strings", what);
+		r = add_problem(w, n, "%s must be a list of strings", what);
+	if (r < 0) {
+		strlist_done(&l);
+		return r;
+	}
 	strv_free(*ret);
-	*ret = TAKE_PTR(l);
+	*ret = strlist_steal(&l);
 	return 0;
 }
 
 /* Parse "0644", 0644 (YAML 1.1 octal), 420 or 0o644 into a mode. */
-static int node_mode(struct walk *w, const yaml_node_t *n, mode_t *ret)
+static int node_mode(struct walk *w, const struct cc_node *n, mode_t *ret)
 {
 	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
 	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
@@ -227,7 +752,7 @@ static int node_mode(struct walk *w, const yaml_node_t *n, mode_t *ret)
 	p = s;
 	if (startswith(p, "0o"))
 		p += 2;
-	else if (is_plain(n) && p[0] != '0')
+	else if (cc_node_is_plain(n) && p[0] != '0')
 		base = 10; /* a plain integer: PyYAML reads 420 as decimal */
 	errno = 0;
 	v = strtoul(p, &end, base);
@@ -237,40 +762,45 @@ static int node_mode(struct walk *w, const yaml_node_t *n, mode_t *ret)
 	return 0;
 }
 
-static int node_commands(struct walk *w, const yaml_node_t *n, struct cc_command **ret,
+static void commands_free(struct cc_command *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].shell);
+		strv_free(c[i].argv);
+	}
+	free(c);
+}
+
+static int node_commands(struct walk *w, const struct cc_node *n, struct cc_command **ret,
 			 size_t *ret_n)
 {
 	struct cc_command *l = NULL;
-	size_t k = 0, total;
+	size_t total;
 	int r = 0;
 
-	if (n->type != YAML_SEQUENCE_NODE)
+	if (n->type != CC_NODE_SEQUENCE)
 		return add_problem(w, n, "must be a list of commands");
-	total = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	total = n->seq.n;
+	r = check_entries(w, n, total);
+	if (r < 0)
+		return r;
 	l = calloc(total ? total : 1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
-	     i++, k++) {
-		yaml_node_t *c = get(w, *i);
+	for (size_t k = 0; k < total && r >= 0; k++) {
+		const struct cc_node *c = n->seq.items[k];
 
-		if (c->type == YAML_SCALAR_NODE)
+		if (c->type == CC_NODE_SCALAR)
 			r = node_string(w, c, "a command", &l[k].shell);
-		else if (c->type == YAML_SEQUENCE_NODE) {
+		else if (c->type == CC_NODE_SEQUENCE) {
 			r = node_strv(w, c, "a command's arguments", false, &l[k].argv);
 			if (r >= 0 && !l[k].argv)
 				r = add_problem(w, c, "a command needs at least a program");
 		} else
 			r = add_problem(w, c, "a command must be a string or a list of strings");
-		if (r < 0)
-			break;
 	}
 	if (r < 0) {
-		for (size_t j = 0; j < total; j++) {
-			free(l[j].shell);
-			strv_free(l[j].argv);
-		}
-		free(l);
+		commands_free(l, total);
 		return r;
 	}
 	*ret = l;
@@ -288,7 +818,7 @@ static void files_free(struct cc_file *f, size_t n)
 	free(f);
 }
 
-static int node_encoding(struct walk *w, const yaml_node_t *n, enum cc_encoding *ret)
+static int node_encoding(struct walk *w, const struct cc_node *n, enum cc_encoding *ret)
 {
 	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
 	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
@@ -316,36 +846,37 @@ static int node_encoding(struct walk *w, const yaml_node_t *n, enum cc_encoding 
 	return add_problem(w, n, "encoding must be b64, gzip, gz+b64 or text/plain");
 }
 
-static int node_file(struct walk *w, const yaml_node_t *n, struct cc_file *f)
+static int node_file(struct walk *w, const struct cc_node *n, struct cc_file *f)
 {
 	int r = 0;
 
 	f->mode = 0644;
-	if (n->type != YAML_MAPPING_NODE)
+	if (touch(w) < 0)
+		return -E2BIG;
+	if (n->type != CC_NODE_MAPPING)
 		return add_problem(w, n, "each entry must be a mapping with a path");
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; r >= 0 && p < n->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = get(w, p->key), *v = get(w, p->value);
-		const char *name = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+	for (size_t i = 0; r >= 0 && i < n->map.n; i++) {
+		const struct cc_node *k = n->map.pairs[i].key, *v = n->map.pairs[i].value;
+		const char *name = cc_scalar_str(k) ?: "";
 
 		if (streq(name, "path"))
 			r = node_string(w, v, "path", &f->path);
 		else if (streq(name, "content")) {
-			if (is_null(v))
+			if (cc_node_is_null(v))
 				continue;
-			if (v->type != YAML_SCALAR_NODE)
+			if (v->type != CC_NODE_SCALAR) {
 				r = add_problem(w, v, "content must be a string");
-			else
-				r = charge(w, v->data.scalar.length);
+				break;
+			}
+			r = touch(w);
 			if (r < 0)
 				break;
 			free(f->content);
-			f->content = malloc(v->data.scalar.length + 1);
+			f->content = malloc(v->scalar.len + 1);
 			if (!f->content)
 				return -ENOMEM;
-			memcpy(f->content, v->data.scalar.value, v->data.scalar.length);
-			f->content[v->data.scalar.length] = 0;
-			f->content_len = v->data.scalar.length;
+			memcpy(f->content, v->scalar.value, v->scalar.len + 1);
+			f->content_len = v->scalar.len;
 		} else if (streq(name, "encoding"))
 			r = node_encoding(w, v, &f->encoding);
 		else if (streq(name, "owner"))
@@ -359,27 +890,30 @@ static int node_file(struct walk *w, const yaml_node_t *n, struct cc_file *f)
 		else if (streq(name, "source"))
 			r = add_problem(w, k, "'source' (a URL) is not supported");
 		else
-			(void)add_problem(w, k, "sub-key '%s' is not supported, ignoring it", name);
+			r = ignore_subkey(w, k);
 	}
 	if (r >= 0 && (!f->path || f->path[0] != '/'))
 		r = add_problem(w, n, "each entry needs an absolute path");
 	return r;
 }
 
-static int node_files(struct walk *w, const yaml_node_t *n, struct cloud_config *cc)
+static int node_files(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
 {
 	struct cc_file *l;
 	size_t total;
 	int r = 0;
 
-	if (n->type != YAML_SEQUENCE_NODE)
+	if (n->type != CC_NODE_SEQUENCE)
 		return add_problem(w, n, "must be a list of files");
-	total = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	total = n->seq.n;
+	r = check_entries(w, n, total);
+	if (r < 0)
+		return r;
 	l = calloc(total ? total : 1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < total; i++)
-		r = node_file(w, get(w, n->data.sequence.items.start[i]), &l[i]);
+		r = node_file(w, n->seq.items[i], &l[i]);
 	if (r < 0) {
 		files_free(l, total);
 		return r;
@@ -407,17 +941,17 @@ static void users_free(struct cc_user *u, size_t n)
 	free(u);
 }
 
-static int node_user(struct walk *w, const yaml_node_t *n, struct cc_user *u)
+static int node_user(struct walk *w, const struct cc_node *n, struct cc_user *u)
 {
 	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
 	 * set whenever the callee returns >= 0, see macro.h). */
 	int r = 0;
 
 	u->lock_passwd = true; /* cloud-init's default */
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; r >= 0 && p < n->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = get(w, p->key), *v = get(w, p->value);
-		const char *name = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+	for (size_t i = 0; r >= 0 && i < n->map.n; i++) {
+		const struct cc_node *k = n->map.pairs[i].key, *v = n->map.pairs[i].value;
+		const char *name = cc_scalar_str(k) ?: "";
+
 		if (streq(name, "name"))
 			r = node_string(w, v, "name", &u->name);
 		else if (streq(name, "gecos"))
@@ -431,23 +965,26 @@ static int node_user(struct walk *w, const yaml_node_t *n, struct cc_user *u)
 		else if (streq(name, "ssh_authorized_keys"))
 			r = node_strv(w, v, "ssh_authorized_keys", false, &u->ssh_authorized_keys);
 		else if (streq(name, "sudo")) {
-			if (is_null(v) || plain_bool(v) == 0) {
+			if (cc_node_is_null(v) || cc_node_bool(v) == 0) {
 				strv_free(u->sudo);
 				u->sudo = NULL;
 				continue;
 			}
-			if (plain_bool(v) == 1) {
+			if (cc_node_bool(v) == 1) {
 				r = add_problem(w, v, "sudo must be a rule, a list of rules or false");
 				break;
 			}
 			strv_free(u->sudo);
 			u->sudo = NULL;
-			if (v->type == YAML_SCALAR_NODE)
-				r = strv_push_node(w, &u->sudo, v, "sudo");
-			else
+			if (v->type == CC_NODE_SCALAR) {
+				struct strlist l = {};
+
+				r = strlist_push_node(w, &l, v, "sudo");
+				u->sudo = strlist_steal(&l);
+			} else
 				r = node_strv(w, v, "sudo", false, &u->sudo);
 		} else
-			(void)add_problem(w, k, "sub-key '%s' is not supported, ignoring it", name);
+			r = ignore_subkey(w, k);
 	}
 	if (r >= 0 && !u->name)
 		r = add_problem(w, n, "each user needs a name");
@@ -456,17 +993,17 @@ static int node_user(struct walk *w, const yaml_node_t *n, struct cc_user *u)
 	return r;
 }
 
-static int node_users(struct walk *w, const yaml_node_t *n, struct cloud_config *cc)
+static int node_users(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	struct cc_user *l = NULL;
-	size_t total = 0;
+	size_t total = 0, allocated = 0;
 	int r = 0;
 
 	/* "users: default" or "users: [a, b]": each scalar may name several, comma-separated. */
-	if (n->type == YAML_SCALAR_NODE)
+	if (n->type == CC_NODE_SCALAR)
 		r = node_strv(w, n, "users", true, &names);
-	else if (n->type != YAML_SEQUENCE_NODE)
+	else if (n->type != CC_NODE_SEQUENCE)
 		r = add_problem(w, n, "must be a list of users");
 	if (r < 0)
 		return r;
@@ -481,28 +1018,30 @@ static int node_users(struct walk *w, const yaml_node_t *n, struct cloud_config 
 			l[i].is_default = streq(l[i].name, "default");
 		}
 	} else {
-		for (yaml_node_item_t *i = n->data.sequence.items.start;
-		     r >= 0 && i < n->data.sequence.items.top; i++) {
-			yaml_node_t *c = get(w, *i);
+		for (size_t i = 0; r >= 0 && i < n->seq.n; i++) {
+			const struct cc_node *c = n->seq.items[i];
 			_cleanup_strv_free_ char **more = NULL;
-			struct cc_user *nl;
 			size_t add = 0;
+			void *a;
 
-			if (c->type == YAML_SCALAR_NODE) {
+			if (c->type == CC_NODE_SCALAR) {
 				r = node_strv(w, c, "a user", true, &more);
 				add = strv_length(more);
-			} else if (c->type == YAML_MAPPING_NODE)
+			} else if (c->type == CC_NODE_MAPPING)
 				add = 1;
 			else
 				r = add_problem(w, c, "each user must be a name or a mapping");
+			if (r >= 0 && total + add > CC_MAX_ENTRIES)
+				r = add_problem(w, n,
+						"more than %u users (vagent's limit), not applied",
+						CC_MAX_ENTRIES);
 			if (r < 0)
 				break;
-			nl = reallocarray(l, total + add + 1, sizeof(*l));
-			if (!nl) {
-				r = -ENOMEM;
+			a = l;
+			r = grow_array(&a, &allocated, total + add, sizeof(*l));
+			l = a;
+			if (r < 0)
 				break;
-			}
-			l = nl;
 			for (size_t j = 0; more && j < add; j++) {
 				l[total] = (struct cc_user){ .name = TAKE_PTR(more[j]),
 							     .lock_passwd = true };
@@ -526,23 +1065,23 @@ static int node_users(struct walk *w, const yaml_node_t *n, struct cloud_config 
 	return 0;
 }
 
-static int node_packages(struct walk *w, const yaml_node_t *n, struct cloud_config *cc)
+static int node_packages(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
 {
 	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
 	 * set whenever the callee returns >= 0, see macro.h). */
-	_cleanup_strv_free_ char **l = NULL;
+	struct strlist l = {};
 	int r = 0;
 
-	if (n->type != YAML_SEQUENCE_NODE)
+	if (n->type != CC_NODE_SEQUENCE)
 		return add_problem(w, n, "must be a list of packages");
-	for (yaml_node_item_t *i = n->data.sequence.items.start;
-	     r >= 0 && i < n->data.sequence.items.top; i++) {
-		yaml_node_t *c = get(w, *i);
+	r = check_entries(w, n, n->seq.n);
+	for (size_t i = 0; r >= 0 && i < n->seq.n; i++) {
+		const struct cc_node *c = n->seq.items[i];
 		_cleanup_strv_free_ char **pair = NULL;
 		char *s;
 
-		if (c->type == YAML_SCALAR_NODE) {
-			r = strv_push_node(w, &l, c, "a package");
+		if (c->type == CC_NODE_SCALAR) {
+			r = strlist_push_node(w, &l, c, "a package");
 			continue;
 		}
 		r = node_strv(w, c, "a package", false, &pair);
@@ -553,13 +1092,15 @@ static int node_packages(struct walk *w, const yaml_node_t *n, struct cloud_conf
 			break;
 		}
 		if (asprintf(&s, "%s=%s", pair[0], pair[1]) < 0)
-			return -ENOMEM;
-		r = strv_push(&l, s);
+			s = NULL;
+		r = strlist_push(&l, s);
 	}
-	if (r < 0)
+	if (r < 0) {
+		strlist_done(&l);
 		return r;
+	}
 	strv_free(cc->packages);
-	cc->packages = TAKE_PTR(l);
+	cc->packages = strlist_steal(&l);
 	return 0;
 }
 
@@ -571,35 +1112,34 @@ static void mounts_free(struct cc_mount *m, size_t n)
 	free(m);
 }
 
-static int node_mounts(struct walk *w, const yaml_node_t *n, struct cloud_config *cc)
+static int node_mounts(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
 {
 	struct cc_mount *l;
 	size_t total;
 	int r = 0;
 
-	if (n->type != YAML_SEQUENCE_NODE)
+	if (n->type != CC_NODE_SEQUENCE)
 		return add_problem(w, n, "must be a list of fstab entries");
-	total = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	total = n->seq.n;
+	r = check_entries(w, n, total);
+	if (r < 0)
+		return r;
 	l = calloc(total ? total : 1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < total; i++) {
-		yaml_node_t *c = get(w, n->data.sequence.items.start[i]);
+		const struct cc_node *c = n->seq.items[i];
 		size_t nf;
 
-		if (c->type != YAML_SEQUENCE_NODE) {
+		if (c->type != CC_NODE_SEQUENCE || c->seq.n < 1 || c->seq.n > 6) {
 			r = add_problem(w, c, "each entry must be a list of 1 to 6 fstab fields");
 			break;
 		}
-		nf = (size_t)(c->data.sequence.items.top - c->data.sequence.items.start);
-		if (nf < 1 || nf > 6) {
-			r = add_problem(w, c, "each entry must be a list of 1 to 6 fstab fields");
-			break;
-		}
+		nf = c->seq.n;
 		l[i].n_fields = nf;
 		for (size_t j = 0; r >= 0 && j < nf; j++) {
-			yaml_node_t *f = get(w, c->data.sequence.items.start[j]);
-			if (!is_null(f))
+			const struct cc_node *f = c->seq.items[j];
+			if (!cc_node_is_null(f))
 				r = node_string(w, f, "an fstab field", &l[i].field[j]);
 		}
 	}
@@ -613,16 +1153,7 @@ static int node_mounts(struct walk *w, const yaml_node_t *n, struct cloud_config
 	return 0;
 }
 
-static void commands_free(struct cc_command *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].shell);
-		strv_free(c[i].argv);
-	}
-	free(c);
-}
-
-static int node_key(struct walk *w, enum cc_key k, const yaml_node_t *v)
+static int node_key(struct walk *w, enum cc_key k, const struct cc_node *v)
 {
 	struct cloud_config *cc = w->cc;
 	struct cc_command *cmds = NULL;
@@ -673,102 +1204,126 @@ static int node_key(struct walk *w, enum cc_key k, const yaml_node_t *v)
 	return 0;
 }
 
-static int parse_error(const yaml_parser_t *p, const char *text, size_t len, struct cc_error *err)
+/* The last problem line: how many more there were. */
+static int problems_trailer(struct strlist *l, size_t dropped)
 {
-	size_t line = p->problem_mark.line, column = p->problem_mark.column;
+	char *s;
 
-	if (p->error == YAML_MEMORY_ERROR)
+	if (dropped == 0)
+		return 0;
+	if (asprintf(&s, "%zu more problem%s not shown (vagent keeps %u)", dropped,
+		     dropped == 1 ? "" : "s", CC_MAX_PROBLEMS) < 0)
 		return -ENOMEM;
-	if (p->error == YAML_READER_ERROR) {
-		/* The reader reports a byte offset, not a mark. */
-		line = column = 0;
-		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
-			column++;
-			if (text[i] == '\n')
-				line++, column = 0;
-		}
-	}
-	err->line = (unsigned)line + 1;
-	err->column = (unsigned)column + 1;
-	snprintf(err->problem, sizeof(err->problem), "%s%s%s",
-		 p->problem ? p->problem : "not valid YAML", p->context ? " " : "",
-		 p->context ? p->context : "");
-	return -EBADMSG;
+	return strlist_push(l, s);
 }
 
-int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
-		       struct cc_error *err)
+/* Counts onto the lines of repeated sub-keys, the trailer, and hand the lines to CC. */
+static int walk_finish(struct walk *w)
+{
+	struct cloud_config *cc = w->cc;
+	int r;
+
+	for (size_t i = 0; i < w->n_repeats; i++) {
+		struct repeat *p = &w->repeats[i];
+		char *s;
+
+		if (p->line == SIZE_MAX || p->count < 2)
+			continue;
+		if (asprintf(&s, "%s (%zu times, the first here)", w->problems.v[p->line],
+			     p->count) < 0)
+			return -ENOMEM;
+		free(w->problems.v[p->line]);
+		w->problems.v[p->line] = s;
+	}
+	r = problems_trailer(&w->problems, w->dropped);
+	if (r < 0)
+		return r;
+	cc->problems_dropped = w->dropped;
+	cc->n_problems = w->problems.n;
+	cc->problems = strlist_steal(&w->problems);
+	return 0;
+}
+
+static void walk_done(struct walk *w)
+{
+	strlist_done(&w->problems);
+	strset_done(&w->seen);
+	strlist_done(&w->seen_names);
+	free(w->repeats);
+}
+
+int cloud_config_from_tree(const struct cc_node *root, struct cc_budget *b,
+			   struct cloud_config **ret, struct cc_error *err)
 {
 	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
 	 * set whenever the callee returns >= 0, see macro.h). */
 	struct cloud_config *cc = NULL;
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	struct walk w;
+	struct strlist unknown = {};
+	struct strset unknown_set = {};
+	struct walk w = {.b = b, .k = _CC_KEY_MAX};
 	int r = 0;
 
 	*err = (struct cc_error){};
 	*ret = NULL;
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		r = parse_error(&parser, text, len, err);
-		yaml_parser_delete(&parser);
-		return r;
-	}
-
 	cc = calloc(1, sizeof(*cc));
-	if (!cc) {
-		r = -ENOMEM;
-		goto finish;
-	}
-	w = (struct walk){ .doc = &doc, .cc = cc, .budget = len * 4 };
-	if (w.budget < COPY_BUDGET_MIN)
-		w.budget = COPY_BUDGET_MIN;
-
-	root = yaml_document_get_root_node(&doc);
-	if (!root || is_null(root))
+	if (!cc)
+		return -ENOMEM;
+	w.cc = cc;
+	if (!root || cc_node_is_null(root))
 		goto finish; /* an empty document: nothing to do */
-	if (root->type != YAML_MAPPING_NODE) {
-		err->line = (unsigned)root->start_mark.line + 1;
-		err->column = (unsigned)root->start_mark.column + 1;
+	if (root->type != CC_NODE_MAPPING) {
+		err->line = root->line;
+		err->column = root->column;
 		snprintf(err->problem, sizeof(err->problem), "the top level is a %s, not a mapping",
-			 root->type == YAML_SEQUENCE_NODE ? "list" : "scalar");
+			 root->type == CC_NODE_SEQUENCE ? "list" : "scalar");
 		r = -EBADMSG;
 		goto finish;
 	}
+	if (root->map.n > CC_MAX_KEYS) {
+		err->line = root->line;
+		err->column = root->column;
+		snprintf(err->problem, sizeof(err->problem), "more than %u top-level keys",
+			 CC_MAX_KEYS);
+		r = -E2BIG;
+		goto finish;
+	}
 
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = get(&w, p->key), *v = get(&w, p->value);
-		_cleanup_free_ char *name = NULL;
+	for (size_t i = 0; i < root->map.n; i++) {
+		const struct cc_node *k = root->map.pairs[i].key, *v = root->map.pairs[i].value;
+		const char *name = cc_scalar_str(k);
 		enum cc_key key = _CC_KEY_MAX;
 
 		w.key = "?";
-		r = k->type == YAML_SCALAR_NODE ? node_string(&w, k, "a key", &name) :
-						  add_problem(&w, k, "a key must be a string");
-		if (r == -EINVAL)
-			continue;
+		w.k = _CC_KEY_MAX;
+		r = touch(&w);
 		if (r < 0)
 			goto finish;
-		for (size_t i = 0; i < _CC_KEY_MAX; i++)
-			if (streq(name, key_names[i]))
-				key = (enum cc_key)i;
+		if (!name || cc_node_is_null(k)) {
+			r = add_problem(&w, k, "a key must be a string");
+			if (r == -EINVAL)
+				continue;
+			goto finish;
+		}
+		for (size_t j = 0; j < _CC_KEY_MAX; j++)
+			if (streq(name, key_names[j]))
+				key = (enum cc_key)j;
 		if (key == _CC_KEY_MAX) {
-			if (!strv_contains(cc->unknown, name)) {
-				r = strv_push(&cc->unknown, TAKE_PTR(name));
-				if (r < 0)
-					goto finish;
-			}
+			/* Each key is once in the tree; the set guards merged trees and "1" vs 1.
+			 */
+			r = strset_put(&unknown_set, name, strlen(name), 0, NULL);
+			if (r > 0)
+				r = strlist_push(&unknown, strdup(name));
+			if (r < 0)
+				goto finish;
 			continue;
 		}
 		w.key = key_names[key];
-		cc->has[key] = cc->invalid[key] = false;
+		w.k = key;
+		cc->has[key] = cc->invalid[key] = cc->partial[key] = false;
 		r = node_key(&w, key, v);
 		if (r == -EINVAL) {
 			cc->invalid[key] = true;
+			cc->partial[key] = false;
 			continue;
 		}
 		if (r < 0)
@@ -778,17 +1333,50 @@ int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
 	r = 0;
 
 finish:
-	if (r == -E2BIG)
-		snprintf(err->problem, sizeof(err->problem),
-			 "aliases expand the document beyond %zu bytes", len * 4);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	if (r == -E2BIG && !*err->problem) {
+		err->line = root ? root->line : 1;
+		err->column = root ? root->column : 1;
+		snprintf(err->problem, sizeof(err->problem), "%s", b->why);
+	}
+	if (r >= 0)
+		r = walk_finish(&w);
+	walk_done(&w);
+	strset_done(&unknown_set);
 	if (r < 0) {
+		strlist_done(&unknown);
 		cloud_config_free(cc);
 		return r;
 	}
+	cc->n_unknown = unknown.n;
+	cc->unknown = strlist_steal(&unknown);
 	*ret = cc;
 	return 0;
+}
+
+int cloud_config_parse_budget(const char *text, size_t len, struct cc_budget *b,
+			      struct cloud_config **ret, struct cc_error *err)
+{
+	_cleanup_(cc_node_freep) struct cc_node *root = NULL;
+	bool more = false;
+	int r;
+
+	*ret = NULL;
+	r = cloud_config_load(text, len, b, &root, &more, err);
+	if (r < 0)
+		return r;
+	r = cloud_config_from_tree(root, b, ret, err);
+	if (r >= 0)
+		(*ret)->more_documents = more;
+	return r;
+}
+
+int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
+		       struct cc_error *err)
+{
+	struct cc_budget b;
+
+	cc_budget_init(&b, len);
+	return cloud_config_parse_budget(text, len, &b, ret, err);
 }
 
 #define MOVE(field)                                                                                \
@@ -846,22 +1434,70 @@ static void clear_key(struct cloud_config *cc, enum cc_key k)
 	}
 }
 
-/* Append SRC's strings to DST (skipping those DST has when UNIQUE); SRC ends up empty. */
-static int move_strv(char ***dst, char ***src, bool unique)
+/* Append SRC's unknown keys to DST's, those DST has left out; SRC ends up empty. */
+static int merge_unknown(struct cloud_config *dst, struct cloud_config *src)
 {
-	size_t n = strv_length(*src);
+	struct strlist l = {};
+	struct strset seen = {};
 	int r = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		char *s = TAKE_PTR((*src)[i]);
+	l = (struct strlist){.v = dst->unknown,
+			     .n = dst->n_unknown,
+			     .allocated = dst->unknown ? dst->n_unknown + 1 : 0};
+	for (size_t i = 0; i < l.n && r >= 0; i++)
+		r = strset_put(&seen, l.v[i], strlen(l.v[i]), i, NULL);
+	for (size_t i = 0; i < src->n_unknown; i++) {
+		char *s = TAKE_PTR(src->unknown[i]);
 
-		if (r < 0 || (unique && strv_contains(*dst, s)))
-			free(s);
+		if (r >= 0)
+			r = strset_put(&seen, s, strlen(s), l.n, NULL);
+		if (r > 0)
+			r = strlist_push(&l, s); /* the set borrows S, now owned by L */
 		else
-			r = strv_push(dst, s);
+			free(s);
 	}
-	free(*src);
-	*src = NULL;
+	strset_done(&seen);
+	free(src->unknown);
+	src->unknown = NULL;
+	src->n_unknown = 0;
+	dst->unknown = l.v;
+	dst->n_unknown = l.n;
+	return r < 0 ? r : 0;
+}
+
+/* Append SRC's problems to DST's, up to CC_MAX_PROBLEMS lines plus one counting the rest. */
+static int merge_problems(struct cloud_config *dst, struct cloud_config *src)
+{
+	struct strlist l = {.v = dst->problems,
+			    .n = dst->n_problems,
+			    .allocated = dst->problems ? dst->n_problems + 1 : 0};
+	size_t dropped = dst->problems_dropped + src->problems_dropped;
+	size_t n = src->n_problems - (src->problems_dropped > 0);
+	int r = 0;
+
+	if (dst->problems_dropped > 0 && l.n > 0) {
+		free(l.v[--l.n]); /* the old trailer */
+		l.v[l.n] = NULL;
+	}
+	for (size_t i = 0; i < src->n_problems; i++) {
+		char *s = TAKE_PTR(src->problems[i]);
+
+		if (i >= n || r < 0)
+			free(s);
+		else if (l.n >= CC_MAX_PROBLEMS) {
+			dropped++;
+			free(s);
+		} else
+			r = strlist_push(&l, s);
+	}
+	if (r >= 0)
+		r = problems_trailer(&l, dropped);
+	free(src->problems);
+	src->problems = NULL;
+	src->n_problems = src->problems_dropped = 0;
+	dst->problems = l.v;
+	dst->n_problems = l.n;
+	dst->problems_dropped = dropped;
 	return r;
 }
 
@@ -877,6 +1513,7 @@ int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src)
 		clear_key(dst, k);
 		dst->has[k] = src->has[k];
 		dst->invalid[k] = src->invalid[k];
+		dst->partial[k] = src->partial[k];
 		switch (k) {
 		case CC_HOSTNAME:
 			MOVE(hostname);
@@ -923,10 +1560,13 @@ int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src)
 			break;
 		}
 	}
-	r = move_strv(&dst->unknown, &src->unknown, true);
-	if (r < 0)
-		return r;
-	return move_strv(&dst->problems, &src->problems, false);
+	dst->more_documents = dst->more_documents || src->more_documents;
+	r = merge_unknown(dst, src);
+	if (r >= 0)
+		r = merge_problems(dst, src);
+	if (r >= 0 && dst->n_unknown + cloud_config_n_keys(dst) > CC_MAX_KEYS)
+		r = -E2BIG;
+	return r;
 }
 
 size_t cloud_config_n_keys(const struct cloud_config *cc)

@@ -3,14 +3,26 @@
  * cloudconfig.h: a "#cloud-config" document turned into plain C: the subset of cloud-init's keys
  * vagent supports (hostname, fqdn, preserve_hostname, ssh_authorized_keys, users, write_files,
  * bootcmd, runcmd, packages, package_update, package_upgrade, mounts; disk_setup and fs_setup
- * noted only), each checked for its shape; every other key is listed by name. cloudconfig.c is
- * the only libyaml user; nothing here does I/O or logs the document's content.
+ * noted only), each checked for its shape; every other key is listed by name. A document is
+ * read in two steps: YAML -> a tree (cc-node.h: aliases expanded, `<<` merge keys applied, each
+ * mapping key once, every value charged to the user data's budget), then the tree -> struct
+ * cloud_config. Parts can be merged as trees before the second step. cloudconfig.c is the only
+ * libyaml user; nothing here does I/O or logs the document's content.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "cloudconfig/cc-node.h"
+
+/* Limits (with CC_MAX_DEPTH, CC_MAX_NODES and the budget in cc-node.h). */
+#define CC_MAX_KEYS 1024 /* distinct top-level keys of a document, of all parts merged */
+#define CC_MAX_ENTRIES                                                                             \
+	1024		   /* entries of each list a module reads: users, write_files, keys,       \
+			      commands, packages, mounts, groups, sudo rules */
+#define CC_MAX_PROBLEMS 64 /* problem lines kept; the rest are counted in a last line */
 
 enum cc_key {
 	CC_HOSTNAME,
@@ -78,6 +90,7 @@ struct cc_mount {
 struct cloud_config {
 	bool has[_CC_KEY_MAX];     /* present with a valid shape */
 	bool invalid[_CC_KEY_MAX]; /* present with a wrong shape: not applied */
+	bool partial[_CC_KEY_MAX]; /* valid, but some sub-keys were not supported (ignored) */
 
 	char *hostname;
 	char *fqdn;
@@ -98,7 +111,13 @@ struct cloud_config {
 	size_t n_mounts;
 
 	char **unknown;  /* other top-level keys, in document order, no duplicates */
-	char **problems; /* secret-free lines: "'runcmd' at line 5, column 3: expected a list" */
+	size_t n_unknown;
+	char **problems; /* secret-free lines: "'runcmd' at line 5, column 3: expected a list";
+			    past CC_MAX_PROBLEMS the last line counts the others */
+	size_t n_problems;
+	size_t problems_dropped;
+
+	bool more_documents; /* the text holds another YAML document after the first (unread) */
 };
 
 /* Where and why a document is not YAML (1-based line and column). */
@@ -109,16 +128,35 @@ struct cc_error {
 };
 
 /*
- * Parse TEXT (LEN bytes, the "#cloud-config" line included or not). An empty document gives an
- * empty config. Returns 0 and *RET, -EBADMSG when TEXT is not YAML or its top level is not a
- * mapping (ERR says where and why), -E2BIG when aliases would expand it beyond a sane size,
- * -ENOMEM. A known key of the wrong shape is not an error: it is marked invalid with a problem.
+ * Read TEXT (LEN bytes, the "#cloud-config" line included or not) into a tree charged to B:
+ * only the first YAML document is read (*RET_MORE_DOCUMENTS, when not NULL, says whether
+ * another follows). *RET_ROOT is NULL for an empty document. Returns 0; -EBADMSG when TEXT is
+ * not YAML (ERR says where and why: libyaml's reason, an undefined or recursive alias, a bad
+ * merge key); -E2BIG when it passes a limit: nesting deeper than CC_MAX_DEPTH, more than
+ * CC_MAX_KEYS top-level keys, B's values, bytes or work (ERR->problem names the limit);
+ * -ENOMEM.
  */
+int cloud_config_load(const char *text, size_t len, struct cc_budget *b, struct cc_node **ret_root,
+		      bool *ret_more_documents, struct cc_error *err);
+
+/*
+ * The typed view of a tree: ROOT must be a mapping (or NULL: an empty config), else -EBADMSG
+ * with ERR. -E2BIG when B runs out (ERR->problem says why), -ENOMEM. A known key of the wrong
+ * shape is not an error: it is marked invalid with a problem.
+ */
+int cloud_config_from_tree(const struct cc_node *root, struct cc_budget *b,
+			   struct cloud_config **ret, struct cc_error *err);
+
+/* Both steps, charged to B (shared by every part of one user data). */
+int cloud_config_parse_budget(const char *text, size_t len, struct cc_budget *b,
+			      struct cloud_config **ret, struct cc_error *err);
+/* Both steps with a budget of their own (cc_budget_init(LEN)). */
 int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
 		       struct cc_error *err);
 
 /* Merge SRC into DST the way cloud-init merges parts by default: a key present in SRC replaces
- * DST's; unknown keys and problems are appended. SRC is left empty. */
+ * DST's; unknown keys (without duplicates) and problems are appended. SRC is left empty.
+ * -E2BIG when the merged config would have more than CC_MAX_KEYS top-level keys. */
 int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src);
 
 /* How many known keys are present (valid or not). */
