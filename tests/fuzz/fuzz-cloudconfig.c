@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz-cloudconfig.c: the cloud-config parser (cloudconfig.c, cc-node.c): YAML events -> tree ->
+ * struct cloud_config, and the merge of two parts. Properties: documented results only; the
+ * tree nests at most CC_MAX_DEPTH levels, holds at most CC_MAX_NODES values and each scalar key
+ * of a mapping once; the work charged never passes the budget; the typed config keeps its
+ * counts (lists NULL-terminated at their stated length, at most CC_MAX_ENTRIES entries, at most
+ * CC_MAX_PROBLEMS + 1 problem lines, unknown keys without duplicates); merging a config with a
+ * second parse of the same text changes no key's state and adds no unknown key.
+ */
+#include <errno.h>
+
+#include "base/set.h"
+#include "base/util.h"
+#include "cloudconfig/cloudconfig.h"
+#include "fuzz.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_quiet();
+	return 0;
+}
+
+static size_t check_tree(const struct cc_node *n, unsigned depth)
+{
+	size_t count = 1;
+
+	if (n->type != CC_NODE_SCALAR)
+		FUZZ_ASSERT(depth <= CC_MAX_DEPTH);
+	FUZZ_ASSERT(n->line >= 1 && n->column >= 1);
+	if (n->type == CC_NODE_SCALAR) {
+		FUZZ_ASSERT(n->scalar.value && n->scalar.value[n->scalar.len] == 0);
+	} else if (n->type == CC_NODE_SEQUENCE) {
+		for (size_t i = 0; i < n->seq.n; i++)
+			count += check_tree(n->seq.items[i], depth + 1);
+	} else {
+		struct strset keys = {};
+
+		for (size_t i = 0; i < n->map.n; i++) {
+			const struct cc_node *k = n->map.pairs[i].key;
+
+			if (k->type == CC_NODE_SCALAR) {
+				FUZZ_ASSERT(strset_put(&keys, k->scalar.value, k->scalar.len, i,
+						       NULL) == 1);
+				/* an indexed mapping finds its keys */
+				if (!memchr(k->scalar.value, 0, k->scalar.len))
+					FUZZ_ASSERT(cc_map_get(n, k->scalar.value) ==
+						    n->map.pairs[i].value);
+			}
+			count +=
+			    check_tree(k, depth + 1) + check_tree(n->map.pairs[i].value, depth + 1);
+		}
+		strset_done(&keys);
+	}
+	return count;
+}
+
+static void check_strv(char **l, size_t max)
+{
+	FUZZ_ASSERT(strv_length(l) <= max);
+}
+
+static void check_config(const struct cloud_config *cc)
+{
+	struct strset seen = {};
+
+	FUZZ_ASSERT(strv_length(cc->problems) == cc->n_problems);
+	FUZZ_ASSERT(cc->n_problems <= CC_MAX_PROBLEMS + 1);
+	FUZZ_ASSERT(strv_length(cc->unknown) == cc->n_unknown);
+	FUZZ_ASSERT(cc->n_unknown + cloud_config_n_keys(cc) <= CC_MAX_KEYS);
+	for (size_t i = 0; i < cc->n_unknown; i++)
+		FUZZ_ASSERT(strset_put(&seen, cc->unknown[i], strlen(cc->unknown[i]), i, NULL) ==
+			    1);
+	strset_done(&seen);
+	for (size_t k = 0; k < _CC_KEY_MAX; k++) {
+		FUZZ_ASSERT(!(cc->has[k] && cc->invalid[k]));
+		FUZZ_ASSERT(!cc->partial[k] || cc->has[k]);
+	}
+	FUZZ_ASSERT(cc->n_users <= CC_MAX_ENTRIES && cc->n_files <= CC_MAX_ENTRIES &&
+		    cc->n_bootcmd <= CC_MAX_ENTRIES && cc->n_runcmd <= CC_MAX_ENTRIES &&
+		    cc->n_mounts <= CC_MAX_ENTRIES);
+	check_strv(cc->packages, CC_MAX_ENTRIES);
+	check_strv(cc->ssh_authorized_keys, CC_MAX_ENTRIES);
+	for (size_t i = 0; i < cc->n_users; i++) {
+		FUZZ_ASSERT(cc->users[i].name);
+		check_strv(cc->users[i].groups, CC_MAX_ENTRIES);
+		check_strv(cc->users[i].sudo, CC_MAX_ENTRIES);
+		check_strv(cc->users[i].ssh_authorized_keys, CC_MAX_ENTRIES);
+	}
+	for (size_t i = 0; i < cc->n_files; i++)
+		FUZZ_ASSERT(
+		    cc->files[i].path && cc->files[i].path[0] == '/' &&
+		    (!cc->files[i].content || cc->files[i].content[cc->files[i].content_len] == 0));
+	for (size_t i = 0; i < cc->n_mounts; i++)
+		FUZZ_ASSERT(cc->mounts[i].n_fields >= 1 && cc->mounts[i].n_fields <= 6);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+	struct cloud_config *a = NULL, *b = NULL;
+	struct cc_node *root = NULL;
+	struct cc_budget budget;
+	struct cc_error e;
+	bool has[_CC_KEY_MAX], invalid[_CC_KEY_MAX];
+	size_t n_unknown;
+	int r;
+
+	/* One libyaml pass; the typed view is read twice from the same tree for the merge. */
+	cc_budget_init(&budget, size);
+	r = cloud_config_load(text, size, &budget, &root, NULL, &e);
+	FUZZ_ASSERT(r == 0 || r == -EBADMSG || r == -E2BIG || r == -ENOMEM);
+	FUZZ_ASSERT(budget.work <= (size_t)CC_WORK_PER_NODE * CC_MAX_NODES);
+	if (r < 0) {
+		if (r != -ENOMEM)
+			FUZZ_ASSERT(e.line >= 1 && *e.problem);
+		FUZZ_ASSERT(!root);
+		return 0;
+	}
+	if (root)
+		FUZZ_ASSERT(check_tree(root, 1) <= CC_MAX_NODES);
+
+	r = cloud_config_from_tree(root, &budget, &a, &e);
+	FUZZ_ASSERT(r == 0 || r == -EBADMSG || r == -E2BIG || r == -ENOMEM);
+	FUZZ_ASSERT((r == 0) == (a != NULL));
+	if (r < 0) {
+		cc_node_free(root);
+		return 0;
+	}
+	check_config(a);
+	memcpy(has, a->has, sizeof(has));
+	memcpy(invalid, a->invalid, sizeof(invalid));
+	n_unknown = a->n_unknown;
+
+	cc_budget_init(&budget, size);
+	r = cloud_config_from_tree(root, &budget, &b, &e);
+	FUZZ_ASSERT(r == 0);
+	r = cloud_config_merge(a, b);
+	FUZZ_ASSERT(r == 0);
+	FUZZ_ASSERT(memcmp(has, a->has, sizeof(has)) == 0);
+	FUZZ_ASSERT(memcmp(invalid, a->invalid, sizeof(invalid)) == 0);
+	FUZZ_ASSERT(a->n_unknown == n_unknown);
+	check_config(a);
+	cloud_config_free(a);
+	cloud_config_free(b);
+	cc_node_free(root);
+	return 0;
+}
