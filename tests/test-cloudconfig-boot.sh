@@ -147,10 +147,25 @@ check "metadata key revoked: gone, cloud-config key kept" bash -c "! grep -qF '$
 cp "$FIXTURES/v1-typical.json" "$MOCK_DOC"
 
 # --- an interrupted pass resumes where it stopped ---------------------------------------------
-rm -f "$INST/cloud-config.done" "$INST/cloud-config.runcmd"
+# Cut short before runcmd began: runcmd runs, nothing else runs again.
+rm -f "$INST/cloud-config.done" "$INST/cloud-config.runcmd" "$INST/cloud-config.runcmd.started"
 vag boot --no-storage >/dev/null 2>&1
 check "resume: only the unstamped module runs (runcmd)" test "$(wc -l <"$SCRATCH/runcmd.txt")" = 4
 check "resume: done again" test -e "$INST/cloud-config.done"
+# Cut short while users and runcmd ran (a reboot, the unit's time limit): users resumes (it is
+# idempotent), runcmd is reported as interrupted and never run twice, with how to re-run it.
+rm -f "$INST/cloud-config.done" "$INST/cloud-config.runcmd" "$INST/cloud-config.users"
+vag -v boot --no-storage >"$SCRATCH/out-int" 2>&1
+ok "$([ $? = 1 ]; echo $?)" "interrupted runcmd: the boot reports a failure"
+check "interrupted runcmd: not run again" test "$(wc -l <"$SCRATCH/runcmd.txt")" = 4
+check "interrupted runcmd: the users module ran again" grep -q "cloud-config users: 'deploy' exists" "$SCRATCH/out-int"
+check "interrupted runcmd: the userdata step failed" test "$(step_field userdata result)" = failed
+msg=$(step_field userdata message)
+ok "$([[ $msg == *'interrupted by an earlier boot and not run again (runcmd)'* ]]; echo $?)" \
+	"interrupted runcmd: the step's message names it ($msg)"
+check "interrupted runcmd: the log says how to re-run it" grep -q "rm .*cloud-config.runcmd.started && vagent userdata" "$SCRATCH/out-int"
+vag boot --no-storage >/dev/null 2>&1
+check "interrupted runcmd: the next boot is done with it" test "$(step_field userdata message)" = 'cloud-config already applied for this instance'
 
 # --- the shared fixture (its runcmd writes /var/log/first-boot.txt: a private /var/log) --------
 fresh fixture

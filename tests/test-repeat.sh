@@ -13,7 +13,7 @@ start_mock
 # The script logs its own path: runs are counted per root.
 cat >"$MOCK_UD" <<EOS
 #!/bin/sh
-echo "\$0" >>"$SCRATCH/ran.txt"
+echo "\$VAGENT_SCRIPT" >>"$SCRATCH/ran.txt"
 EOS
 runs() { grep -c "^$1/" "$SCRATCH/ran.txt" 2>/dev/null || true; }
 KEY1='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3xQ1f8m2kq9Lw0TzR7cY4uV6pN5hJ2dE8sA1gK0oXr ops@example'

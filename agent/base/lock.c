@@ -12,6 +12,7 @@
 
 #include "base/lock.h"
 #include "base/log.h"
+#include "base/state.h"
 #include "base/util.h"
 
 char *lock_holder(int fd)
@@ -56,17 +57,28 @@ char *lock_holder(int fd)
 
 int lock_file(const char *root, const char *path, const char *what, uint64_t timeout_usec)
 {
-	_cleanup_free_ char *name = NULL, *holder = NULL;
+	_cleanup_free_ char *name = NULL, *holder = NULL, *dir = NULL;
 	_cleanup_close_ int dfd = -1, fd = -1;
 	uint64_t t0 = now_usec();
+	struct stat st;
 	int r;
 
 	dfd = path_open_parent(root, path, true, &name);
 	if (dfd < 0)
 		return log_error_errno(dfd, "Failed to open the directory of '%s': %m", path);
+	dir = strndup(path, strrchr(path, '/') - path);
+	if (!dir)
+		return -ENOMEM;
+	r = state_check_dir(dfd, dir);
+	if (r < 0)
+		return r;
 	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0)
 		return log_error_errno(errno, "Failed to open '%s': %m", path);
+	/* Someone else's lock file in our directory: refused, not waited on. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()))
+		return log_error_errno(-EPERM, "'%s' is not vagent's lock file (owner or type), "
+				       "refusing to use it.", path);
 
 	r = flock_wait(fd, LOCK_EX, 0);
 	if (r == 0)

@@ -78,9 +78,16 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (o && o->stdin_fd > STDERR_FILENO)
+		posix_spawn_file_actions_adddup2(&fa, o->stdin_fd, 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	/* The program as an open file: fd 3 in the child, run as /proc/self/fd/3, so what runs is
+	 * exactly what the caller checked (an interpreter named by "#!" opens that path too). */
+	if (o && o->exec_fd > STDERR_FILENO)
+		posix_spawn_file_actions_adddup2(&fa, o->exec_fd, SPAWN_EXEC_FD);
 	posix_spawnattr_setpgroup(&attr, 0);
 	{
 		sigset_t none, all;
@@ -92,7 +99,12 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF);
 
-	r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, o && o->envp ? o->envp : default_env);
+	if (o && o->exec_fd > STDERR_FILENO)
+		r = posix_spawn(&pid, "/proc/self/fd/" STRINGIFY(SPAWN_EXEC_FD), &fa, &attr, argv,
+				o->envp ? o->envp : default_env);
+	else
+		r = posix_spawnp(&pid, argv[0], &fa, &attr, argv,
+				 o && o->envp ? o->envp : default_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(pipefd[1]);

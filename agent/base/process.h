@@ -14,7 +14,14 @@ struct spawn_options {
 	void (*line_cb)(const char *line, void *userdata); /* each output line; may be NULL */
 	void *userdata;
 	char *const *envp;     /* NULL: a minimal environment (PATH, LANG=C.UTF-8, HOME=/root) */
+	int stdin_fd;          /* > 2: the child's stdin (a file it reads as /dev/stdin); else
+				* /dev/null */
+	int exec_fd;           /* > 2: run this open file (argv[0] only names it), not a path
+				* someone could swap; 0 (unset) runs argv[0] */
 };
+
+/* The fd number the program gets in the child with exec_fd (it runs as /proc/self/fd/3). */
+#define SPAWN_EXEC_FD 3
 
 /*
  * Run ARGV (argv[0] is an absolute path, or looked up in PATH). Returns 0 when the program ran,

@@ -26,8 +26,8 @@ int script_run_once(const char *root, const struct config *cfg, const char *id, 
 		    const char *data, size_t len, struct script_result *ret)
 {
 	_cleanup_free_ char *dir = NULL, *script = NULL, *n_script = NULL, *n_log = NULL,
-			    *n_ran = NULL, *n_exit = NULL;
-	_cleanup_close_ int dfd = -1, logfd = -1;
+			    *n_ran = NULL, *n_exit = NULL, *e_id = NULL, *e_script = NULL;
+	_cleanup_close_ int dfd = -1, logfd = -1, exefd = -1;
 	struct spawn_options o;
 	char buf[16];
 	int r, status = -1;
@@ -58,12 +58,25 @@ int script_run_once(const char *root, const struct config *cfg, const char *id, 
 		return -ENOMEM;
 	if (asprintf(&script, "%s/%s/%s", dir, id, n_script) < 0)
 		return -ENOMEM;
+	/* Run the file just written, through its fd: not a path someone could swap. */
+	exefd = openat_trusted(dfd, n_script);
+	if (exefd < 0)
+		return log_error_errno(exefd, "The script '%s' is not the file vagent wrote (owner, "
+				       "mode or links changed), not running it: %m", script);
 
+	/* Run through its fd, "$0" is /proc/self/fd/3: the file's own path is in VAGENT_SCRIPT. */
+	if (asprintf(&e_id, "INSTANCE_ID=%s", id) < 0 || asprintf(&e_script, "VAGENT_SCRIPT=%s",
+								   script) < 0)
+		return -ENOMEM;
+	char *env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"LANG=C.UTF-8", "HOME=/root", e_id, e_script, NULL };
 	o = (struct spawn_options){
 		.timeout_usec = cfg->userdata_timeout_usec,
 		.log_fd = logfd,
 		.line_cb = script_line,
 		.userdata = (void *)base,
+		.envp = env,
+		.exec_fd = exefd,
 	};
 	log_full_id(LOG_INFO, MSGID_USERDATA, "Running the script '%s' of instance '%s'.", n_script,
 		    id);

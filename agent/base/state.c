@@ -13,6 +13,35 @@
 
 #define REPORT_MAX (4U << 20)
 
+int state_check_dir(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return log_error_errno(errno, "Failed to stat '%s': %m", path);
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022))
+		return log_error_errno(-EPERM, "'%s' is owned by uid %u with mode %04o, but vagent's "
+				       "state must be owned by root and writable by no one else; "
+				       "refusing to use it (fix: chown root '%s' && chmod go-w '%s').",
+				       path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path,
+				       path);
+	return 0;
+}
+
+int state_open_dir(const char *root, const char *path, bool create, mode_t mode)
+{
+	_cleanup_close_ int fd = path_open_dir(root, path, create, mode);
+	int r;
+
+	if (fd == -ELOOP || fd == -ENOTDIR)
+		return log_error_errno(fd, "'%s' or a directory above it is a symlink or not a "
+				       "directory, refusing to use it.", path);
+	if (fd < 0)
+		return fd; /* -ENOENT without CREATE: the callers decide whether that is news */
+	r = state_check_dir(fd, path);
+	return r < 0 ? r : TAKE_FD(fd);
+}
+
 int state_cache_write(const char *root, const char *buf, size_t len)
 {
 	_cleanup_free_ char *old = NULL;
@@ -23,7 +52,7 @@ int state_cache_write(const char *root, const char *buf, size_t len)
 	if (r >= 0 && old_len == len && memcmp(old, buf, len) == 0)
 		return 0;
 
-	_cleanup_close_ int fd = path_open_dir(root, STATE_DIR, true, 0755);
+	_cleanup_close_ int fd = state_open_dir(root, STATE_DIR, true, 0755);
 	if (fd < 0)
 		return fd;
 	r = write_file_atomic_at(fd, "metadata.json", buf, len, 0600, (uid_t)-1, (gid_t)-1);
@@ -44,7 +73,12 @@ int state_instance_open(const char *root, const char *id, bool create)
 	if (!id || !*id || strchr(id, '/') || streq(id, ".") || streq(id, ".."))
 		return -EINVAL;
 
-	base = path_open_dir(root, STATE_INSTANCES, create, 0700);
+	/* Checked one level at a time: /var/lib/vagent, instances, the instance's own. */
+	base = state_open_dir(root, STATE_DIR, create, 0755);
+	if (base < 0)
+		return base;
+	closep(&base);
+	base = state_open_dir(root, STATE_INSTANCES, create, 0700);
 	if (base < 0)
 		return base;
 	fd = openat(base, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -53,7 +87,15 @@ int state_instance_open(const char *root, const char *id, bool create)
 			return negative_errno();
 		fd = openat(base, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
-	return fd < 0 ? negative_errno() : fd;
+	if (fd < 0)
+		return negative_errno();
+	_cleanup_free_ char *path = path_join(STATE_INSTANCES, id);
+	int r = path ? state_check_dir(fd, path) : -ENOMEM;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 bool state_instance_has(const char *root, const char *id, const char *name)
@@ -88,8 +130,16 @@ int state_write_report(const char *root, const char *json)
 {
 	int r, k;
 
-	r = write_file_atomic(root, RUN_STATUS, json, strlen(json), 0644);
-	k = write_file_atomic(root, STATE_LAST_BOOT, json, strlen(json), 0644);
+	_cleanup_close_ int run = -1, state = -1;
+
+	run = state_open_dir(root, RUN_DIR, true, 0755);
+	if (run < 0)
+		return run;
+	r = write_file_atomic_at(run, "status.json", json, strlen(json), 0644, (uid_t)-1, (gid_t)-1);
+	state = state_open_dir(root, STATE_DIR, true, 0755);
+	k = state < 0 ? state :
+			write_file_atomic_at(state, "last-boot.json", json, strlen(json), 0644,
+					     (uid_t)-1, (gid_t)-1);
 	return r < 0 ? r : k;
 }
 

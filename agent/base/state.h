@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 
 #define STATE_DIR "/var/lib/vagent"
@@ -20,6 +21,16 @@
 #define RUN_LOCK_PATH RUN_DIR "/run.lock"
 /* Held only while a run merges its steps into RUN_STATUS. */
 #define REPORT_LOCK_PATH RUN_DIR "/report.lock"
+
+/*
+ * sshd's StrictModes for vagent's own directories (/var/lib/vagent and below, /run/vagent):
+ * owned by root (or by the user vagent runs as), writable by no one else; otherwise -EPERM,
+ * logged once naming the directory and the fix. FD is the open directory, PATH its name.
+ */
+int state_check_dir(int fd, const char *path);
+/* Open (with CREATE: make, MODE) vagent's directory PATH inside ROOT without following a
+ * symlink, and check it as above. */
+int state_open_dir(const char *root, const char *path, bool create, mode_t mode);
 
 /* The cached document: written atomically (0600) only when it changed. 1 written, 0 same. */
 int state_cache_write(const char *root, const char *buf, size_t len);

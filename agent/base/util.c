@@ -18,6 +18,23 @@
 
 #include "base/util.h"
 
+int openat_trusted(int dirfd, const char *name)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISREG(st.st_mode))
+		return -EBADFD;
+	if (st.st_uid != geteuid() || (st.st_mode & 022) || st.st_nlink != 1)
+		return -EPERM;
+	return TAKE_FD(fd);
+}
+
 bool path_has_dotdot(const char *path)
 {
 	for (const char *p = path; (p = strstr(p, "..")); p += 2)

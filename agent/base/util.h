@@ -23,6 +23,13 @@ int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode);
 /* Split "/a/b/c" into the parent "/a/b" opened as above and the last component "c". */
 int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_name);
 
+/*
+ * Open NAME in DIRFD for reading or running only if it is a file nobody else could have swapped
+ * or changed: a regular file (no symlink followed), owned by us, not group- or world-writable,
+ * one link. -EPERM when it is not, -EBADFD when not a regular file.
+ */
+int openat_trusted(int dirfd, const char *name);
+
 /* PATH has a ".." component. */
 bool path_has_dotdot(const char *path);
 

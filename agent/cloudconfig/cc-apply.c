@@ -443,11 +443,28 @@ static const char *const module_stamps[_MOD_MAX] = {
 	[MOD_WRITE_FILES_DEFERRED] = "cloud-config.write_files_deferred",
 };
 
+/* Modules that can run again after a pass was cut short (a reboot, the unit's time limit):
+ * what they did is checked again, what they did not do is done. The others (commands) must
+ * never run twice: an interrupted one is reported, not repeated. */
+static const bool module_resumes[_MOD_MAX] = {
+	[MOD_WRITE_FILES] = true,
+	[MOD_USERS] = true,
+	[MOD_MOUNTS] = true,
+	[MOD_PACKAGES] = true,
+	[MOD_WRITE_FILES_DEFERRED] = true,
+};
+
 struct tally {
 	bool failed[_CC_KEY_MAX];
 	bool skipped; /* packages under --root */
 	size_t scripts_ran, scripts_failed;
+	char **interrupted; /* "runcmd", "MIME part 2": cut short before, not run again */
 };
+
+static void tally_done(struct tally *t)
+{
+	strv_free(t->interrupted);
+}
 
 static int run_module(const struct cc_run *c, const struct cc_doc *d, enum module m,
 		      struct tally *t)
@@ -496,8 +513,19 @@ static int run_module(const struct cc_run *c, const struct cc_doc *d, enum modul
 				continue;
 			}
 			snprintf(stamp, sizeof(stamp), "%s.ran", base);
-			if (state_instance_has(c->root, c->id, stamp))
-				continue; /* ran before (or started before a crash) */
+			if (state_instance_has(c->root, c->id, stamp)) {
+				char exit_stamp[80], what[48];
+
+				/* Started before: finished (its exit status is kept) or cut short. */
+				snprintf(exit_stamp, sizeof(exit_stamp), "%s.exit", base);
+				if (state_instance_has(c->root, c->id, exit_stamp))
+					continue;
+				snprintf(what, sizeof(what), "MIME part %zu", d->scripts[i].index);
+				if (strv_push(&t->interrupted, strdup(what)) < 0)
+					return -ENOMEM;
+				r = -EINTR;
+				continue;
+			}
 			k = script_run_once(c->root, c->cfg, c->id, base, d->scripts[i].data,
 					    d->scripts[i].len, &u);
 			if (u.ran)
@@ -578,6 +606,12 @@ static int summary(const struct cc_doc *d, const struct tally *t, bool dry_run, 
 	if (d->n_scripts > 0)
 		fprintf(f, ", %zu script part%s %s", d->n_scripts, d->n_scripts == 1 ? "" : "s",
 			dry_run ? "to run" : t->scripts_failed ? "ran with failures" : "ran");
+	if (t->interrupted) {
+		fprintf(f, ", %zu interrupted by an earlier boot and not run again (",
+			strv_length(t->interrupted));
+		append_names(f, t->interrupted, strv_length(t->interrupted));
+		fputc(')', f);
+	}
 	if (d->ignored_parts)
 		fprintf(f, ", %zu MIME part%s ignored", strv_length(d->ignored_parts),
 			strv_length(d->ignored_parts) == 1 ? "" : "s");
@@ -646,14 +680,14 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 {
 	_cleanup_close_ int dfd = -1, logfd = -1;
 	size_t files_left = cfg->max_userdata_size;
-	struct cc_run c = {.root = root,
-			   .cfg = cfg,
-			   .id = id,
-			   .dry_run = dry_run,
-			   .plan = dry_run ? plan : NULL,
-			   .log_fd = -1,
-			   .files_left = &files_left};
-	struct tally t = {};
+	struct cc_run c = { .root = root,
+			    .cfg = cfg,
+			    .id = id,
+			    .dry_run = dry_run,
+			    .plan = dry_run ? plan : NULL,
+			    .log_fd = -1,
+			    .files_left = &files_left };
+	_cleanup_(tally_done) struct tally t = {};
 	bool failed = false, did = false;
 	int r;
 
@@ -680,14 +714,29 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 
 	for (size_t m = 0; m < _MOD_MAX; m++) {
 		const char *stamp = module_stamps[m];
+		char started[80];
 
+		/* STAMP: the module finished for this instance. STAMP.started: it began; without
+		 * STAMP the pass was cut short there. */
 		if (stamp && state_instance_has(root, id, stamp))
 			continue;
+		if (stamp)
+			snprintf(started, sizeof(started), "%s.started", stamp);
+		if (stamp && !module_resumes[m] && state_instance_has(root, id, started)) {
+			log_warning("cloud-config: '%s' of instance '%s' was cut short by an earlier "
+				    "boot; it is not run twice. To run it again: rm %s/%s/%s && vagent "
+				    "userdata", stamp + strlen("cloud-config."), id, STATE_INSTANCES, id,
+				    started);
+			if (strv_push(&t.interrupted, strdup(stamp + strlen("cloud-config."))) < 0)
+				return log_error_errno(-ENOMEM, "Out of memory.");
+			failed = true;
+			continue;
+		}
 		if (stamp && !dry_run) {
-			/* Stamped before it starts: a crash never runs a module twice. */
-			r = write_file_atomic_at(dfd, stamp, "", 0, 0600, (uid_t)-1, (gid_t)-1);
+			/* Before it starts: a command list cut short is never run twice. */
+			r = write_file_atomic_at(dfd, started, "", 0, 0600, (uid_t)-1, (gid_t)-1);
 			if (r < 0)
-				return log_error_errno(r, "Failed to write the stamp '%s': %m", stamp);
+				return log_error_errno(r, "Failed to write the stamp '%s': %m", started);
 		}
 		r = run_module(&c, d, (enum module)m, &t);
 		if (r == -ENOMEM)
@@ -696,6 +745,11 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 			failed = true;
 		else if (r > 0)
 			did = true;
+		if (stamp && !dry_run) {
+			int k = write_file_atomic_at(dfd, stamp, "", 0, 0600, (uid_t)-1, (gid_t)-1);
+			if (k < 0)
+				return log_error_errno(k, "Failed to write the stamp '%s': %m", stamp);
+		}
 	}
 	if (d->cc)
 		for (size_t i = 0; i < _CC_KEY_MAX; i++)

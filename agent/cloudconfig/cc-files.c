@@ -143,11 +143,24 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 						"refusing.", index, f->path);
 
 	if (f->append) {
-		r = read_file_at(dfd, name, c->cfg->max_userdata_size, &old, &old_len);
+		_cleanup_close_ int ofd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+						 O_NOCTTY | O_NONBLOCK);
+		struct stat ost;
+
+		/* The old content becomes part of a file we write: never through a symlink and
+		 * never through a hard link to a file elsewhere (its secrets would be copied). */
+		if (ofd < 0 && errno != ENOENT)
+			return log_error_errno(errno, "cloud-config write_files[%zu] '%s': cannot "
+					       "read it to append (a symlink is refused): %m", index,
+					       f->path);
+		if (ofd >= 0 && (fstat(ofd, &ost) < 0 || !S_ISREG(ost.st_mode) || ost.st_nlink != 1))
+			return log_error_errno(-EMLINK, "cloud-config write_files[%zu] '%s' is not a "
+					       "plain file with one link, refusing to append to it.",
+					       index, f->path);
+		r = ofd >= 0 ? read_fd(ofd, c->cfg->max_userdata_size, &old, &old_len) : -ENOENT;
 		if (r < 0 && r != -ENOENT)
 			return log_error_errno(r, "cloud-config write_files[%zu] '%s': cannot read "
-						  "it to append (a symlink is refused): %m",
-					       index, f->path);
+						  "it to append: %m", index, f->path);
 		all = malloc(old_len + len + 1);
 		if (!all)
 			return log_error_errno(-ENOMEM, "Out of memory.");

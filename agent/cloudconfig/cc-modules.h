@@ -30,6 +30,8 @@ void cc_plan(const struct cc_run *c, const char *fmt, ...) _printf_(2, 3);
 /* Run ARGV (WHAT names it in messages) with the instance's environment; its output goes to
  * the journal and to C->log_fd. 0 exit status 0, -EPROTO non-zero, other <0 not started. */
 int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char *const *extra_env);
+/* The same with STDIN_FD as the command's stdin (no extra environment). */
+int cc_spawn_stdin(const struct cc_run *c, const char *what, char *const argv[], int stdin_fd);
 
 /* write_files, the entries with defer == DEFERRED. Their decoded contents count against
  * *C->files_left (an entry beyond it fails). <0 some failed, 0 none, 1 wrote. */

@@ -31,7 +31,8 @@ static void command_line(const char *line, void *userdata)
 	log_full_id(LOG_INFO, MSGID_USERDATA, "%s: %s", (const char *)userdata, line);
 }
 
-int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char *const *extra_env)
+static int spawn(const struct cc_run *c, const char *what, char *const argv[],
+		 char *const *extra_env, int stdin_fd)
 {
 	_cleanup_strv_free_ char **env = NULL;
 	struct spawn_options o;
@@ -57,6 +58,7 @@ int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char 
 		.line_cb = command_line,
 		.userdata = (void *)what,
 		.envp = env,
+		.stdin_fd = stdin_fd,
 	};
 	r = spawn_run(argv, &o, &status);
 	if (r == -ETIME)
@@ -71,3 +73,13 @@ int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char 
 	return 0;
 }
 
+
+int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char *const *extra_env)
+{
+	return spawn(c, what, argv, extra_env, -1);
+}
+
+int cc_spawn_stdin(const struct cc_run *c, const char *what, char *const argv[], int stdin_fd)
+{
+	return spawn(c, what, argv, NULL, stdin_fd);
+}

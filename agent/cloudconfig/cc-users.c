@@ -63,7 +63,8 @@ static int push2(char ***l, const char *a, const char *b)
 	return r < 0 ? r : strv_push(l, strdup(b));
 }
 
-static int ensure_group(const struct cc_run *c, const char *user, const char *group)
+static int ensure_group(const struct cc_run *c, const char *user, const char *group,
+			char ***planned)
 {
 	_cleanup_strv_free_ char **argv = NULL;
 	gid_t gid;
@@ -75,8 +76,11 @@ static int ensure_group(const struct cc_run *c, const char *user, const char *gr
 	if (passwd_resolve_group(c->root, group, &gid) >= 0)
 		return 0;
 	if (c->dry_run) {
+		/* Once per group in the plan, however many users name it. */
+		if (strv_contains(*planned, group))
+			return 1;
 		cc_plan(c, "%-20s would create group '%s'", "users", group);
-		return 1;
+		return strv_push(planned, strdup(group)) < 0 ? -ENOMEM : 1;
 	}
 	r = shadow_argv(c, "groupadd", &argv);
 	if (r >= 0)
@@ -90,7 +94,7 @@ static int ensure_group(const struct cc_run *c, const char *user, const char *gr
 	return 1;
 }
 
-static int create_user(const struct cc_run *c, const struct cc_user *u)
+static int create_user(const struct cc_run *c, const struct cc_user *u, char ***planned)
 {
 	_cleanup_strv_free_ char **argv = NULL;
 	_cleanup_free_ char *groups = NULL;
@@ -100,7 +104,7 @@ static int create_user(const struct cc_run *c, const struct cc_user *u)
 	for (size_t i = 0; u->groups && u->groups[i]; i++) {
 		char *g;
 
-		r = ensure_group(c, u->name, u->groups[i]);
+		r = ensure_group(c, u->name, u->groups[i], planned);
 		if (r < 0)
 			return r;
 		if (asprintf(&g, "%s%s%s", groups ? groups : "", groups ? "," : "",
@@ -163,12 +167,33 @@ static int lock_password(const struct cc_run *c, const struct cc_user *u)
 	return 1;
 }
 
-/* visudo -c on a copy in the instance state, when visudo is installed. */
+/*
+ * sudoers.d/90-vagent-NAME with NAME escaped one-to-one (sudo skips file names with a dot):
+ * "_" → "__", "." → "_d", "$" → "_s", so users "a.b" and "a_b" never share a file.
+ */
+static char *sudoers_file_name(const char *user)
+{
+	char *s = malloc(strlen("90-vagent-") + 2 * strlen(user) + 1), *w;
+
+	if (!s)
+		return NULL;
+	w = stpcpy(s, "90-vagent-");
+	for (const char *p = user; *p; p++) {
+		if (*p == '_' || *p == '.' || *p == '$') {
+			*w++ = '_';
+			*w++ = *p == '_' ? '_' : *p == '.' ? 'd' : 's';
+		} else
+			*w++ = *p;
+	}
+	*w = 0;
+	return s;
+}
+
+/* visudo -c on a copy in the instance state, read through our fd. -ENOENT: no visudo. */
 static int sudo_check(const struct cc_run *c, const char *text, size_t len)
 {
 	static const char *const visudo[] = { "/usr/sbin/visudo", "/sbin/visudo" };
-	_cleanup_free_ char *dir = NULL, *path = NULL;
-	_cleanup_close_ int dfd = -1;
+	_cleanup_close_ int dfd = -1, checkfd = -1;
 	const char *prog = NULL;
 	int r, k;
 
@@ -176,19 +201,20 @@ static int sudo_check(const struct cc_run *c, const char *text, size_t len)
 		if (access(visudo[i], X_OK) == 0)
 			prog = visudo[i];
 	if (!prog)
-		return 0;
+		return -ENOENT;
 	dfd = state_instance_open(c->root, c->id, true);
 	if (dfd < 0)
 		return dfd;
 	r = write_file_atomic_at(dfd, "sudoers.check", text, len, 0600, (uid_t)-1, (gid_t)-1);
 	if (r < 0)
 		return r;
-	dir = path_join_root(c->root, STATE_INSTANCES);
-	if (!dir || asprintf(&path, "%s/%s/sudoers.check", dir, c->id) < 0)
-		return -ENOMEM;
-	char *argv[] = { (char *)prog, "-c", "-q", "-f", path, NULL };
-	k = cc_spawn(c, "visudo -c", argv, NULL);
+	/* visudo reads the copy through our fd (/proc/self/fd/N), not a path. */
+	checkfd = openat_trusted(dfd, "sudoers.check");
 	(void)unlinkat(dfd, "sudoers.check", 0);
+	if (checkfd < 0)
+		return checkfd;
+	char *argv[] = { (char *)prog, "-c", "-q", "-f", "/dev/stdin", NULL };
+	k = cc_spawn_stdin(c, "visudo -c", argv, checkfd);
 	return k < 0 ? -EBADMSG : 0;
 }
 
@@ -200,17 +226,18 @@ static int write_sudo(const struct cc_run *c, const struct cc_user *u)
 	FILE *f;
 	int r;
 
-	for (size_t i = 0; u->sudo[i]; i++)
-		if (!*u->sudo[i] || string_has_control(u->sudo[i], strlen(u->sudo[i]), true))
+	for (size_t i = 0; u->sudo[i]; i++) {
+		const char *rule = u->sudo[i];
+		size_t n = strlen(rule);
+
+		if (n == 0 || string_has_control(rule, n, true) || rule[n - 1] == '\\')
 			return log_error_errno(-EINVAL, "cloud-config users '%s': sudo rule %zu is "
-							"empty or has a line break, refusing.",
-					       u->name, i);
-	/* sudo skips files in sudoers.d whose name has a dot. */
-	if (asprintf(&name, "90-vagent-%s", u->name) < 0)
+					       "empty, has a control character or ends in a line "
+					       "continuation, refusing.", u->name, i);
+	}
+	name = sudoers_file_name(u->name);
+	if (!name)
 		return log_error_errno(-ENOMEM, "Out of memory.");
-	for (char *p = name; *p; p++)
-		if (*p == '.' || *p == '$')
-			*p = '_';
 	if (c->dry_run) {
 		cc_plan(c, "%-20s would write %s/%s (0440, %zu rule%s)", "users", SUDOERS_DIR, name,
 			strv_length(u->sudo), strv_length(u->sudo) == 1 ? "" : "s");
@@ -226,13 +253,18 @@ static int write_sudo(const struct cc_run *c, const struct cc_user *u)
 	if (fclose(f) != 0)
 		return log_error_errno(-ENOMEM, "Out of memory.");
 
+	/* A rule that cannot be checked is not installed: a broken sudoers.d file breaks sudo for
+	 * every user of the machine. */
 	r = sudo_check(c, text, len);
 	if (r == -EBADMSG)
 		return log_error_errno(r, "cloud-config users '%s': visudo rejects the sudo rule, "
 					  "not installed.", u->name);
+	if (r == -ENOENT)
+		return log_error_errno(r, "cloud-config users '%s': visudo is not installed, so the "
+					  "sudo rule cannot be checked; not installed.", u->name);
 	if (r < 0)
-		log_warning_errno(r, "Could not check the sudo rule of '%s' with visudo: %m, "
-				     "ignoring.", u->name);
+		return log_error_errno(r, "cloud-config users '%s': the sudo rule could not be "
+					  "checked with visudo (%m); not installed.", u->name);
 
 	dfd = path_open_dir(c->root, SUDOERS_DIR, true, 0750);
 	if (dfd < 0)
@@ -277,7 +309,8 @@ static int user_keys(const struct cc_run *c, const struct cc_user *u, size_t ind
 	return r;
 }
 
-static int one_user(const struct cc_run *c, const struct cc_user *u, size_t index)
+static int one_user(const struct cc_run *c, const struct cc_user *u, size_t index,
+		    char ***planned)
 {
 	uid_t uid;
 	gid_t gid;
@@ -306,7 +339,7 @@ static int one_user(const struct cc_run *c, const struct cc_user *u, size_t inde
 			 "and keys are applied).", u->name);
 		cc_plan(c, "%-20s '%s' exists: not modified", "users", u->name);
 	} else {
-		r = create_user(c, u);
+		r = create_user(c, u, planned);
 		if (r < 0)
 			return r;
 		changed = 1;
@@ -339,11 +372,12 @@ static int one_user(const struct cc_run *c, const struct cc_user *u, size_t inde
 
 int cc_users(const struct cc_run *c, const struct cloud_config *cc)
 {
+	_cleanup_strv_free_ char **planned = NULL;
 	size_t failed = 0;
 	int changed = 0;
 
 	for (size_t i = 0; i < cc->n_users; i++) {
-		int r = one_user(c, &cc->users[i], i);
+		int r = one_user(c, &cc->users[i], i, &planned);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
