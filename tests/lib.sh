@@ -107,6 +107,7 @@ fast_conf() {
 	cat >"$1" <<EOC
 [metadata]
 deadline = ${2:-3s}
+busy-deadline = 4s
 connect-timeout = 1s
 request-timeout = 2s
 backoff-initial = 100ms

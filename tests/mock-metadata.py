@@ -12,6 +12,7 @@ request; the request counter of the *-then-ok modes restarts whenever that file 
   refuse        print a port nobody listens on, then idle until killed (through
                 --mode-file, where the server already listens: close without answering)
   hang          accept, read the request, never answer
+  reset         accept, read the request, reset the connection (RST, no answer)
   500           always 500
   503           always 503 with Retry-After (--retry-after, default 1)
   503-then-ok   the first --fail-count requests 503 with Retry-After, then ok
@@ -41,12 +42,13 @@ import http.server
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
 
 MODES = (
-    "ok refuse hang 500 503 503-then-ok 429-then-ok 403 404 nonjson truncated oversized "
+    "ok refuse hang reset 500 503 503-then-ok 429-then-ok 403 404 nonjson truncated oversized "
     "oversized-nolength oversized-then-hang oversized-nolength-then-hang wrongtypes redirect "
     "trickle slow-ok"
 ).split()
@@ -172,6 +174,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status, body = self.content()
             state.log("GET", self.path, status)
             self.answer(status, body)
+        elif mode == "reset":
+            state.log("GET", self.path, "-")
+            self.close_connection = True
+            # SO_LINGER 0: close() sends a RST instead of a FIN ("connection reset by peer").
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
         elif mode == "hang":
             state.log("GET", self.path, "-")
             self.close_connection = True

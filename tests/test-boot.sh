@@ -33,8 +33,11 @@ echo "hello from user data"
 EOS
 
 # --- first boot -----------------------------------------------------------------------------
+: >"$MOCK_LOG"
 vag boot --no-storage >"$SCRATCH/out1" 2>&1
 ok $? "first boot succeeds"
+check "first boot: one request for the document, one for the user data it lacks" \
+	test "$(sort "$MOCK_LOG" | tr '\n' ' ')" = "GET /latest/user-data 200 GET /v1.json 200 "
 check "hostname written (short name)" grep -qx 'build-runner-07' "$R/etc/hostname"
 check "hosts: 127.0.1.1 line updated" grep -qP '^127\.0\.1\.1\tbuild-runner-07$' "$R/etc/hosts"
 check "hosts: other lines kept" grep -q '^::1	localhost ip6-localhost$' "$R/etc/hosts"
@@ -162,16 +165,69 @@ for mode in 500 503 404 403 nonjson truncated oversized oversized-nolength wrong
 	check "mode $mode: hostname and keys untouched" bash -c "grep -qx debian '$R3/etc/hostname' && test ! -e '$R3/root/.ssh'"
 	check "mode $mode: no temp files left" bash -c "! find '$R3' -name '.#*' | grep -q ."
 done
+# A first boot waits for a busy service (429/503) up to busy-deadline, here 40 s.
+BUSY_CONF="$SCRATCH/busy.conf"
+fast_conf "$BUSY_CONF" 3s
+sed -i 's/^busy-deadline = .*/busy-deadline = 40s/' "$BUSY_CONF"
 mock_mode 503-then-ok 2
 t0=$(date +%s%N)
 R4="$SCRATCH/root-503ok"
 make_root "$R4"
-"$VAGENT" -c "$CONF" --root "$R4" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out6" 2>&1
+"$VAGENT" -c "$BUSY_CONF" --root "$R4" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out6" 2>&1
 ok $? "503 then ok (Retry-After): boot succeeds"
 check "503 then ok: hostname applied" grep -qx build-runner-07 "$R4/etc/hostname"
 grep -q "field 'hostname'" "$SCRATCH/out-wrongtypes" || grep -q "field '" "$SCRATCH/out-wrongtypes"
 ok $? "wrong types: the error names the field"
 mock_mode ok
+
+# --- a busy service (429/503): a first boot keeps trying past the deadline, a cached one not --
+R8="$SCRATCH/root-busy"
+make_root "$R8"
+mock_mode 503 0 1
+(sleep 6 && mock_mode ok) &
+freer=$!
+t0=$(date +%s%N)
+"$VAGENT" -v -c "$BUSY_CONF" --root "$R8" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out-busy" 2>&1
+rc=$?
+t=$((($(date +%s%N) - t0) / 1000000))
+wait $freer
+ok $rc "busy service, first boot: succeeds once the service frees up"
+ok $([ $t -ge 6000 ] && [ $t -lt 30000 ] && echo 0 || echo 1) "busy service, first boot: kept trying past the 3 s deadline (${t} ms)"
+check "busy service, first boot: hostname applied" grep -qx build-runner-07 "$R8/etc/hostname"
+check "busy service, first boot: keys applied" test -s "$R8/root/.ssh/authorized_keys"
+check "busy service, first boot: says why it waits on" grep -q 'up but busy' "$SCRATCH/out-busy"
+# The same busy service with a cache (R8 has one now): today's deadline, then the cache.
+mock_mode 429-then-ok 1000 1
+t0=$(date +%s%N)
+"$VAGENT" -c "$BUSY_CONF" --root "$R8" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out-busy2" 2>&1
+rc=$?
+t=$((($(date +%s%N) - t0) / 1000000))
+ok $([ $rc = 1 ] && [ $t -lt 5000 ] && echo 0 || echo 1) "busy service, cached boot: gives up by the 3 s deadline (exit $rc, ${t} ms)"
+check "busy service, cached boot: uses the cache" grep -q 'using the cached document' "$SCRATCH/out-busy2"
+mock_mode ok
+
+# --- refused connections: retried with backoff, not in a tight loop ----------------------------
+t0=$(date +%s%N)
+"$VAGENT" -v -c "$CONF" --root "$SCRATCH/root-busy" --metadata-url "$(closed_port_url)" boot --no-storage >"$SCRATCH/out-refused" 2>&1
+t=$((($(date +%s%N) - t0) / 1000000))
+n=$(grep -c 'retrying in' "$SCRATCH/out-refused")
+# backoff 100 ms doubling to 500 ms (full jitter) over 3 s: ~12 retries; a loop would be thousands
+ok $([ "$n" -ge 3 ] && [ "$n" -le 60 ] && echo 0 || echo 1) "refused: $n retries in ${t} ms"
+
+# --- a document that carries its user data: a healthy boot is exactly one request ----------------
+cp "$MOCK_DOC" "$SCRATCH/v1.json.orig"
+"$PYTHON3" - "$FIXTURES/v1-typical.json" "$MOCK_DOC" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1])); d["user-data"] = "#cloud-config\n"
+open(sys.argv[2] + ".tmp", "w").write(json.dumps(d)); os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+PY
+R9="$SCRATCH/root-onereq"
+make_root "$R9"
+: >"$MOCK_LOG"
+"$VAGENT" -c "$CONF" --root "$R9" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out-onereq" 2>&1
+ok $? "user data in the document: boot succeeds"
+check "user data in the document: exactly one request" test "$(cat "$MOCK_LOG")" = "GET /v1.json 200"
+cp "$SCRATCH/v1.json.orig" "$MOCK_DOC"
 
 # --- dry run writes nothing ---------------------------------------------------------------------
 R5="$SCRATCH/root-dry"

@@ -8,6 +8,7 @@
  * Environment: MOCK_METADATA (path of the mock), srcdir (source tree), PYTHON3 (interpreter).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -247,6 +248,225 @@ static int closed_port(void)
 	return ntohs(a.sin_port); /* closed on return: nobody listens there */
 }
 
+
+/* GET PATH on the mock with O as it is (absolute deadlines), noting the result in RES. */
+static int http_get_url(const char *path, const struct http_options *o, struct result *res)
+{
+	char url[512];
+	uint64_t start = now_usec();
+
+	*res = (struct result){ .status = -1 };
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	res->r = http_get(url, o, &res->status, &res->body, &res->len);
+	res->elapsed = (double)(now_usec() - start) / SEC;
+	usleep(50 * 1000);
+	res->requests = count_requests(NULL);
+	printf("# %-22s r=%-4d status=%ld requests=%u elapsed=%.3f s\n", path, res->r, res->status,
+	       res->requests, res->elapsed);
+	fflush(stdout);
+	return res->r;
+}
+
+/* As fetch() (URL absolute), with the client's give-up line captured: *RET_TRIES is the N of
+ * its "(N tries in". */
+static void fetch_counting_tries(const char *name, const char *url, struct http_options o,
+				 uint64_t deadline, struct result *res, unsigned *ret_tries)
+{
+	char path[600], line[1024];
+	_cleanup_fclose_ FILE *f = NULL;
+	int saved, fd;
+
+	*ret_tries = 0;
+	snprintf(path, sizeof(path), "%s/stderr", tmpdir);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (saved < 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		printf("# failed to redirect stderr\n");
+		return;
+	}
+	close(fd);
+	fetch(name, NULL, url, o, deadline, res);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, " tries in ");
+		const char *q = p;
+
+		if (!p)
+			continue;
+		while (q > line && q[-1] >= '0' && q[-1] <= '9')
+			q--;
+		*ret_tries = (unsigned)strtoul(q, NULL, 10);
+	}
+	unlink(path);
+}
+
+/* A service that is up but busy (429/503): past the deadline up to busy_deadline_usec, and no
+ * further; other failures end at the deadline. */
+static void test_busy(struct http_options o)
+{
+	struct result res;
+	uint64_t start;
+
+	/* 503 + Retry-After: 1 for good, deadline 1.2 s, busy deadline 8.5 s. Every wait is at
+	 * least 1 s, so without the extension 2 requests at most; the first two waits are at most
+	 * 3 s and 5 s, so with it a third request always fits. */
+	set_mode("503");
+	if (truncate(log_path, 0) < 0)
+		printf("# truncate failed\n");
+	start = now_usec();
+	o.deadline_usec = start + 1200 * MSEC;
+	o.busy_deadline_usec = start + 8500 * MSEC;
+	http_get_url("/v1.json", &o, &res);
+	ok(res.r == -ETIMEDOUT && res.elapsed >= 2.0 && res.elapsed < 9.5 && res.requests >= 3,
+	   "busy for good: kept trying past the deadline, gave up by the busy deadline (%u "
+	   "requests, %.3f s)",
+	   res.requests, res.elapsed);
+	result_done(&res);
+
+	/* busy, then free (after 2 answers of 503 + Retry-After: 1, at least 2 s): arrives
+	 * past the 1 s deadline */
+	set_mode("503-then-ok 2 1");
+	if (truncate(log_path, 0) < 0)
+		printf("# truncate failed\n");
+	start = now_usec();
+	o.deadline_usec = start + 1 * SEC;
+	o.busy_deadline_usec = start + 20 * SEC;
+	http_get_url("/v1.json", &o, &res);
+	ok(res.r == 0 && res.status == 200 && res.requests == 3 && res.elapsed >= 2.0 &&
+		   res.elapsed < 15.0,
+	   "busy, then free: the document arrives past the deadline (%u requests, %.3f s)",
+	   res.requests, res.elapsed);
+	result_done(&res);
+
+	/* the first case without the extension (a boot with a cache) ends at the deadline */
+	set_mode("503");
+	if (truncate(log_path, 0) < 0)
+		printf("# truncate failed\n");
+	start = now_usec();
+	o.deadline_usec = start + 1500 * MSEC;
+	o.busy_deadline_usec = 0;
+	http_get_url("/v1.json", &o, &res);
+	ok(res.r == -ETIMEDOUT && res.elapsed < 2.0,
+	   "busy, no busy deadline: gives up at the deadline (%u requests, %.3f s)", res.requests,
+	   res.elapsed);
+	result_done(&res);
+
+	/* a 500 is an error, not "busy": no extension */
+	set_mode("500");
+	if (truncate(log_path, 0) < 0)
+		printf("# truncate failed\n");
+	start = now_usec();
+	o.deadline_usec = start + 1500 * MSEC;
+	o.busy_deadline_usec = start + 10 * SEC;
+	http_get_url("/v1.json", &o, &res);
+	ok(res.r == -ETIMEDOUT && res.elapsed < 2.5,
+	   "500 with a busy deadline: gives up at the deadline (%.3f s)", res.elapsed);
+	result_done(&res);
+}
+
+/* One try at a time and the wait that follows: what a caller that keeps trying in the
+ * background uses. */
+static void test_schedule(struct http_options o)
+{
+	struct http_backoff b = {};
+	uint64_t wait = 0, lo = UINT64_MAX, hi = 0;
+	unsigned buckets[8] = {}, fewest = UINT_MAX;
+	char url[256];
+	long status = 0;
+	char *body = NULL;
+	int r, pipefd[2];
+	uint64_t child[2] = {};
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1.json", port);
+	set_mode("503-then-ok 2 2");
+	r = http_get_once(url, &o, &b, &wait, &status, &body, NULL);
+	ok(r == -EAGAIN && b.busy && b.failures == 1 && b.retry_after_usec == 2 * SEC && !body,
+	   "once: 503 -> -EAGAIN, busy, Retry-After 2 s, 1 failure (%d)", r);
+	ok(wait >= 2 * SEC && wait <= 6 * SEC, "once: first wait in [2 s, 6 s] (%.3f s)",
+	   (double)wait / SEC);
+	r = http_get_once(url, &o, &b, &wait, &status, &body, NULL);
+	ok(r == -EAGAIN && b.failures == 2 && wait >= 2 * SEC && wait <= 10 * SEC,
+	   "once: second 503 -> wait in [2 s, 10 s] (%.3f s)", (double)wait / SEC);
+	r = http_get_once(url, &o, &b, &wait, &status, &body, NULL);
+	ok(r == 0 && status == 200 && body && b.failures == 0 && !b.busy,
+	   "once: then 200, the failures reset");
+	free(body);
+	body = NULL;
+
+	set_mode("500");
+	b = (struct http_backoff){};
+	r = http_get_once(url, &o, &b, &wait, &status, &body, NULL);
+	ok(r == -EAGAIN && !b.busy && b.retry_after_usec == 0 && wait <= o.backoff_initial_usec,
+	   "once: 500 -> -EAGAIN, not busy, full jitter up to backoff-initial (%.3f s)",
+	   (double)wait / SEC);
+	set_mode("403");
+	r = http_get_once(url, &o, &b, &wait, &status, &body, NULL);
+	ok(r == -EPROTO && !body, "once: 403 -> -EPROTO, final (%d)", r);
+
+	/* The spread: 4000 first waits after "Retry-After: 2" cover [2 s, 6 s] evenly. */
+	b = (struct http_backoff){ .failures = 1, .busy = true, .retry_after_usec = 2 * SEC };
+	for (unsigned i = 0; i < 4000; i++) {
+		uint64_t w = http_backoff_wait(&o, &b);
+
+		lo = w < lo ? w : lo;
+		hi = w > hi ? w : hi;
+		if (w >= 2 * SEC && w <= 6 * SEC)
+			buckets[w == 6 * SEC ? 7 : (w - 2 * SEC) / (SEC / 2)]++;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(buckets); i++)
+		fewest = buckets[i] < fewest ? buckets[i] : fewest;
+	ok(lo >= 2 * SEC && hi <= 6 * SEC, "spread: never before Retry-After, at most 3 x it "
+	   "(%.3f..%.3f s)", (double)lo / SEC, (double)hi / SEC);
+	ok(fewest >= 250, "spread: every 0.5 s of [2 s, 6 s] gets its share (fewest %u of 500)",
+	   fewest);
+
+	/* Capped: many failures in a row wait at most RA + max(4 RA, 2 backoff-max). */
+	b.failures = 40;
+	hi = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		uint64_t w = http_backoff_wait(&o, &b);
+		hi = w > hi ? w : hi;
+	}
+	ok(hi <= 10 * SEC && hi > 8 * SEC, "spread: capped at 2 s + 8 s (max %.3f s)",
+	   (double)hi / SEC);
+	b = (struct http_backoff){ .failures = 40 };
+	hi = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		uint64_t w = http_backoff_wait(&o, &b);
+		hi = w > hi ? w : hi;
+	}
+	ok(hi <= o.backoff_max_usec, "full jitter: capped at backoff-max (max %.3f s)",
+	   (double)hi / SEC);
+
+	/* Two forked processes (as two agents) do not draw the same wait. */
+	b = (struct http_backoff){ .failures = 1, .busy = true, .retry_after_usec = 2 * SEC };
+	if (pipe(pipefd) == 0) {
+		for (int i = 0; i < 2; i++) {
+			pid_t pid = fork();
+
+			if (pid == 0) {
+				uint64_t w = http_backoff_wait(&o, &b);
+				_exit(write(pipefd[1], &w, sizeof(w)) == sizeof(w) ? 0 : 1);
+			}
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+		}
+		if (read(pipefd[0], &child[0], sizeof(child[0])) != sizeof(child[0]) ||
+		    read(pipefd[0], &child[1], sizeof(child[1])) != sizeof(child[1]))
+			child[0] = child[1] = 0;
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	ok(child[0] != 0 && child[0] != child[1],
+	   "two forked agents draw different waits (%.6f s, %.6f s)", (double)child[0] / SEC,
+	   (double)child[1] / SEC);
+}
+
 int main(void)
 {
 	struct http_options o = test_options();
@@ -337,35 +557,49 @@ int main(void)
 	ok(res.r == -ETIMEDOUT && res.requests == 1, "deadline 0: exactly one try");
 	result_done(&res);
 
-	/* 503 with Retry-After: 1 honoured (the backoff alone would allow dozens of tries) */
-	fetch("503 retry-after", "503", "/v1.json", o, 2500 * MSEC, &res);
+	/* 503 with Retry-After: 1 honoured (the backoff alone would allow dozens of tries): every
+	 * wait is at least 1 s, so at most 6 tries fit in 5.5 s */
+	fetch("503 retry-after", "503", "/v1.json", o, 5500 * MSEC, &res);
 	ok(res.r == -ETIMEDOUT, "503: -ETIMEDOUT after the deadline (got %d)", res.r);
-	ok(res.requests >= 2 && res.requests <= 3, "503: Retry-After honoured (%u requests)",
+	ok(res.requests >= 2 && res.requests <= 6, "503: Retry-After honoured (%u requests)",
 	   res.requests);
-	ok(res.elapsed < 3.5, "503: within deadline + 1 s (%.3f s)", res.elapsed);
+	ok(res.elapsed < 6.5, "503: within deadline + 1 s (%.3f s)", res.elapsed);
 	result_done(&res);
 
-	fetch("503-then-ok", "503-then-ok 2", "/v1.json", o, 5 * SEC, &res);
+	/* Retry-After: 3 is a floor with a random spread above it (up to 2 x 3 s more on the first
+	 * retry): about 3 s, never less */
+	fetch("503 RA 3 then ok", "503-then-ok 1 3", "/v1.json", o, 15 * SEC, &res);
+	ok(res.r == 0 && res.status == 200 && res.requests == 2,
+	   "503 + Retry-After: 3: the document arrives on the second request (%u)", res.requests);
+	ok(res.elapsed >= 3.0, "503 + Retry-After: 3: waited at least 3 s (%.3f s)", res.elapsed);
+	ok(res.elapsed < 10.0, "503 + Retry-After: 3: and at most 3 x 3 s + 1 s (%.3f s)",
+	   res.elapsed);
+	result_done(&res);
+
+	fetch("503-then-ok", "503-then-ok 2", "/v1.json", o, 12 * SEC, &res);
 	ok(res.r == 0 && res.status == 200 && body_equals(&res, doc_path),
 	   "503-then-ok: the document arrives");
 	ok(res.requests == 3, "503-then-ok: three requests (%u)", res.requests);
-	ok(res.elapsed >= 2.0 && res.elapsed < 3.5,
-	   "503-then-ok: waited Retry-After twice (%.3f s)", res.elapsed);
+	ok(res.elapsed >= 2.0 && res.elapsed < 9.0,
+	   "503-then-ok: waited Retry-After twice, plus a spread (%.3f s)", res.elapsed);
 	result_done(&res);
 
 	fetch("429-then-ok", "429-then-ok 1", "/v1.json", o, 5 * SEC, &res);
 	ok(res.r == 0 && res.status == 200 && body_equals(&res, doc_path),
 	   "429-then-ok: the document arrives");
-	ok(res.requests == 2 && res.elapsed >= 1.0 && res.elapsed < 2.5,
+	ok(res.requests == 2 && res.elapsed >= 1.0 && res.elapsed < 4.0,
 	   "429-then-ok: one retry after Retry-After (%u requests, %.3f s)", res.requests,
 	   res.elapsed);
 	result_done(&res);
 
-	fetch("503-then-ok date", "503-then-ok 1 date:2", "/v1.json", o, 5 * SEC, &res);
+	fetch("503-then-ok date", "503-then-ok 1 date:2", "/v1.json", o, 9 * SEC, &res);
 	ok(res.r == 0 && res.status == 200 && res.requests == 2 && res.elapsed >= 0.9 &&
-		   res.elapsed < 3.0,
+		   res.elapsed < 7.5,
 	   "Retry-After as an HTTP date is honoured (%.3f s)", res.elapsed);
 	result_done(&res);
+
+	test_busy(o);
+	test_schedule(o);
 
 	fetch("503-then-ok no RA", "503-then-ok 1 none", "/v1.json", o, 5 * SEC, &res);
 	ok(res.r == 0 && res.status == 200 && res.requests == 2 && res.elapsed < 0.5,
@@ -487,6 +721,27 @@ int main(void)
 	fetch("refused", NULL, url, o, 1 * SEC, &res);
 	ok(cport > 0 && res.r == -ECONNREFUSED, "refused: -ECONNREFUSED (got %d)", res.r);
 	ok(res.elapsed < 2.0, "refused: within deadline + 1 s (%.3f s)", res.elapsed);
+	result_done(&res);
+
+	/* refused for 3 s: retried with backoff, not in a tight loop (the give-up line counts the
+	 * tries; full jitter up to 50, 100, 200, 200 ms... makes ~30, a loop thousands) */
+	{
+		unsigned tries = 0;
+
+		fetch_counting_tries("refused 3 s", url, o, 3 * SEC, &res, &tries);
+		ok(res.r == -ECONNREFUSED && tries >= 5 && tries <= 100,
+		   "refused: retried with backoff (%u tries in %.3f s)", tries, res.elapsed);
+		ok(res.elapsed >= 2.5 && res.elapsed < 4.0,
+		   "refused: kept trying until close to the deadline (%.3f s)", res.elapsed);
+		result_done(&res);
+	}
+
+	/* reset: the server reads the request and resets the connection; it counts the tries */
+	fetch("reset", "reset", "/v1.json", o, 3 * SEC, &res);
+	ok(res.r < 0 && res.r != -EAGAIN && res.requests >= 5 && res.requests <= 100,
+	   "reset: retried with backoff (%d, %u requests in %.3f s)", res.r, res.requests,
+	   res.elapsed);
+	ok(res.elapsed < 4.0, "reset: bounded by the deadline (%.3f s)", res.elapsed);
 	result_done(&res);
 
 	/* the mock's own refuse mode through --mode-file: hangs up without an answer */

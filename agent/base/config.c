@@ -19,6 +19,7 @@ int config_init(struct config *c)
 {
 	*c = (struct config){
 		.deadline_usec = 20ULL * 1000000ULL,
+		.busy_deadline_usec = 120ULL * 1000000ULL,
 		.connect_timeout_usec = 2ULL * 1000000ULL,
 		.request_timeout_usec = 5ULL * 1000000ULL,
 		.backoff_initial_usec = 250ULL * 1000ULL,
@@ -98,6 +99,7 @@ struct option_def {
 static const struct option_def options[] = {
 	{ "metadata", "url", K_URL, O(metadata_url), NULL, 0 },
 	{ "metadata", "deadline", K_DURATION, O(deadline_usec), NULL, 0 },
+	{ "metadata", "busy-deadline", K_DURATION, O(busy_deadline_usec), NULL, 0 },
 	{ "metadata", "connect-timeout", K_DURATION, O(connect_timeout_usec), NULL, 0 },
 	{ "metadata", "request-timeout", K_DURATION, O(request_timeout_usec), NULL, 0 },
 	{ "metadata", "backoff-initial", K_DURATION, O(backoff_initial_usec), NULL, 0 },

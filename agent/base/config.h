@@ -34,6 +34,8 @@ struct config {
 	/* [metadata] */
 	char *metadata_url;          /* url, default http://169.254.169.254 */
 	uint64_t deadline_usec;      /* deadline: overall, all tries, default 20 s */
+	/* busy-deadline: a first boot (no cache) while the service answers 429/503, default 2 min */
+	uint64_t busy_deadline_usec;
 	uint64_t connect_timeout_usec; /* connect-timeout: per try, default 2 s */
 	uint64_t request_timeout_usec; /* request-timeout: per try, whole transfer, default 5 s */
 	uint64_t backoff_initial_usec; /* backoff-initial: default 250 ms */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fetch.c: one place that decides where this run's metadata comes from. The service is asked
- * for URL/v1.json within the overall deadline (http.c retries); a document that parses is
- * cached atomically (0600) and used. The user data comes from the document's "user-data"
- * string, else from URL/latest/user-data (404 or empty: none). When the service cannot be
+ * fetch.c: one place that decides where this run's metadata comes from, and how long to wait
+ * for it. The service is asked for URL/v1.json within the overall deadline (http.c retries);
+ * with no cached document (a first boot, as far as anyone can tell) and a service that keeps
+ * answering 429/503, it keeps asking up to busy-deadline, since giving up then means an instance
+ * without its keys. A document that parses is cached atomically (0600) and used. The user data
+ * comes from the document's "user-data" string, else from URL/latest/user-data (404 or empty:
+ * none): a healthy boot whose document carries it is one request. When the service cannot be
  * reached, or its answer is malformed, the cached document is used (degraded mode: the
  * callers then keep hostname and keys as they are); with no cache the run goes on without.
  * Nothing from the bodies is ever logged: only sizes, field names and reasons.
@@ -66,8 +69,13 @@ static int take_user_data_from_document(struct fetched *f)
 	return 1;
 }
 
-static void http_options_from_config(const struct config *cfg, uint64_t deadline, size_t max,
-				     struct http_options *o)
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static void http_options_from_config(const struct config *cfg, uint64_t deadline,
+				     uint64_t busy_deadline, size_t max, struct http_options *o)
 {
 	*o = (struct http_options){
 		.connect_timeout_usec = cfg->connect_timeout_usec,
@@ -75,16 +83,16 @@ static void http_options_from_config(const struct config *cfg, uint64_t deadline
 		.backoff_initial_usec = cfg->backoff_initial_usec,
 		.backoff_max_usec = cfg->backoff_max_usec,
 		.deadline_usec = deadline,
+		.busy_deadline_usec = busy_deadline,
 		.max_size = max,
 	};
 }
 
-static int from_service(const struct config *cfg, bool dry_run, const char *root,
-			struct fetched *f)
+int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
+			  uint64_t deadline, uint64_t busy_deadline, struct fetched *f)
 {
 	_cleanup_free_ char *url = NULL, *body = NULL, *perr = NULL;
 	struct http_options o;
-	uint64_t deadline = now_usec() + cfg->deadline_usec;
 	struct metadata *md = NULL;
 	size_t len = 0;
 	long status = 0;
@@ -93,7 +101,7 @@ static int from_service(const struct config *cfg, bool dry_run, const char *root
 	url = path_join(cfg->metadata_url, "v1.json");
 	if (!url)
 		return -ENOMEM;
-	http_options_from_config(cfg, deadline, cfg->max_document_size, &o);
+	http_options_from_config(cfg, deadline, busy_deadline, cfg->max_document_size, &o);
 	r = http_get(url, &o, &status, &body, &len);
 	if (r < 0) {
 		set_error(f, "'%s': %s", url, strerror(-r));
@@ -126,12 +134,14 @@ static int from_service(const struct config *cfg, bool dry_run, const char *root
 	if (r != 0)
 		return r < 0 ? r : 0;
 
-	/* The document has no user data: ask the user-data endpoint within what is left. */
+	/* The document has no user data: ask the user-data endpoint within what is left, or one
+	 * full try when the document came late (past the deadline, the service being busy). */
 	free(url);
 	url = path_join(cfg->metadata_url, "latest/user-data");
 	if (!url)
 		return -ENOMEM;
-	http_options_from_config(cfg, deadline, cfg->max_userdata_size, &o);
+	deadline = max_u64(deadline, now_usec() + cfg->connect_timeout_usec + cfg->request_timeout_usec);
+	http_options_from_config(cfg, deadline, busy_deadline, cfg->max_userdata_size, &o);
 	free(body);
 	body = NULL;
 	r = http_get(url, &o, &status, &body, &len);
@@ -181,6 +191,15 @@ static int from_cache(const char *root, const struct config *cfg, struct fetched
 	return r < 0 ? r : 0;
 }
 
+static bool cache_exists(const char *root, const struct config *cfg)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+
+	/* Whether it parses is found out when it is needed; a broken one is reported then. */
+	return state_cache_read(root, cfg->max_document_size, &buf, &len) >= 0;
+}
+
 int metadata_acquire(const char *root, const struct config *cfg, bool service, bool dry_run,
 		     struct fetched *f)
 {
@@ -191,7 +210,12 @@ int metadata_acquire(const char *root, const struct config *cfg, bool service, b
 	*f = (struct fetched){};
 
 	if (service) {
-		r = from_service(cfg, dry_run, root, f);
+		uint64_t now = now_usec(), deadline = now + cfg->deadline_usec, busy = deadline;
+
+		/* No cache: nothing to fall back on, the instance would boot without its keys. */
+		if (!cache_exists(root, cfg))
+			busy = now + max_u64(cfg->deadline_usec, cfg->busy_deadline_usec);
+		r = metadata_from_service(root, cfg, dry_run, deadline, busy, f);
 		if (r == -ENOMEM)
 			return r;
 		if (r >= 0)

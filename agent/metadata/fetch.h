@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/config.h"
 #include "metadata/metadata.h"
@@ -35,9 +36,20 @@ void fetched_done(struct fetched *f);
 
 /*
  * Fill F. With FROM_SERVICE, ask the service first (cache the good document unless DRY_RUN);
- * on failure, or without FROM_SERVICE, use the cache. Returns 0 when some document was found,
- * -ENODATA when neither the service nor the cache gave one (F->error says why), other
- * negative errno on local failures.
+ * on failure, or without FROM_SERVICE, use the cache. The service gets the configured deadline;
+ * when there is no cached document and it keeps answering 429/503, busy-deadline. Returns 0 when
+ * some document was found, -ENODATA when neither the service nor the cache gave one (F->error
+ * says why), other negative errno on local failures.
  */
 int metadata_acquire(const char *root, const struct config *cfg, bool from_service, bool dry_run,
 		     struct fetched *f);
+
+/*
+ * The service part alone, with the caller's absolute (now_usec()) DEADLINE and BUSY_DEADLINE
+ * (see struct http_options; DEADLINE 0: one try of each request), for a caller that keeps
+ * trying on its own schedule. F must be zeroed. 0: F holds the service's document (cached
+ * unless DRY_RUN) and the user data; <0: F->error says why (F may hold a document that failed
+ * later: fetched_done() it). Nothing falls back to the cache here.
+ */
+int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
+			  uint64_t deadline, uint64_t busy_deadline, struct fetched *f);

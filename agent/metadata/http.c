@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * http.c: the only libcurl user. One function, http_get(), fetches a URL from the metadata
- * service under strict bounds: http/https only, no proxy from the environment, no redirects, no
- * ~/.netrc, a body cap checked against Content-Length and again while receiving, per-try
- * connect and transfer timeouts clipped to an overall deadline, a low-speed cut for trickling
- * servers, and retries (connection errors, timeouts, broken responses, 429, 5xx) with capped
- * exponential backoff and full jitter, or the server's Retry-After. What the body means is the
- * caller's business; it is never logged.
+ * http.c: the only libcurl user. http_get() fetches a URL from the metadata service under
+ * strict bounds: http/https only, no proxy from the environment, no redirects, no ~/.netrc, a
+ * body cap checked against Content-Length and again while receiving, per-try connect and
+ * transfer timeouts clipped to an overall deadline, a low-speed cut for trickling servers, and
+ * retries (connection errors, timeouts, broken responses, 429, 5xx), one at a time, with capped
+ * exponential backoff and full jitter, or the server's Retry-After plus a growing random spread
+ * (a fleet boots at once: see bench/storm). While the answers are 429/503 it may go on up to a
+ * longer busy deadline. http_get_once() is one try and the wait that should follow. What the
+ * body means is the caller's business; it is never logged.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -33,6 +35,9 @@
 
 #ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 #endif
 
 #define USEC_PER_MSEC UINT64_C(1000)
@@ -83,12 +88,14 @@ void http_global_done(void)
 }
 
 /* xorshift64*, seeded from the kernel without ever blocking (early boot has little entropy:
- * getrandom() may not be ready, AT_RANDOM always is). Only used for jitter. */
+ * getrandom() may not be ready, AT_RANDOM always is), and again in a forked child, which must
+ * not draw the same waits as its parent. Only used for jitter. */
 static uint64_t random_u64(void)
 {
 	static uint64_t state;
+	static pid_t seeded_by;
 
-	if (state == 0) {
+	if (state == 0 || seeded_by != getpid()) {
 		const uint64_t *at_random = (const uint64_t *)getauxval(AT_RANDOM);
 		uint64_t seed = 0;
 		struct timespec ts;
@@ -103,7 +110,9 @@ static uint64_t random_u64(void)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		seed ^= (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ now_usec() ^
 			((uint64_t)getpid() << 44);
+		seed ^= state * UINT64_C(0x9e3779b97f4a7c15);
 		state = seed ? seed : UINT64_C(0x9e3779b97f4a7c15);
+		seeded_by = getpid();
 	}
 	state ^= state >> 12;
 	state ^= state << 25;
@@ -410,24 +419,22 @@ static enum try_outcome classify(const struct transfer *t, CURLcode code, const 
 	}
 }
 
-int http_get(const char *url, const struct http_options *options, long *ret_status, char **ret_body,
-	     size_t *ret_len)
+static bool url_ok(const char *url)
+{
+	return url && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0);
+}
+
+static int refuse_url(const char *url)
+{
+	return log_error_errno(-EINVAL,
+			       "Refusing to fetch '%s': only http:// and https:// URLs are supported.",
+			       url ? url : "(null)");
+}
+
+/* O with its zeros replaced by the defaults (O NULL: all defaults, deadline from START). */
+static struct http_options options_fill(const struct http_options *options, uint64_t start)
 {
 	struct http_options o = {};
-	_cleanup_(curl_easy_cleanupp) CURL *c = NULL;
-	_cleanup_free_ char *buf = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	char reason[CURL_ERROR_SIZE + 64] = "";
-	struct transfer t = {};
-	uint64_t start = now_usec();
-	unsigned tries = 0;
-	int r;
-
-	if (!url || !(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0))
-		return log_error_errno(-EINVAL,
-				       "Refusing to fetch '%s': only http:// and https:// "
-				       "URLs are supported.",
-				       url ? url : "(null)");
 
 	if (options)
 		o = *options;
@@ -447,83 +454,190 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 		o.max_size = HTTP_DEFAULT_MAX_SIZE;
 	if (o.max_size >= SIZE_MAX)
 		o.max_size = SIZE_MAX - 1;
+	if (o.busy_deadline_usec < o.deadline_usec || o.deadline_usec == 0)
+		o.busy_deadline_usec = o.deadline_usec;
+	return o;
+}
 
-	c = curl_easy_init();
+static int handle_new(const char *url, struct transfer *t, char *errbuf, CURL **ret)
+{
+	_cleanup_(curl_easy_cleanupp) CURL *c = curl_easy_init();
+	int r;
+
 	if (!c)
 		return log_error_errno(-ENOMEM, "Failed to create a curl handle for '%s'.", url);
-	t.curl = c;
-	t.max_size = o.max_size;
-	r = setup_handle(c, &t, errbuf, url);
+	t->curl = c;
+	r = setup_handle(c, t, errbuf, url);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the curl handle for '%s'.", url);
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+/* a * b, saturating. */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	if (a != 0 && b > UINT64_MAX / a)
+		return UINT64_MAX;
+	return a * b;
+}
+
+uint64_t http_backoff_wait(const struct http_options *options, const struct http_backoff *b)
+{
+	struct http_options o = options_fill(options, 0);
+	unsigned n = b->failures > 0 ? b->failures : 1;
+
+	if (b->retry_after_usec > 0) {
+		uint64_t ra = b->retry_after_usec;
+		uint64_t cap = MAX(mul_sat(ra, 4), mul_sat(o.backoff_max_usec, 2));
+
+		/* The doubling starts at 2 RA: the first retry is where a fleet that was turned
+		 * away together must be spread the most (bench/storm). */
+		return ra + random_upto(backoff_cap(ra, cap, n));
+	}
+	return random_upto(backoff_cap(o.backoff_initial_usec, o.backoff_max_usec, n - 1));
+}
+
+/*
+ * One try on the prepared handle C, its timeouts clipped to DEADLINE (0: none). 0 with an
+ * answer, -EAGAIN with B updated, or a final error (in B too).
+ */
+static int try_once(CURL *c, struct transfer *t, char *errbuf, const char *url,
+		    const struct http_options *o, uint64_t deadline, struct http_backoff *b,
+		    long *ret_status, char **ret_body, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	uint64_t now = now_usec();
+	enum try_outcome outcome;
+	CURLcode code;
+	int error, r;
+
+	if (deadline != 0 && now >= deadline) {
+		snprintf(b->reason, sizeof(b->reason), "deadline already passed");
+		return b->error = -ETIMEDOUT;
+	}
+	r = set_try_timeouts(c, o, deadline != 0 ? deadline - now : UINT64_MAX);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set the curl timeouts for '%s'.", url);
+
+	*t = (struct transfer){ .curl = c, .max_size = o->max_size };
+	errbuf[0] = '\0';
+	code = curl_easy_perform(c);
+	/* The callbacks owned the buffer while curl ran; now it is ours. */
+	buf = TAKE_PTR(t->buf);
+
+	outcome = classify(t, code, errbuf, &error, b->reason, sizeof(b->reason));
+	if (outcome == TRY_DONE) {
+		if (!buf) {
+			buf = malloc(1);
+			if (!buf)
+				return log_error_errno(-ENOMEM, "Out of memory.");
+		}
+		buf[t->len] = '\0';
+		b->failures = 0;
+		b->busy = false;
+		b->retry_after_usec = 0;
+		b->error = 0;
+		if (ret_status)
+			*ret_status = t->status;
+		if (ret_len)
+			*ret_len = t->len;
+		if (ret_body)
+			*ret_body = TAKE_PTR(buf);
+		return 0;
+	}
+
+	b->error = error;
+	if (outcome == TRY_FAIL)
+		return error;
+	if (b->failures < UINT_MAX)
+		b->failures++;
+	/* 429 and 503 alike: the service is there and says "later"; a Retry-After on any 5xx is
+	 * honoured, but only those two make a first boot wait longer. */
+	b->busy = t->status == 429 || t->status == 503;
+	b->retry_after_usec = t->status != 0 ? t->retry_after_usec : 0;
+	return -EAGAIN;
+}
+
+int http_get_once(const char *url, const struct http_options *options, struct http_backoff *b,
+		  uint64_t *ret_wait_usec, long *ret_status, char **ret_body, size_t *ret_len)
+{
+	_cleanup_(curl_easy_cleanupp) CURL *c = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct transfer t = {};
+	struct http_options o;
+	int r;
+
+	if (!url_ok(url))
+		return refuse_url(url);
+	o = options_fill(options, now_usec());
+	r = handle_new(url, &t, errbuf, &c);
+	if (r < 0)
+		return r;
+	r = try_once(c, &t, errbuf, url, &o, o.deadline_usec, b, ret_status, ret_body, ret_len);
+	if (r == -EAGAIN && ret_wait_usec)
+		*ret_wait_usec = http_backoff_wait(&o, b);
+	log_debug("Fetching '%s': %s (%u failures in a row).", url, r == 0 ? "answered" : b->reason,
+		  b->failures);
+	return r;
+}
+
+int http_get(const char *url, const struct http_options *options, long *ret_status, char **ret_body,
+	     size_t *ret_len)
+{
+	_cleanup_(curl_easy_cleanupp) CURL *c = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct http_backoff b = {};
+	struct transfer t = {};
+	struct http_options o;
+	uint64_t start = now_usec();
+	bool extended = false;
+	unsigned tries = 0;
+	int r;
+
+	if (!url_ok(url))
+		return refuse_url(url);
+	o = options_fill(options, start);
+	if (o.deadline_usec != 0 && start >= o.deadline_usec)
+		return log_warning_errno(-ETIMEDOUT, "Not fetching '%s': the deadline already passed.",
+					 url);
+	r = handle_new(url, &t, errbuf, &c);
+	if (r < 0)
+		return r;
 
 	for (;;) {
-		uint64_t now = now_usec(), remaining, wait;
-		enum try_outcome outcome;
-		CURLcode code;
-		int error;
+		/* Past the deadline only while the service keeps saying "busy". */
+		uint64_t deadline = b.busy ? o.busy_deadline_usec : o.deadline_usec;
+		uint64_t wait, now;
 
-		if (o.deadline_usec != 0 && now >= o.deadline_usec) {
-			/* Only reachable before the first try: a deadline already in the past. */
-			r = -ETIMEDOUT;
-			snprintf(reason, sizeof(reason), "deadline already passed");
-			break;
-		}
-		remaining = o.deadline_usec != 0 ? o.deadline_usec - now : UINT64_MAX;
-		r = set_try_timeouts(c, &o, remaining);
-		if (r < 0)
-			return log_error_errno(r, "Failed to set the curl timeouts for '%s'.", url);
-
-		t.len = 0;
-		t.status = 0;
-		t.retry_after_usec = 0;
-		t.too_big = t.not_wanted = t.oom = false;
-		errbuf[0] = '\0';
 		tries++;
-		code = curl_easy_perform(c);
-		/* The callbacks own the buffer while curl runs; keep it under cleanup. */
-		buf = t.buf;
-
-		outcome = classify(&t, code, errbuf, &error, reason, sizeof(reason));
-		if (outcome == TRY_DONE) {
-			if (!buf) {
-				buf = t.buf = malloc(1);
-				if (!buf)
-					return log_error_errno(-ENOMEM, "Out of memory.");
-			}
-			buf[t.len] = '\0';
-			log_debug("Fetched '%s': HTTP %ld, %zu bytes, %u tries.", url, t.status,
-				  t.len, tries);
-			if (ret_status)
-				*ret_status = t.status;
-			if (ret_len)
-				*ret_len = t.len;
-			if (ret_body)
-				*ret_body = TAKE_PTR(buf);
+		r = try_once(c, &t, errbuf, url, &o, deadline, &b, ret_status, ret_body, ret_len);
+		if (r == 0) {
+			log_debug("Fetched '%s': HTTP %ld, %zu bytes, %u tries.", url, t.status, t.len,
+				  tries);
 			return 0;
 		}
-		r = error;
-		if (outcome == TRY_FAIL)
+		if (r != -EAGAIN)
 			break;
+		r = b.error;
 
-		/* TRY_RETRY: how long to wait, and is there time for another try after that? */
-		if (t.status != 0 && t.retry_after_usec > 0)
-			/* As asked, but not the whole fleet in the same millisecond either. */
-			wait = t.retry_after_usec + random_upto(o.backoff_initial_usec);
-		else
-			wait = random_upto(
-				backoff_cap(o.backoff_initial_usec, o.backoff_max_usec, tries - 1));
-
+		wait = http_backoff_wait(&o, &b);
+		deadline = b.busy ? o.busy_deadline_usec : o.deadline_usec;
 		now = now_usec();
-		if (o.deadline_usec == 0 || now + wait + HTTP_MIN_TRY_USEC > o.deadline_usec)
+		if (deadline == 0 || now + wait + HTTP_MIN_TRY_USEC > deadline)
 			break;
-
-		log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms.", url, reason,
+		if (!extended && now + wait + HTTP_MIN_TRY_USEC > o.deadline_usec) {
+			extended = true;
+			log_notice("'%s' keeps answering '%s': it is up but busy; trying on past the "
+				   "deadline, for at most %" PRIu64 " s more.",
+				   url, b.reason, (o.busy_deadline_usec - o.deadline_usec) / USEC_PER_SEC);
+		}
+		log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms.", url, b.reason,
 			 wait / USEC_PER_MSEC);
 		sleep_usec(wait);
 	}
 
 	return log_warning_errno(r, "Failed to fetch '%s' (%u %s in %" PRIu64 " ms, last: %s): %m",
 				 url, tries, tries == 1 ? "try" : "tries",
-				 (now_usec() - start) / USEC_PER_MSEC, reason);
+				 (now_usec() - start) / USEC_PER_MSEC, b.reason);
 }
