@@ -252,11 +252,11 @@ static void test_not_block(void)
 	struct probe_result res;
 	int r;
 
-	r = probe_device("/dev/null", true, &cfg, &res);
+	r = probe_device("/dev/null", true, &cfg, NULL, &res);
 	ok(r == 0 && res.verdict == VERDICT_UNSUPPORTED && res.excl_fd < 0,
 	   "/dev/null: unsupported (%s)", res.reason ?: "");
 	probe_result_done(&res);
-	r = probe_device("/nonexistent-vagent-device", true, &cfg, &res);
+	r = probe_device("/nonexistent-vagent-device", true, &cfg, NULL, &res);
 	ok(r == 0 && res.verdict == VERDICT_ERROR, "missing device: error (%s)", res.reason ?: "");
 	probe_result_done(&res);
 	ok(res.excl_fd == -1 && !res.reason, "probe_result_done resets the result");

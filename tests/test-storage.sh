@@ -40,7 +40,7 @@ teardown() {
 on_exit teardown
 
 new_loop() { # SIZE NAME -> prints the device
-	truncate -s "$1" "$W/$2.img" && losetup -f --show -P "$W/$2.img"
+	truncate -s "$1" "$W/$2.img" && losetup -f --show -P --direct-io=on "$W/$2.img"
 }
 attach() { # SIZE NAME: sets DEV
 	DEV=$(new_loop "$1" "$2") || { echo "Bail out! losetup failed"; exit 1; }
@@ -264,6 +264,11 @@ for mode in nodiscard discard; do
 	rc=$?
 	t1=$(ms)
 	ok $rc "16 GiB ext4 ($mode): format-and-mount in $((t1 - t0)) ms, image uses $(du -k "$W/big-$mode.img" | cut -f1) KiB"
+	python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["devices"][0]["scan"]
+sys.exit(0 if s["mode"] == "full" and s["coverage"] == 1.0 else 1)' "$W/json"
+	ok $? "16 GiB ($mode): auto read every byte before formatting ($(field 8))"
 	echo "# format-and-mount of a 16 GiB sparse volume ($mode): $((t1 - t0)) ms"
 	drv umount "$DEV" >/dev/null
 done

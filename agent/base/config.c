@@ -37,7 +37,9 @@ int config_init(struct config *c)
 		.min_size = 64ULL << 20,
 		.require_zeros = true,
 		.discard = false,
-		.lock_timeout_usec = 30ULL * 1000000ULL,
+		.lock_timeout_usec = 300ULL * 1000000ULL,
+		.verify_mode = VERIFY_AUTO,
+		.verify_budget_usec = 120ULL * 1000000ULL,
 	};
 	c->metadata_url = strdup("http://169.254.169.254");
 	c->ssh_user = strdup("root");
@@ -81,6 +83,16 @@ static const char *const fs_types[] = {
 	[FS_EXT4] = "ext4",
 	[FS_XFS] = "xfs",
 };
+static const char *const verify_modes[] = {
+	[VERIFY_AUTO] = "auto",
+	[VERIFY_FULL] = "full",
+	[VERIFY_QUICK] = "quick",
+};
+
+const char *verify_mode_to_string(enum verify_mode m)
+{
+	return (size_t)m < ARRAY_SIZE(verify_modes) ? verify_modes[m] : "auto";
+}
 
 
 enum kind { K_STRING, K_URL, K_PATH, K_USER, K_DURATION, K_SIZE, K_BOOL, K_ENUM };
@@ -120,6 +132,8 @@ static const struct option_def options[] = {
 	{ "storage", "require-zeros", K_BOOL, O(require_zeros), NULL, 0 },
 	{ "storage", "discard", K_BOOL, O(discard), NULL, 0 },
 	{ "storage", "lock-timeout", K_DURATION, O(lock_timeout_usec), NULL, 0 },
+	{ "storage", "verify", K_ENUM, O(verify_mode), E(verify_modes) },
+	{ "storage", "verify-budget", K_DURATION, O(verify_budget_usec), NULL, 0 },
 	{ "storage", "devices", K_STRING, O(storage_devices), NULL, 0 },
 };
 

@@ -30,6 +30,12 @@ enum fs_type {
 	FS_XFS,
 };
 
+enum verify_mode {
+	VERIFY_AUTO,  /* full when it fits the budget, else quick (default) */
+	VERIFY_FULL,  /* read every byte */
+	VERIFY_QUICK, /* the structured scan */
+};
+
 struct config {
 	/* [metadata] */
 	char *metadata_url;          /* url, default http://169.254.169.254 */
@@ -66,6 +72,8 @@ struct config {
 	bool require_zeros;        /* require-zeros, default yes */
 	bool discard;              /* discard at mkfs time, default no */
 	uint64_t lock_timeout_usec; /* lock-timeout, default 30 s */
+	enum verify_mode verify_mode; /* verify, default auto */
+	uint64_t verify_budget_usec;  /* verify-budget: what auto may spend on a full read */
 	char *storage_devices;        /* devices: "auto", "none" or globs (by-id or kernel names) */
 };
 
@@ -83,4 +91,6 @@ int config_load(struct config *c, const char *path, bool must_exist);
 void config_dump(const struct config *c, FILE *f);
 
 const char *fs_type_to_string(enum fs_type t);
+/* "auto" "full" "quick" */
+const char *verify_mode_to_string(enum verify_mode m);
 

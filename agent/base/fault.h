@@ -8,6 +8,8 @@
  * filesystem), during-mkfs (mkfs is stopped VAGENT_FAULT_DELAY_MS, default 50, after it
  * started, then we die), after-mkfs (filesystem written, partition still "pending"),
  * after-rename (partition "done", no fstab line), after-fstab (fstab written, not mounted).
+ * fault_pause() points only wait: before-first-write (between the verdict and the in-use
+ * re-check that precedes the first write).
  */
 #pragma once
 
@@ -15,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/macro.h"
@@ -41,6 +44,15 @@ static inline void fault_point(const char *point)
 	log_warning("fault injection: killing ourselves at '%s'", point);
 	raise(SIGKILL);
 }
+/* With VAGENT_FAULT=<point>, stop VAGENT_FAULT_DELAY_MS there instead of dying: lets a test
+ * change the world between a decision and the act ("before-first-write": the in-use re-check). */
+static inline void fault_pause(const char *point)
+{
+	if (!fault_enabled(point))
+		return;
+	log_warning("fault injection: pausing at '%s'", point);
+	usleep((useconds_t)fault_delay_usec());
+}
 #else
 static inline bool fault_enabled(const char *point _unused_)
 {
@@ -51,6 +63,9 @@ static inline uint64_t fault_delay_usec(void)
 	return 0;
 }
 static inline void fault_point(const char *point _unused_)
+{
+}
+static inline void fault_pause(const char *point _unused_)
 {
 }
 #endif

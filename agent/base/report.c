@@ -56,6 +56,8 @@ void volume_report_done(struct volume_report *v)
 	free(v->uuid);
 	free(v->volume_id);
 	free(v->result);
+	free(v->scan.mode);
+	free(v->scan.requested);
 	*v = (struct volume_report){};
 }
 

@@ -28,6 +28,18 @@ struct step_report {
 	char *message;         /* one line, secret-free */
 };
 
+/* What a verdict's read scan rested on (storage/scan.c); mode NULL when no scan ran. */
+struct volume_scan {
+	char *mode;           /* "full" (every byte) or "quick" (the structured scan) */
+	char *requested;      /* [storage] verify: "auto" "full" "quick" */
+	uint64_t size;        /* bytes in the scanned range */
+	uint64_t bytes_read;
+	double coverage;      /* bytes_read / size, at most 1 */
+	uint64_t regions;     /* reads issued */
+	uint64_t duration_ms;
+	uint64_t rate;        /* bytes per second */
+};
+
 /* One volume considered by the storage step or `mount`. */
 struct volume_report {
 	char *device;     /* /dev/vdb */
@@ -39,6 +51,7 @@ struct volume_report {
 	char *volume_id;  /* serial / provider mount id, NULL when unknown */
 	char *result;     /* what happened: "formatted and mounted", "refused", ... (NULL in dry-run) */
 	bool changed;     /* this run changed something for it (not stored in the report files) */
+	struct volume_scan scan;
 };
 
 struct boot_report {

@@ -226,6 +226,7 @@ enum field_type {
 	FIELD_INT64,  /* int64_t within [.min, .max] */
 	FIELD_INT,    /* int within [.min, .max] */
 	FIELD_UINT64, /* uint64_t */
+	FIELD_DOUBLE, /* double (a JSON number) */
 	FIELD_STRV,   /* char **: an array of strings; never NULL once decoded (absent: empty) */
 	FIELD_OBJECT, /* an object: the fields of .sub fill the struct at .offset */
 	FIELD_ARRAY,  /* an array of objects: a .sub struct array at .offset, its size_t count at
@@ -658,6 +659,12 @@ static int decode_field(struct decoder *d, struct json_object *o, const struct f
 	case FIELD_UINT64:
 		r = decode_int(d, v, f, base);
 		break;
+	case FIELD_DOUBLE:
+		if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+			r = decoder_fail(d, "expected a number, got %s", type_name(v));
+		else
+			*(double *)(base + f->offset) = json_object_get_double(v);
+		break;
 	case FIELD_STRV:
 		r = decode_strv(d, v, f, base);
 		break;
@@ -719,6 +726,7 @@ static void schema_free(const struct schema *s, char *base, bool with_error)
 		case FIELD_INT64:
 		case FIELD_INT:
 		case FIELD_UINT64:
+		case FIELD_DOUBLE:
 			break;
 		}
 	}
@@ -1138,6 +1146,8 @@ static int encode_field(struct json_object *o, const struct field *f, const char
 		return add_value(o, f->name, json_object_new_int(*(const int *)p));
 	case FIELD_UINT64:
 		return add_value(o, f->name, json_object_new_uint64(*(const uint64_t *)p));
+	case FIELD_DOUBLE:
+		return add_value(o, f->name, json_object_new_double(*(const double *)p));
 	case FIELD_STRV: {
 		_cleanup_json_ struct json_object *a = json_object_new_array();
 
@@ -1225,6 +1235,21 @@ static const struct field step_fields[] = {
 static const struct schema step_schema =
 	SCHEMA(step_fields, struct step_report, .add = add_step);
 
+/* What the verdict rests on (storage/scan.c); "mode" is null when no scan ran. */
+#define VS(member) offsetof(struct volume_scan, member)
+static const struct field volume_scan_fields[] = {
+	{ "mode", FIELD_STRING, REPORT_STRING, VS(mode) },
+	{ "requested", FIELD_STRING, REPORT_STRING, VS(requested) },
+	{ "bytes_read", FIELD_UINT64, 0, VS(bytes_read) },
+	{ "size", FIELD_UINT64, 0, VS(size) },
+	{ "coverage", FIELD_DOUBLE, 0, VS(coverage) },
+	{ "regions", FIELD_UINT64, 0, VS(regions) },
+	{ "duration_ms", FIELD_UINT64, 0, VS(duration_ms) },
+	{ "rate", FIELD_UINT64, 0, VS(rate) },
+};
+static const struct schema volume_scan_schema =
+	SCHEMA(volume_scan_fields, struct volume_scan);
+
 static const struct field volume_fields[] = {
 	{ "device", FIELD_STRING, REPORT_STRING, V(device) },
 	{ "verdict", FIELD_STRING, REPORT_STRING, V(verdict) },
@@ -1234,6 +1259,7 @@ static const struct field volume_fields[] = {
 	{ "uuid", FIELD_STRING, REPORT_STRING, V(uuid) },
 	{ "volume_id", FIELD_STRING, REPORT_STRING, V(volume_id) },
 	{ "result", FIELD_STRING, REPORT_STRING, V(result) },
+	{ "scan", FIELD_OBJECT, 0, V(scan), .sub = &volume_scan_schema },
 };
 static const struct schema volume_schema =
 	SCHEMA(volume_fields, struct volume_report, .add = add_volume);

@@ -21,6 +21,7 @@
 
 #include "storage/blockdev.h"
 #include "storage/holders.h"
+#include "storage/scan.h"
 #include "base/util.h"
 #include "base/log.h"
 #include "storage/probe.h"
@@ -76,6 +77,8 @@ void probe_result_done(struct probe_result *r)
 	free(r->own_uuid);
 	free(r->serial);
 	free(r->kernel_name);
+	free(r->scan.mode);
+	free(r->scan.requested);
 	if (r->excl_fd >= 0)
 		close(r->excl_fd);
 	*r = (struct probe_result){ .excl_fd = -1 };
@@ -111,6 +114,7 @@ struct probe_ctx {
 	const char *device;
 	bool explicit;
 	const struct config *cfg;
+	const struct probe_options *po;
 	struct blockdev bd;
 	char **kparts; /* partitions the kernel lists */
 	int fd;        /* O_EXCL, flocked */
@@ -119,6 +123,9 @@ struct probe_ctx {
 	bool own;
 	bool own_done;
 	uint64_t own_start, own_end;
+	/* own on a disk that grew since: the backup GPT areas to leave out of the gap scan */
+	bool own_grown;
+	uint64_t gpt_skip[2][2]; /* [from, to) pairs; empty when from == to */
 	unsigned own_partno;
 	struct probe_result *res;
 };
@@ -323,8 +330,9 @@ static int parse_offset(const char *s, uint64_t *ret)
 }
 
 /*
- * "ext4 at offset 1080", "linux_raid_member 1.0 at offset 268427264", "gpt partition table at
- * offset 512". BASE is the window's offset on the disk. Versions are named for RAID and crypto
+ * "ext4 at offset 0 (magic at 1080)", "linux_raid_member 1.0 at offset 0 (magic at 268427264)",
+ * "gpt partition table at offset 512". BASE is the window's offset on the disk: where a
+ * filesystem found through it starts. Versions are named for RAID and crypto
  * members, where they tell where the metadata lives.
  */
 static char *describe_hit(blkid_probe pr, uint64_t base, const char *prefix)
@@ -348,14 +356,109 @@ static char *describe_hit(blkid_probe pr, uint64_t base, const char *prefix)
 	if (!version || !usage || !(streq(usage, "raid") || streq(usage, "crypto")))
 		version = NULL;
 
-	if (off && parse_offset(off, &o) >= 0)
-		n = asprintf(&s, "%s%s%s%s%s at offset %" PRIu64 "%s", prefix, type,
-			     version ? " " : "", version ?: "", pt ? " partition table" : "",
-			     base + o, lookup(pr, "SBBADCSUM") ? " (bad checksum)" : "");
+	if (off && parse_offset(off, &o) >= 0 && !pt)
+		/* Where the filesystem (container) starts, and where its magic is. */
+		n = asprintf(&s, "%s%s%s%s at offset %" PRIu64 " (magic at %" PRIu64 ")%s", prefix,
+			     type, version ? " " : "", version ?: "", base, base + o,
+			     lookup(pr, "SBBADCSUM") ? " (bad checksum)" : "");
+	else if (off && parse_offset(off, &o) >= 0)
+		n = asprintf(&s, "%s%s partition table at offset %" PRIu64, prefix, type, base + o);
 	else
 		n = asprintf(&s, "%s%s%s%s%s", prefix, type, version ? " " : "", version ?: "",
 			     pt ? " partition table" : "");
 	return n < 0 ? NULL : s;
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Issue 12: a vagent volume that was resized. The partition still starts at 1 MiB and ends on a
+ * MiB boundary before the disk's aligned end, and the backup GPT header is either at the old end
+ * (the primary header's alternate LBA, and then the partition is exactly vagent's for that old
+ * size) or at the new end (a table that was moved). Records the backup areas to skip in the gap
+ * scan. 1 accepted, 0 not, <0 error.
+ */
+static int check_grown(struct probe_ctx *c, uint64_t end, uint64_t aligned_end)
+{
+	const uint64_t ss = c->sector_size, size = c->bd.size_bytes;
+	uint8_t h[512], b[512];
+	uint64_t alt, entries_bytes, old_start, old_end, skip_from;
+	uint32_t n_entries, entry_size;
+
+	if (end >= aligned_end || end % OWN_ALIGN_BYTES || end <= OWN_ALIGN_BYTES)
+		return 0;
+	if (pread(c->fd, h, sizeof(h), (off_t)ss) != (ssize_t)sizeof(h) ||
+	    memcmp(h, "EFI PART", 8) != 0)
+		return 0;
+	alt = le64_at(h + 32);
+	n_entries = (uint32_t)(le64_at(h + 80) & 0xffffffffu);
+	entry_size = (uint32_t)(le64_at(h + 84) & 0xffffffffu);
+	if (n_entries == 0 || n_entries > 1024 || entry_size < 128 || entry_size > 1024)
+		return 0;
+	entries_bytes = ((uint64_t)n_entries * entry_size + ss - 1) / ss * ss;
+	if (alt > UINT64_MAX / ss || (alt + 1) * ss > size || alt * ss < end + entries_bytes)
+		return 0;
+	/* The backup header the primary points to must be there and point back. */
+	if (pread(c->fd, b, sizeof(b), (off_t)(alt * ss)) != (ssize_t)sizeof(b) ||
+	    memcmp(b, "EFI PART", 8) != 0 || le64_at(b + 24) != alt || le64_at(b + 32) != 1)
+		return 0;
+	if ((alt + 1) * ss != size) {
+		/* At the old end: the partition must be vagent's for that size. */
+		if (own_partition_range((alt + 1) * ss, (uint32_t)ss, &old_start, &old_end) < 0 ||
+		    old_end != end)
+			return 0;
+		/* A backup a tool may also have written at the new end. */
+		if (pread(c->fd, b, sizeof(b), (off_t)(size - ss)) == (ssize_t)sizeof(b) &&
+		    memcmp(b, "EFI PART", 8) == 0) {
+			c->gpt_skip[1][0] = size - ss - entries_bytes;
+			c->gpt_skip[1][1] = size;
+		}
+	} else {
+		/* Moved to the new end (sgdisk -e, parted's fix): the old backup usually stays
+		 * where it was, at most 1 MiB and the table after the partition's end. */
+		_cleanup_free_ uint8_t *buf = NULL;
+		const uint64_t win = OWN_ALIGN_BYTES + 2 * entries_bytes + 2 * ss;
+		uint64_t from = end + entries_bytes;
+
+		buf = malloc(win);
+		if (!buf)
+			return -ENOMEM;
+		if (from + win < size && pread(c->fd, buf, win, (off_t)from) == (ssize_t)win)
+			for (uint64_t o = 0; o + ss <= win; o += ss) {
+				uint64_t lba = (from + o) / ss;
+
+				if (memcmp(buf + o, "EFI PART", 8) != 0 ||
+				    le64_at(buf + o + 24) != lba || le64_at(buf + o + 32) != 1 ||
+				    own_partition_range((lba + 1) * ss, (uint32_t)ss, &old_start,
+							&old_end) < 0 ||
+				    old_end != end)
+					continue;
+				c->gpt_skip[1][0] = lba * ss - entries_bytes;
+				c->gpt_skip[1][1] = (lba + 1) * ss;
+				break;
+			}
+	}
+	skip_from = alt * ss - entries_bytes;
+	c->gpt_skip[0][0] = skip_from;
+	c->gpt_skip[0][1] = (alt + 1) * ss;
+	/* The gap scan walks the skipped areas in order. */
+	if (c->gpt_skip[1][1] > c->gpt_skip[1][0] && c->gpt_skip[1][0] < c->gpt_skip[0][0]) {
+		uint64_t t0 = c->gpt_skip[0][0], t1 = c->gpt_skip[0][1];
+
+		c->gpt_skip[0][0] = c->gpt_skip[1][0];
+		c->gpt_skip[0][1] = c->gpt_skip[1][1];
+		c->gpt_skip[1][0] = t0;
+		c->gpt_skip[1][1] = t1;
+	}
+	c->own_grown = true;
+	return 1;
 }
 
 /*
@@ -366,7 +469,7 @@ static char *describe_hit(blkid_probe pr, uint64_t base, const char *prefix)
 static int check_own_table(struct probe_ctx *c, blkid_probe pr, char **why)
 {
 	const char *pttype = lookup(pr, "PTTYPE"), *name;
-	uint64_t ptoff, start, end, kstart, ksize, kpn;
+	uint64_t ptoff, start, end, aligned_end, kstart, ksize, kpn;
 	blkid_partlist ls;
 	blkid_partition par;
 	int r;
@@ -390,13 +493,23 @@ static int check_own_table(struct probe_ctx *c, blkid_probe pr, char **why)
 	if (!name || !(streq(name, VAGENT_PART_PENDING) || streq(name, VAGENT_PART_DONE)))
 		return 0;
 
-	if (own_partition_range(c->bd.size_bytes, c->sector_size, &start, &end) < 0 ||
+	if (own_partition_range(c->bd.size_bytes, c->sector_size, &start, &aligned_end) < 0 ||
 	    blkid_partition_get_start(par) < 0 || blkid_partition_get_size(par) <= 0 ||
-	    (uint64_t)blkid_partition_get_start(par) * 512 != start ||
-	    (uint64_t)(blkid_partition_get_start(par) + blkid_partition_get_size(par)) * 512 !=
-		    end) {
+	    (uint64_t)blkid_partition_get_start(par) * 512 != start) {
 		*why = strdup("partition does not span vagent's aligned range");
 		return *why ? 0 : -ENOMEM;
+	}
+	end = (uint64_t)(blkid_partition_get_start(par) + blkid_partition_get_size(par)) * 512;
+	if (end != aligned_end) {
+		/* A resized volume: the partition vagent made for the old size, the space after
+		 * it still to be checked (step_own_gap). */
+		r = check_grown(c, end, aligned_end);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			*why = strdup("partition does not span vagent's aligned range");
+			return *why ? 0 : -ENOMEM;
+		}
 	}
 
 	/* The kernel must see exactly this partition, or we could not use it safely. */
@@ -426,11 +539,97 @@ static int check_own_table(struct probe_ctx *c, blkid_probe pr, char **why)
 	return 1;
 }
 
+static int enumerate_window(struct probe_ctx *c, uint64_t off, uint64_t size, bool with_tables,
+			    const char *prefix, char **ret_desc);
+
+static bool read_at(int fd, uint64_t off, void *buf, size_t len)
+{
+	return pread(fd, buf, len, (off_t)off) == (ssize_t)len;
+}
+
+/* What a protective MBR without a usable GPT means: headers that libblkid rejects, a GPT made
+ * for another sector size, only a backup header, or none; and what else the MBR lists (a hybrid
+ * MBR). */
+static int pmbr_detail(struct probe_ctx *c, char **ret)
+{
+	static const uint64_t secs[] = { 512, 4096 };
+	uint8_t mbr[512], hdr[8];
+	char others[160] = "";
+	const char *gpt = "no GPT header at either end";
+	size_t ol = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(secs); i++) {
+		bool primary = read_at(c->fd, secs[i], hdr, 8) && memcmp(hdr, "EFI PART", 8) == 0;
+		bool backup = c->bd.size_bytes > secs[i] &&
+			      read_at(c->fd, c->bd.size_bytes - secs[i], hdr, 8) &&
+			      memcmp(hdr, "EFI PART", 8) == 0;
+
+		if (!primary && !backup)
+			continue;
+		if (secs[i] == c->sector_size)
+			gpt = primary ? "a GPT header at 512 that libblkid rejects (bad checksum or "
+					"geometry)" :
+					"only the backup GPT header (at the end)";
+		else
+			gpt = primary ? "a GPT made for 4096-byte sectors (header at 4096)" :
+					"a backup GPT header for 4096-byte sectors";
+		break;
+	}
+	if (read_at(c->fd, 0, mbr, sizeof(mbr)))
+		for (int e = 0; e < 4; e++) {
+			const uint8_t *p = mbr + 446 + 16 * e;
+			uint32_t start = (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 |
+					 (uint32_t)p[11] << 24;
+
+			if (p[4] == 0 || p[4] == 0xee)
+				continue;
+			ol += (size_t)snprintf(others + ol, sizeof(others) - ol,
+					       "%stype 0x%02x at sector %u", ol ? ", " : "", p[4], start);
+			if (ol >= sizeof(others))
+				break;
+		}
+	return asprintf(ret, "%s%s%s%s", gpt, ol ? "; a hybrid MBR also lists " : "",
+			others, "") < 0 ? -ENOMEM : 0;
+}
+
+/* What the partitions of a foreign table hold: "partition 1 at offset 1048576 holds ext4". */
+static int partitions_detail(struct probe_ctx *c, blkid_partlist ls, char **ret)
+{
+	_cleanup_free_ char *acc = NULL;
+	int n = ls ? blkid_partlist_numof_partitions(ls) : 0;
+
+	for (int i = 0; i < n && i < 4; i++) {
+		blkid_partition par = blkid_partlist_get_partition(ls, i);
+		_cleanup_free_ char *what = NULL, *next = NULL;
+		uint64_t start, size;
+		int r;
+
+		if (!par || blkid_partition_get_start(par) < 0 || blkid_partition_get_size(par) <= 0)
+			continue;
+		start = (uint64_t)blkid_partition_get_start(par) * 512;
+		size = (uint64_t)blkid_partition_get_size(par) * 512;
+		if (start >= c->bd.size_bytes || size > c->bd.size_bytes - start)
+			continue;
+		r = enumerate_window(c, start, size, false, "", &what);
+		if (r == -ENOMEM)
+			return r;
+		if (asprintf(&next, "%s%spartition %d at offset %" PRIu64 " holds %s", acc ? acc : "",
+			     acc ? ", " : "", blkid_partition_get_partno(par), start,
+			     r > 0 ? what : "no known signature") < 0)
+			return -ENOMEM;
+		free(acc);
+		acc = TAKE_PTR(next);
+	}
+	*ret = TAKE_PTR(acc);
+	return 0;
+}
+
 /* Step 5: one strict safeprobe of superblocks and partition tables. */
 static int step_strict_probe(struct probe_ctx *c)
 {
 	_cleanup_probe_ blkid_probe pr = NULL;
 	_cleanup_free_ char *desc = NULL, *why = NULL;
+	bool pmbr;
 	unsigned ss;
 	int r;
 
@@ -473,18 +672,25 @@ static int step_strict_probe(struct probe_ctx *c)
 	if (lookup(pr, "TYPE") || !lookup(pr, "PTTYPE"))
 		return set_verdict(c->res, VERDICT_HAS_DATA, "%s", desc);
 
+	pmbr = lookup(pr, "PTTYPE") && streq(lookup(pr, "PTTYPE"), "PMBR");
 	r = check_own_table(c, pr, &why);
 	if (r < 0 && r != -ENOMEM)
 		return set_verdict(c->res, VERDICT_ERROR, "cannot read the partition table");
 	if (r < 0)
 		return r;
 	if (r == 0) {
-		int n = blkid_partlist_numof_partitions(blkid_probe_get_partitions(pr));
+		blkid_partlist ls = blkid_probe_get_partitions(pr);
+		int n = ls ? blkid_partlist_numof_partitions(ls) : 0;
+		_cleanup_free_ char *detail = NULL;
 
 		if (why)
 			return set_verdict(c->res, VERDICT_HAS_DATA, "%s (%s)", desc, why);
-		return set_verdict(c->res, VERDICT_HAS_DATA, "%s with %d partition%s", desc,
-				   n < 0 ? 0 : n, n == 1 ? "" : "s");
+		r = pmbr ? pmbr_detail(c, &detail) : partitions_detail(c, ls, &detail);
+		if (r < 0)
+			return r;
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s with %d partition%s%s%s", desc,
+				   n < 0 ? 0 : n, n == 1 ? "" : "s", detail ? ": " : "",
+				   detail ? detail : "");
 	}
 	return STEP_NEXT;
 }
@@ -518,8 +724,8 @@ static bool own_expected_hit(const struct probe_ctx *c, bool pt, const char *typ
  * found and stepping back so the same prober runs again. Returns 1 with *ret_desc on the first
  * unexpected hit, 0 when none, <0 on error.
  */
-static int enumerate(struct probe_ctx *c, uint64_t off, bool with_tables, const char *prefix,
-		     char **ret_desc)
+static int enumerate_window(struct probe_ctx *c, uint64_t off, uint64_t size, bool with_tables,
+			    const char *prefix, char **ret_desc)
 {
 	_cleanup_probe_ blkid_probe pr = NULL;
 	int r;
@@ -527,7 +733,7 @@ static int enumerate(struct probe_ctx *c, uint64_t off, bool with_tables, const 
 	pr = blkid_new_probe();
 	if (!pr)
 		return -ENOMEM;
-	if (blkid_probe_set_device(pr, c->fd, (blkid_loff_t)off, 0) < 0)
+	if (blkid_probe_set_device(pr, c->fd, (blkid_loff_t)off, (blkid_loff_t)size) < 0)
 		return -EIO;
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM |
@@ -579,6 +785,12 @@ static int enumerate(struct probe_ctx *c, uint64_t off, bool with_tables, const 
 	}
 }
 
+static int enumerate(struct probe_ctx *c, uint64_t off, bool with_tables, const char *prefix,
+		     char **ret_desc)
+{
+	return enumerate_window(c, off, 0, with_tables, prefix, ret_desc);
+}
+
 /* Steps 6 and 7: every signature on the disk, then windows where orphans hide. */
 static int step_enumerate(struct probe_ctx *c)
 {
@@ -610,64 +822,241 @@ static int step_enumerate(struct probe_ctx *c)
 	return STEP_NEXT;
 }
 
-/* First non-zero byte in [from, to), or UINT64_MAX; <0 on read errors. */
-static int first_nonzero(int fd, uint64_t from, uint64_t to, uint64_t *ret)
+/* "45 46 49 20 50 41 52 54 ("EFI PART")": the first bytes found, printable ones quoted. */
+static void format_bytes(const uint8_t *b, size_t n, char *buf, size_t size)
 {
-	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
-	 * macro.h). */
-	_cleanup_free_ uint8_t *buf = malloc(ZERO_CHUNK_BYTES);
+	size_t len = 0, printable = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	*ret = UINT64_MAX;
-	for (uint64_t pos = from; pos < to;) {
-		size_t want = (size_t)(to - pos < ZERO_CHUNK_BYTES ? to - pos : ZERO_CHUNK_BYTES);
-		ssize_t n = pread(fd, buf, want, (off_t)pos);
+	for (size_t i = 0; i < n && len + 4 < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%02x", i ? " " : "", b[i]);
+	for (size_t i = 0; i < n; i++)
+		printable += b[i] >= 0x20 && b[i] < 0x7f;
+	if (printable * 2 < n || len + n + 6 >= size)
+		return;
+	len += (size_t)snprintf(buf + len, size - len, " (\"");
+	for (size_t i = 0; i < n; i++)
+		buf[len++] = b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' ? (char)b[i] : '.';
+	snprintf(buf + len, size - len, "\")");
+}
 
-		if (n < 0)
-			return negative_errno();
-		if (n == 0)
-			return -EIO; /* short device: the size we were told is wrong */
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i]) {
-				*ret = pos + (uint64_t)i;
-				return 0;
-			}
-		pos += (uint64_t)n;
+/* Magics libblkid does not report on their own there, named so a person can act on them. */
+static const char *magic_hint(const uint8_t *b, size_t n)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *what;
+	} hints[] = {
+		{ "EFI PART", 8, "a GPT header libblkid does not accept here" },
+		{ "\x57\x45\x56\x82", 4, "a BSD disklabel" },
+		{ "\xfc\x4e\x2b\xa9", 4, "an md RAID superblock magic" },
+		{ "\x0c\xb1\xba\x00\x00\x00\x00\x00", 8, "a ZFS uberblock" },
+		{ "LABELONE", 8, "an LVM2 label" },
+		{ "LUKS\xba\xbe", 6, "a LUKS header" },
+		{ "XFSB", 4, "an XFS superblock magic" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(hints); i++)
+		if (n >= hints[i].len && memcmp(b, hints[i].magic, hints[i].len) == 0)
+			return hints[i].what;
+	return "no known signature";
+}
+
+/*
+ * What the non-zero bytes at OFF are, if libblkid knows: superblocks enumerated in windows
+ * that would put a filesystem's primary or backup superblock there (its MiB, its 4 KiB block,
+ * 1 KiB before it for ext4, 64 KiB before it for btrfs, 32 KiB before it for ISO 9660).
+ * 1 and *RET_DESC on a hit, 0 when nothing is recognised.
+ */
+static int describe_nonzero(struct probe_ctx *c, uint64_t off, char **ret_desc)
+{
+	/* Distances from a filesystem's start to its first non-zero bytes: NTFS/XFS/LUKS at 0,
+	 * LVM at 512, ext4 at 1024, md 1.2 at 4096, ISO 9660 at 32 KiB, btrfs at 64 KiB; and the
+	 * MiB before (quick finds btrfs by its chunk 1 MiB in). */
+	static const uint64_t dist[] = { 0, 512, 1024, 4096, 32768, 65536 };
+	const uint64_t s512 = off / 512 * 512, mib = off / OWN_ALIGN_BYTES * OWN_ALIGN_BYTES;
+	uint64_t cands[ARRAY_SIZE(dist) + 3];
+	size_t n = 0;
+
+	cands[n++] = mib;
+	if (mib >= OWN_ALIGN_BYTES)
+		cands[n++] = mib - OWN_ALIGN_BYTES;
+	cands[n++] = off / 4096 * 4096;
+	for (size_t i = 0; i < ARRAY_SIZE(dist); i++)
+		if (s512 >= dist[i])
+			cands[n++] = s512 - dist[i];
+
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		int r;
+
+		for (size_t k = 0; k < i; k++)
+			seen |= cands[k] == cands[i];
+		if (seen || cands[i] >= c->bd.size_bytes)
+			continue;
+		r = enumerate(c, cands[i], false, "", ret_desc);
+		if (r != 0)
+			return r == -ENOMEM ? r : r < 0 ? 0 : 1;
+	}
+	/* Metadata kept at the end of a device that has since grown (md 1.0 8 KiB before the
+	 * end, md 0.90 in the last 64 KiB): windows that end just after it. */
+	for (size_t i = 0; i < 2; i++) {
+		const uint64_t a = i == 0 ? 4096 : 65536, tail = i == 0 ? 8192 : 65536;
+		uint64_t end = off / a * a + tail;
+		int r;
+
+		if (end >= c->bd.size_bytes || end < UINT64_C(256) << 20)
+			continue; /* libblkid probes RAID only on windows of 256 MiB and more */
+		r = enumerate_window(c, 0, end, false, "", ret_desc);
+		if (r != 0)
+			return r == -ENOMEM ? r : r < 0 ? 0 : 1;
 	}
 	return 0;
 }
 
-/* Step 8: fresh cloud volumes read as zeros at both ends. */
-static int step_zeros(struct probe_ctx *c)
+static int fill_scan(struct probe_ctx *c, const struct scan_result *sr, uint64_t range)
 {
-	uint64_t size = c->bd.size_bytes, head, tail_from, at;
-	int r;
+	struct volume_scan *v = &c->res->scan;
 
-	if (!c->cfg->require_zeros)
+	free(v->mode);
+	free(v->requested);
+	v->mode = strdup(sr->quick ? "quick" : "full");
+	v->requested = strdup(verify_mode_to_string(c->cfg->verify_mode));
+	if (!v->mode || !v->requested)
+		return -ENOMEM;
+	v->size = range;
+	v->bytes_read = sr->bytes_read;
+	v->coverage = range ? (double)sr->bytes_read / (double)range : 0.0;
+	if (v->coverage > 1.0)
+		v->coverage = 1.0;
+	v->regions = sr->regions;
+	v->duration_ms = sr->duration_usec / 1000;
+	v->rate = sr->rate;
+	return 0;
+}
+
+/*
+ * Step 8: the read scan over the byte ranges RANGES ([from, to) pairs, N of them). Fresh cloud
+ * volumes read as zeros: any non-zero byte makes the disk unknown-data (or has-data when
+ * libblkid recognises what is there). WHAT names the space in reasons ("the space after the
+ * partition"). On success *RET_DESC says what the verdict rests on.
+ */
+static int scan_ranges(struct probe_ctx *c, const uint64_t (*ranges)[2], size_t n,
+		       const char *what, char **ret_desc)
+{
+	struct scan_result sum = { .full = true };
+	_cleanup_free_ char *desc = NULL, *why = NULL;
+	uint64_t total = 0;
+	char bytes[128];
+	int r = 0;
+
+	for (size_t i = 0; i < n && !sum.found; i++) {
+		_cleanup_(scan_result_done) struct scan_result sr = {};
+		struct scan_options so = {
+			.mode = c->cfg->verify_mode,
+			.budget_usec = c->cfg->verify_budget_usec,
+			.name = c->bd.name,
+			.root = c->po ? c->po->root : NULL,
+			.progress_file = c->po && !c->po->dry_run,
+			.start = ranges[i][0],
+			.end = ranges[i][1],
+			.sector_size = c->sector_size,
+		};
+
+		if (ranges[i][1] <= ranges[i][0])
+			continue;
+		total += ranges[i][1] - ranges[i][0];
+		r = scan_device(c->fd, c->bd.size_bytes, &so, &sr);
+		if (r < 0)
+			break;
+		sum.full &= sr.full;
+		sum.quick |= sr.quick;
+		sum.bytes_read += sr.bytes_read;
+		sum.regions += sr.regions;
+		sum.duration_usec += sr.duration_usec;
+		if (sr.found) {
+			sum.found = true;
+			sum.offset = sr.offset;
+			sum.n_bytes = sr.n_bytes;
+			memcpy(sum.bytes, sr.bytes, sr.n_bytes);
+		}
+		if (sr.why && !why)
+			why = TAKE_PTR(sr.why);
+	}
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return set_verdict(c->res, VERDICT_ERROR, "read error while verifying: %s",
+				   strerror(-r));
+	if (sum.duration_usec > 0)
+		sum.rate = (uint64_t)((double)sum.bytes_read * 1e6 / (double)sum.duration_usec);
+	sum.why = why;
+	r = fill_scan(c, &sum, total);
+	if (r >= 0 && !sum.found) {
+		*ret_desc = scan_describe(&sum, total);
+		r = *ret_desc ? STEP_NEXT : -ENOMEM;
+	}
+	sum.why = NULL;
+	if (r < 0 || !sum.found)
+		return r;
+
+	r = describe_nonzero(c, sum.offset, &desc);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return set_verdict(c->res, VERDICT_HAS_DATA, "%s (found by the %s scan%s%s)", desc,
+				   c->res->scan.mode, what ? " of " : "", what ? what : "");
+	format_bytes(sum.bytes, sum.n_bytes, bytes, sizeof(bytes));
+	return set_verdict(c->res, VERDICT_UNKNOWN_DATA,
+			   "non-zero bytes at offset %" PRIu64 "%s%s: %s (%s)", sum.offset,
+			   what ? " in " : "", what ? what : "", bytes,
+			   magic_hint(sum.bytes, sum.n_bytes));
+}
+
+static int step_scan(struct probe_ctx *c, char **ret_desc)
+{
+	if (!c->cfg->require_zeros) {
+		*ret_desc = strdup("zero check disabled (require-zeros = no): contents not read");
+		return *ret_desc ? STEP_NEXT : -ENOMEM;
+	}
+	if (c->po && c->po->no_scan) {
+		*ret_desc = strdup("contents not read");
+		return *ret_desc ? STEP_NEXT : -ENOMEM;
+	}
+	return scan_ranges(c, (const uint64_t[][2]){ { 0, c->bd.size_bytes } }, 1, NULL, ret_desc);
+}
+
+/*
+ * A grown own volume: the space after the partition must be as blank as a blank disk (the same
+ * scan), apart from the backup GPT at the old and the new end.
+ */
+static int step_own_gap(struct probe_ctx *c, char **ret_desc)
+{
+	uint64_t r[3][2], pos = c->own_end;
+	size_t n = 0;
+
+	if (!c->own_grown)
 		return STEP_NEXT;
-	head = size < ZERO_CHECK_BYTES ? size : ZERO_CHECK_BYTES;
-	r = first_nonzero(c->fd, 0, head, &at);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return set_verdict(c->res, VERDICT_ERROR, "read error: %s", strerror(-r));
-	if (at != UINT64_MAX)
-		return set_verdict(c->res, VERDICT_UNKNOWN_DATA,
-				   "non-zero bytes at offset %" PRIu64 " (first 8 MiB)", at);
-
-	tail_from = size > ZERO_CHECK_BYTES ? size - ZERO_CHECK_BYTES : 0;
-	if (tail_from < head)
-		tail_from = head;
-	r = first_nonzero(c->fd, tail_from, size, &at);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return set_verdict(c->res, VERDICT_ERROR, "read error: %s", strerror(-r));
-	if (at != UINT64_MAX)
-		return set_verdict(c->res, VERDICT_UNKNOWN_DATA,
-				   "non-zero bytes at offset %" PRIu64 " (last 8 MiB)", at);
-	return STEP_NEXT;
+	for (size_t i = 0; i < 2; i++) {
+		if (c->gpt_skip[i][1] <= c->gpt_skip[i][0])
+			continue;
+		if (c->gpt_skip[i][0] > pos) {
+			r[n][0] = pos;
+			r[n++][1] = c->gpt_skip[i][0];
+		}
+		if (c->gpt_skip[i][1] > pos)
+			pos = c->gpt_skip[i][1];
+	}
+	if (pos < c->bd.size_bytes) {
+		r[n][0] = pos;
+		r[n++][1] = c->bd.size_bytes;
+	}
+	if (!c->cfg->require_zeros) {
+		*ret_desc = strdup("space after it not read (require-zeros = no)");
+		return *ret_desc ? STEP_NEXT : -ENOMEM;
+	}
+	return scan_ranges(c, (const uint64_t(*)[2])r, n, "the space after the partition",
+			   ret_desc);
 }
 
 static bool fs_vagent_makes(const char *type)
@@ -676,7 +1065,7 @@ static bool fs_vagent_makes(const char *type)
 }
 
 /* Step 10: what is inside our partition decides between own and has-data. */
-static int step_own(struct probe_ctx *c)
+static int step_own(struct probe_ctx *c, const char *gap)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
@@ -720,11 +1109,20 @@ static int step_own(struct probe_ctx *c)
 		return set_verdict(c->res, VERDICT_HAS_DATA, "%s partition %s holds %s", marker,
 				   part, type);
 
-	r = set_verdict(c->res, VERDICT_OWN, "%s partition %s%s%s", marker, part,
-			type ? " with " : ", no filesystem", type ?: "");
+	if (c->own_grown)
+		r = set_verdict(c->res, VERDICT_OWN,
+				"%s partition %s%s%s; the disk grew: the partition ends at %" PRIu64
+				" of %" PRIu64 " bytes, the space after it: %s",
+				marker, part, type ? " with " : ", no filesystem", type ?: "",
+				c->own_end, c->bd.size_bytes, gap ? gap : "not read");
+	else
+		r = set_verdict(c->res, VERDICT_OWN, "%s partition %s%s%s", marker, part,
+				type ? " with " : ", no filesystem", type ?: "");
 	if (r < 0)
 		return r;
 	c->res->own_done = c->own_done;
+	c->res->own_grown = c->own_grown;
+	c->res->own_part_end = c->own_end;
 	c->res->own_partition = TAKE_PTR(part);
 	c->res->own_fstype = TAKE_PTR(type);
 	c->res->own_uuid = TAKE_PTR(uuid);
@@ -732,12 +1130,14 @@ static int step_own(struct probe_ctx *c)
 }
 
 int probe_device(const char *device, bool explicit, const struct config *cfg,
-		 struct probe_result *ret)
+		 const struct probe_options *po, struct probe_result *ret)
 {
+	_cleanup_free_ char *rests_on = NULL;
 	struct probe_ctx c = {
 		.device = device,
 		.explicit = explicit,
 		.cfg = cfg,
+		.po = po,
 		.fd = -1,
 		.res = ret,
 	};
@@ -757,13 +1157,13 @@ int probe_device(const char *device, bool explicit, const struct config *cfg,
 	if (r == STEP_NEXT)
 		r = step_enumerate(&c);
 	if (r == STEP_NEXT && !c.own)
-		r = step_zeros(&c);
+		r = step_scan(&c, &rests_on);
 	if (r == STEP_NEXT && c.own)
-		r = step_own(&c);
+		r = step_own_gap(&c, &rests_on);
+	if (r == STEP_NEXT && c.own)
+		r = step_own(&c, rests_on);
 	if (r == STEP_NEXT) {
-		r = set_verdict(ret, VERDICT_BLANK, "no signature, %s",
-				cfg->require_zeros ? "first and last 8 MiB zero" :
-						     "zero check disabled");
+		r = set_verdict(ret, VERDICT_BLANK, "no signature, %s", rests_on);
 		if (r >= 0)
 			ret->excl_fd = TAKE_FD(c.fd);
 	}

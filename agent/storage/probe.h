@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "base/report.h"
 
 enum verdict {
 	VERDICT_BLANK,
@@ -52,9 +53,14 @@ struct probe_result {
 	char *own_partition; /* /dev path of the partition, found in sysfs */
 	char *own_fstype;    /* filesystem on the partition, NULL when none (pending: needs mkfs) */
 	char *own_uuid;
+	bool own_grown;        /* the disk grew since: the partition ends before the aligned end */
+	uint64_t own_part_end; /* byte offset where the partition ends */
 
 	/* VERDICT_BLANK only: the claim is kept so nobody races us. */
 	int excl_fd; /* O_RDONLY|O_EXCL, flock(LOCK_EX) held; -1 otherwise */
+
+	/* The read scan the verdict rests on (mode NULL when none ran). */
+	struct volume_scan scan;
 
 	/* Identity, filled in whenever step 1 got that far. */
 	uint64_t size_bytes;
@@ -66,6 +72,12 @@ struct probe_result {
 /* Free the strings and close excl_fd if open; R is reset (excl_fd = -1). */
 void probe_result_done(struct probe_result *r);
 
+struct probe_options {
+	const char *root; /* --root: where the scan's progress file goes */
+	bool dry_run;     /* write nothing, not even the progress file */
+	bool no_scan;     /* signatures only (umount's informational verdicts) */
+};
+
 /*
  * Run the decision procedure on DEVICE and fill RET (always initialised, even on failure).
  * EXPLICIT: the user named the device (loop, ram, md, ... accepted); otherwise only vd* and
@@ -73,7 +85,7 @@ void probe_result_done(struct probe_result *r);
  * could not be examined), negative errno only for out-of-memory. Never writes.
  */
 int probe_device(const char *device, bool explicit, const struct config *cfg,
-		 struct probe_result *ret);
+		 const struct probe_options *po, struct probe_result *ret);
 
 /*
  * The in-use checks again, for the moment right before the first write (the caller holds the

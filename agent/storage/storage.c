@@ -196,13 +196,15 @@ static int act_blank(struct storage_ctx *c, const char *disk, struct probe_resul
 
 	/* Anything that started using the disk while we decided stops us here, before the first
 	 * byte is written. */
+	fault_pause("before-first-write");
 	r = probe_check_in_use(disk, &why);
 	if (r != 0) {
 		if (r > 0 && (free_and_strdup(&v->verdict, verdict_to_string(VERDICT_IN_USE)) < 0 ||
 			      free_and_strdup(&v->reason, why) < 0 || free_and_strdup(&v->action, "none") < 0))
 			return -ENOMEM;
-		return log_error_errno(r < 0 ? r : -EBUSY, "'%s' %s, not writing to it", disk,
-				       r < 0 ? "cannot be checked for users" : "is in use now");
+		return log_error_errno(r < 0 ? r : -EBUSY, "'%s' %s%s%s, not writing to it", disk,
+				       r < 0 ? "cannot be checked for users" : "is in use now",
+				       why ? ": " : "", why ? why : "");
 	}
 	r = partition_create_gpt(disk, pr->excl_fd, pr->size_bytes, pr->diskseq, &part);
 	if (r < 0)
@@ -245,8 +247,15 @@ static int act_own(struct storage_ctx *c, const char *disk, struct probe_result 
 		return r;
 
 	if (mkfs) {
-		_cleanup_free_ char *type = NULL, *uuid = NULL;
+		_cleanup_free_ char *type = NULL, *uuid = NULL, *why = NULL;
 
+		/* Nobody may have started using it meanwhile (the first write is mkfs here). */
+		r = probe_check_in_use(disk, &why);
+		if (r != 0)
+			return log_error_errno(r < 0 ? r : -EBUSY, "'%s' %s%s%s, not formatting it",
+					       disk, r < 0 ? "cannot be checked for users" :
+							     "is in use now",
+					       why ? ": " : "", why ? why : "");
 		/* Still empty right before mkfs? (The probe said so; ask once more.) */
 		r = probe_partition_fs(pr->own_partition, &type, &uuid);
 		if (r < 0 || type)
@@ -327,7 +336,8 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 	r = free_and_strdup(&v->device, dev);
 	if (r < 0)
 		return r;
-	r = probe_device(dev, explicit, c->cfg, &pr);
+	r = probe_device(dev, explicit, c->cfg,
+			 &(struct probe_options){ .root = c->root, .dry_run = c->dry_run }, &pr);
 	if (r < 0)
 		return r;
 
@@ -340,6 +350,9 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 	    free_and_strdup(&v->reason, pr.reason) < 0 || free_and_strdup(&v->action, action) < 0 ||
 	    free_and_strdup(&v->uuid, pr.own_uuid) < 0)
 		return -ENOMEM;
+	/* What the verdict rests on travels with the report (moved, not copied). */
+	v->scan = pr.scan;
+	pr.scan = (struct volume_scan){};
 
 	if (pr.verdict == VERDICT_IN_USE) {
 		r = recognise_mounted_own(c, dev, &pr, v);
@@ -609,7 +622,8 @@ int storage_umount(const char *root, const struct config *cfg, char *const *devi
 		}
 		if (seen)
 			continue;
-		r = probe_device(devices[i], true, cfg, &pr);
+		r = probe_device(devices[i], true, cfg,
+				 &(struct probe_options){ .root = root, .no_scan = true }, &pr);
 		if (r >= 0) {
 			pr.excl_fd = safe_close(pr.excl_fd); /* let go of the probe's claim first */
 			r = device_safe_to_detach(devices[i], &why);
