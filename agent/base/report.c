@@ -61,6 +61,23 @@ void volume_report_done(struct volume_report *v)
 	*v = (struct volume_report){};
 }
 
+int volume_scan_copy(struct volume_scan *dst, const struct volume_scan *src)
+{
+	char *mode = NULL, *requested = NULL;
+
+	if ((src->mode && !(mode = strdup(src->mode))) ||
+	    (src->requested && !(requested = strdup(src->requested)))) {
+		free(mode);
+		return -ENOMEM;
+	}
+	free(dst->mode);
+	free(dst->requested);
+	*dst = *src;
+	dst->mode = mode;
+	dst->requested = requested;
+	return 0;
+}
+
 void boot_report_done(struct boot_report *b)
 {
 	if (!b)

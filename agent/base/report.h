@@ -75,6 +75,8 @@ int step_result_from_string(const char *s);
 
 void step_report_done(struct step_report *s);
 void volume_report_done(struct volume_report *v);
+/* Copy SRC's scan into *DST (strings duplicated; DST's own freed first). */
+int volume_scan_copy(struct volume_scan *dst, const struct volume_scan *src);
 void boot_report_done(struct boot_report *b);
 
 /* Append a copy of the step (strings duplicated), or replace the step of the same name. */

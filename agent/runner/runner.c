@@ -164,7 +164,8 @@ static int merge(struct boot_report *b, const struct boot_report *run, bool with
 		    free_and_strdup(&v.mountpoint, run->volumes[i].mountpoint) < 0 ||
 		    free_and_strdup(&v.uuid, run->volumes[i].uuid) < 0 ||
 		    free_and_strdup(&v.volume_id, run->volumes[i].volume_id) < 0 ||
-		    free_and_strdup(&v.result, run->volumes[i].result) < 0)
+		    free_and_strdup(&v.result, run->volumes[i].result) < 0 ||
+		    volume_scan_copy(&v.scan, &run->volumes[i].scan) < 0)
 			r = -ENOMEM;
 		else
 			r = boot_report_add_volume(b, &v);

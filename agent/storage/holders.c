@@ -204,7 +204,9 @@ int holders_find_process(const struct blockdev *b, char **ret_what, bool *ret_tr
 			comm = read_comm(de->d_name);
 			if (!comm)
 				return -ENOMEM;
-			if (!holders_comm_is_transient(comm) || !streq(mode, "open read-only"))
+			/* Read-only opens are probes (udev, an LVM or blkid scan of every disk) that
+			 * end by themselves; a writer, or an open whose mode is unknown, is not. */
+			if (!streq(mode, "open read-only"))
 				transient = false;
 			if (!first &&
 			    asprintf(&first, "pid %s (%s) has %s %s", de->d_name, comm, names[k],

@@ -39,7 +39,8 @@ bool holders_comm_is_transient(const char *comm);
 /*
  * The first process (other than this one) with the disk B or one of its partitions open:
  * 1 and "pid 1234 (dd) has vdb open read-write" (PARTITION NAMES from sysfs, never built),
- * 0 when none, <0 on error. *RET_TRANSIENT: every opener found is udev's and reads only.
+ * 0 when none, <0 on error. *RET_TRANSIENT: every opener found reads only (a probe: udev,
+ * an LVM or blkid scan; the caller waits a little for those before calling the disk in use).
  */
 int holders_find_process(const struct blockdev *b, char **ret_what, bool *ret_transient);
 

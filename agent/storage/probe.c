@@ -188,9 +188,10 @@ static int step_system_disk(struct probe_ctx *c)
 
 /*
  * Users the exclusive open cannot see: a loop device backed by the disk, a process with the
- * disk or a partition open (O_EXCL only refuses other exclusive openers). udev's workers read a
- * disk they just saw for a moment: those alone are waited for, briefly; anyone else decides at
- * once. 1 and *RET_WHAT (replacing it), 0 none, <0 error.
+ * disk or a partition open (O_EXCL only refuses other exclusive openers). Probes read a disk for
+ * a moment (udev's workers on a disk they just saw, LVM and blkid scans of every disk): when
+ * every opener only reads, they are waited for, briefly; a writer decides at once.
+ * 1 and *RET_WHAT (replacing it), 0 none, <0 error.
  */
 static int find_users(const struct blockdev *bd, char **ret_what)
 {
@@ -946,7 +947,7 @@ static int scan_ranges(struct probe_ctx *c, const uint64_t (*ranges)[2], size_t 
 {
 	struct scan_result sum = { .full = true };
 	_cleanup_free_ char *desc = NULL, *why = NULL;
-	uint64_t total = 0;
+	uint64_t total = 0, why_range = 0;
 	char bytes[128];
 	int r = 0;
 
@@ -980,8 +981,12 @@ static int scan_ranges(struct probe_ctx *c, const uint64_t (*ranges)[2], size_t 
 			sum.n_bytes = sr.n_bytes;
 			memcpy(sum.bytes, sr.bytes, sr.n_bytes);
 		}
-		if (sr.why && !why)
+		/* auto's reason for the largest range is the one worth telling. */
+		if (sr.why && ranges[i][1] - ranges[i][0] > why_range) {
+			free(why);
 			why = TAKE_PTR(sr.why);
+			why_range = ranges[i][1] - ranges[i][0];
+		}
 	}
 	if (r == -ENOMEM)
 		return r;
