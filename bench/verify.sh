@@ -7,7 +7,7 @@
 # device with direct I/O (holes read at memory speed: an upper bound, like a local NVMe disk);
 # LOOP_DIO=off goes through the page cache of the backing file (cold: ~150-250 MB/s here, a
 # slow network volume). Root; needs little space (sparse images) under $BENCH_DIR.
-#   bench/verify.sh [SIZE...]     (default: 1G 100G 1T)
+#   bench/verify.sh [SIZE...]     (default: 1G 100G 1T; MODES="quick auto" skips full)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -61,7 +61,7 @@ echo "loop device direct I/O: $dio; $(nproc) cores, load $(cut -d' ' -f1 /proc/l
 echo "  size mode   done   wall_s   read_GiB  cover_%   MB/s   regions  verdict"
 for size in "${sizes[@]}"; do
 	attach "$size"
-	for mode in full quick auto; do
+	for mode in ${MODES:-full quick auto}; do
 		scan "$mode"
 	done
 done

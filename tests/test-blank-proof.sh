@@ -352,7 +352,7 @@ for st in "${states[@]}"; do
 	ok "$([[ $? == 0 && $(field 2) == $want && $(field 3) == none ]]; echo $?)" "$name: mount: $(field 2), $(field 4)"
 	if [[ $quick_skip != *" $name "* ]]; then
 		conf "verify = quick"
-		OUT=$(vag mount "$dev")
+		OUT=$(vag mount --dry-run "$dev")
 		ok "$([[ $? == 0 && $(field 2) == *-data && $(field 3) == none ]]; echo $?)" \
 			"$name: quick: $(field 2): $(field 5)"
 	fi

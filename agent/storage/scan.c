@@ -684,6 +684,15 @@ int scan_device(int fd, uint64_t size, const struct scan_options *o, struct scan
 	ret->duration_usec = now_usec() - t0;
 	if (ret->duration_usec > 0 && ret->bytes_read > 0)
 		ret->rate = (uint64_t)((double)ret->bytes_read * 1e6 / (double)ret->duration_usec);
+	if (r >= 0) {
+		char b[32], rate[32];
+
+		human_bytes(ret->bytes_read, b, sizeof(b));
+		human_rate(ret->rate, rate, sizeof(rate));
+		log_info("'%s': %s scan read %s in %.1f s (%s)%s", o->name,
+			 ret->quick ? "quick" : "full", b, (double)ret->duration_usec / 1e6, rate,
+			 ret->found ? ", found non-zero bytes" : ", all zero");
+	}
 	progress_end(&p);
 	close(rd.fd);
 	if (r < 0)
@@ -693,23 +702,23 @@ int scan_device(int fd, uint64_t size, const struct scan_options *o, struct scan
 
 char *scan_describe(const struct scan_result *r, uint64_t range_bytes)
 {
-	char b[32], rate[32], t[32];
+	char b[32];
 	char *s;
 	int n;
 
+	/* No timings here: the reason is part of the plan a dry run prints (timings are in the
+	 * JSON scan object and the journal). */
 	human_bytes(r->bytes_read, b, sizeof(b));
-	human_rate(r->rate, rate, sizeof(rate));
-	snprintf(t, sizeof(t), "%.1f s", (double)r->duration_usec / 1e6);
 	if (r->full)
-		n = asprintf(&s, "every byte read, all zero (%s in %s, %s)%s%s", b, t, rate,
-			     r->why ? "; " : "", r->why ? r->why : "");
+		n = asprintf(&s, "every byte read, all zero (%s)%s%s", b, r->why ? "; " : "",
+			     r->why ? r->why : "");
 	else
 		n = asprintf(&s,
-			     "quick scan: %" PRIu64 " regions, %.2f %% of the device (%s in %s), "
-			     "all zero%s%s",
+			     "quick scan: %" PRIu64 " regions, %.2f %% of the device (%s), all "
+			     "zero%s%s",
 			     r->regions,
 			     range_bytes ? 100.0 * (double)r->bytes_read / (double)range_bytes : 0.0,
-			     b, t, r->why ? "; " : "", r->why ? r->why : "");
+			     b, r->why ? "; " : "", r->why ? r->why : "");
 	return n < 0 ? NULL : s;
 }
 
