@@ -131,6 +131,18 @@ else
 fi
 wait "${PIDS[-1]}" 2>/dev/null
 
+# ---- a process holding the disk's lock (read-only, like udev, but not udev): no 5 s wait ----
+new_image locked 256M
+(exec 9<"$DEV" && flock 9 && exec sleep 30) &
+PIDS+=($!)
+sleep 0.3
+t0=$(date +%s%3N)
+OUT=$(vag mount --dry-run "$DEV")
+t1=$(date +%s%3N)
+ok "$([[ $(field 2) == in-use && $(field 5) == "locked: pid $! (sleep) has ${DEV#/dev/} open read-only" && $((t1 - t0)) -lt 4500 ]]; echo $?)" \
+	"locked by another process: $(field 2): $(field 5), decided in $((t1 - t0)) ms"
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null
+
 # ---- a loop device backed by the disk, and a second loop device on the same image ----
 new_image backing 256M
 inner=$DEV inner_img=$IMG

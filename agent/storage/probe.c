@@ -207,6 +207,23 @@ static int find_users(const struct blockdev *bd, char **ret_what)
 			r = holders_find_process(bd, &what, &transient);
 		if (r <= 0)
 			return r;
+		if (transient) {
+			/* A reader that also holds the disk's lock is not probing by: say who. */
+			_cleanup_free_ char *owner = NULL;
+			bool udev = false;
+			int k = holders_find_lock_owner(bd, &owner, &udev);
+
+			if (k < 0 && k != -ENOENT)
+				return k;
+			if (k > 0 && !udev) {
+				/* The lock's pid may be a helper that has gone (flock(1)): then the
+				 * process holding the disk open tells more. */
+				free(*ret_what);
+				if (strstr(owner, "(?)"))
+					return asprintf(ret_what, "locked: %s", what) < 0 ? -ENOMEM : 1;
+				return asprintf(ret_what, "locked by %s", owner) < 0 ? -ENOMEM : 1;
+			}
+		}
 		if (!transient || now_usec() - start >= TRANSIENT_WAIT_USEC) {
 			free(*ret_what);
 			*ret_what = TAKE_PTR(what);
