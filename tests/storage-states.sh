@@ -86,6 +86,9 @@ st_size_mib() {
 st_losetup() {
 	ST_DEV=$(losetup -f --show "$@") || return 1
 	ST_LOOPS+=("$ST_DEV")
+	# Partitions added with BLKPG by an earlier user of this loop device outlive its binding
+	# (another test's, on a machine that runs several suites at once).
+	partx -d "$ST_DEV" 2>/dev/null || true
 }
 
 st_detach() {
