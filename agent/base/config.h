@@ -71,7 +71,7 @@ struct config {
 	uint64_t min_size;         /* min-size, default 64 MiB */
 	bool require_zeros;        /* require-zeros, default yes */
 	bool discard;              /* discard at mkfs time, default no */
-	uint64_t lock_timeout_usec; /* lock-timeout, default 30 s */
+	uint64_t lock_timeout_usec; /* lock-timeout, default 5 min (outwaits a scan) */
 	enum verify_mode verify_mode; /* verify, default auto */
 	uint64_t verify_budget_usec;  /* verify-budget: what auto may spend on a full read */
 	char *storage_devices;        /* devices: "auto", "none" or globs (by-id or kernel names) */
