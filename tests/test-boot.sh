@@ -306,6 +306,14 @@ check "status: metadata recorded by vagent.service" grep -qE '^metadata +changed
 check "status: userdata recorded by vagent-userdata.service" grep -qE '^userdata +changed +[0-9]+ms +vagent-userdata.service ' "$SCRATCH/stage.status"
 check "status: still the first boot's facts" grep -q '^first boot: *yes' "$SCRATCH/stage.status"
 
+# --- status while a volume is verified: the scan's progress file of a live process -------------
+mkdir -p "$R9/run/vagent/verify"
+printf 'name=vdb\nmode=full\ndone=440401920\ntotal=1073741824\nrate=1100000000\neta=1\npid=%s\n' $$ \
+	>"$R9/run/vagent/verify/vdb"
+"$VAGENT" -c "$CONF" --root "$R9" status >"$SCRATCH/progress.status" 2>&1
+check "status: a scan in progress is shown" grep -q '^verifying vdb: 41 %' "$SCRATCH/progress.status"
+rm -rf "$R9/run/vagent/verify"
+
 # --- clean: the next boot is a first boot ---------------------------------------------------------
 vag clean
 ok $? "clean succeeds"

@@ -14,6 +14,7 @@
 #include "metadata/json.h"
 #include "runner/runner.h"
 #include "runner/steps.h"
+#include "storage/scan.h"
 
 /* FIELD as printed: control characters escaped (it may carry input), "-" when absent. */
 static const char *shown(const char *field, char *buf, size_t size)
@@ -226,19 +227,39 @@ int verb_umount(const struct invocation *inv, const struct config *cfg)
 	return run_verb(inv, cfg, STAGE_MASK(STAGE_SHUTDOWN), NULL, true);
 }
 
+/* Steps still running now, said by the runner's STATUS= to systemd: a volume being verified
+ * (the first attach of a big volume may take minutes) shows here too. */
+static void print_in_progress(const struct invocation *inv, bool after_report)
+{
+	struct scan_progress *p = NULL;
+	size_t n = 0;
+
+	if (inv->json || scan_progress_list(inv->root, &p, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *line = scan_progress_format(&p[i]);
+		if (line)
+			printf("%s%s\n", i == 0 && after_report ? "\n" : "", line);
+	}
+	scan_progress_free(p, n);
+}
+
 int verb_status(const struct invocation *inv, const struct config *cfg _unused_)
 {
 	struct boot_report b = {};
 	int r;
 
 	r = runner_read_report(inv->root, false, &b, NULL);
-	if (r == -ENOENT)
+	if (r == -ENOENT) {
+		print_in_progress(inv, false);
 		return log_error_errno(r, "No boot report yet ('%s' and '%s' are missing).",
 				       RUN_STATUS, STATE_LAST_BOOT);
+	}
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the boot report: %m");
 	r = print_report(inv, &b);
 	boot_report_done(&b);
+	print_in_progress(inv, true);
 	return r;
 }
 
