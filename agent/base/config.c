@@ -30,6 +30,7 @@ int config_init(struct config *c)
 		.hostname_policy = HOSTNAME_FIRST_BOOT,
 		.sshkeys_policy = SSHKEYS_SYNC,
 		.sshkeys_target = SSHKEYS_TARGET_BLOCK,
+		.hostkeys_policy = HOSTKEYS_PER_INSTANCE,
 		.userdata_enabled = true,
 		.userdata_timeout_usec = 600ULL * 1000000ULL,
 		.storage_enabled = true,
@@ -79,6 +80,10 @@ static const char *const sshkeys_targets[] = {
 	[SSHKEYS_TARGET_BLOCK] = "authorized_keys",
 	[SSHKEYS_TARGET_FILE] = "authorized_keys.d",
 };
+static const char *const hostkeys_policies[] = {
+	[HOSTKEYS_PER_INSTANCE] = "per-instance",
+	[HOSTKEYS_KEEP] = "keep",
+};
 static const char *const fs_types[] = {
 	[FS_EXT4] = "ext4",
 	[FS_XFS] = "xfs",
@@ -123,6 +128,7 @@ static const struct option_def options[] = {
 	{ "ssh", "user", K_USER, O(ssh_user), NULL, 0 },
 	{ "ssh", "policy", K_ENUM, O(sshkeys_policy), E(sshkeys_policies) },
 	{ "ssh", "target", K_ENUM, O(sshkeys_target), E(sshkeys_targets) },
+	{ "ssh", "host-keys", K_ENUM, O(hostkeys_policy), E(hostkeys_policies) },
 	{ "userdata", "run", K_BOOL, O(userdata_enabled), NULL, 0 },
 	{ "userdata", "timeout", K_DURATION, O(userdata_timeout_usec), NULL, 0 },
 	{ "storage", "enabled", K_BOOL, O(storage_enabled), NULL, 0 },

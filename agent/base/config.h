@@ -25,6 +25,11 @@ enum sshkeys_target {
 	SSHKEYS_TARGET_FILE,  /* ~/.ssh/authorized_keys.d/vagent */
 };
 
+enum hostkeys_policy {
+	HOSTKEYS_PER_INSTANCE, /* new host keys on an instance's first boot (default) */
+	HOSTKEYS_KEEP,         /* never replace existing keys (missing types are still made) */
+};
+
 enum fs_type {
 	FS_EXT4,
 	FS_XFS,
@@ -59,6 +64,7 @@ struct config {
 	char *ssh_user;                     /* user, default root */
 	enum sshkeys_policy sshkeys_policy; /* policy */
 	enum sshkeys_target sshkeys_target; /* target */
+	enum hostkeys_policy hostkeys_policy; /* host-keys, default per-instance */
 
 	/* [userdata] */
 	bool userdata_enabled;         /* run, default yes */

@@ -93,6 +93,8 @@ void boot_report_done(struct boot_report *b)
 	for (size_t i = 0; i < b->n_volumes; i++)
 		volume_report_done(&b->volumes[i]);
 	free(b->volumes);
+	strv_free(b->host_keys);
+	strv_free(b->stages);
 	*b = (struct boot_report){ .userdata_exit = -1 };
 }
 

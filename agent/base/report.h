@@ -68,6 +68,8 @@ struct boot_report {
 	size_t n_volumes;
 	bool userdata_ran;
 	int userdata_exit;      /* exit status of the user-data script when it ran; -1 unknown */
+	char **host_keys;       /* the SSH host key fingerprints ("256 SHA256:... (ED25519)"), public */
+	char **stages;          /* the stages whose whole run finished this boot ("boot" ...) */
 };
 
 const char *step_result_to_string(enum step_result r);

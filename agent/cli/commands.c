@@ -53,6 +53,11 @@ static void print_report_human(const struct boot_report *b, FILE *f)
 			step_result_to_string(b->steps[i].result),
 			(unsigned long long)b->steps[i].duration_ms, unit_of(b->steps[i].name),
 			b->steps[i].message ? shown(b->steps[i].message, x, sizeof(x)) : "");
+	if (b->host_keys && b->host_keys[0]) {
+		fprintf(f, "\nSSH HOST KEY FINGERPRINTS\n");
+		for (size_t i = 0; b->host_keys[i]; i++)
+			fprintf(f, "  %s\n", shown(b->host_keys[i], x, sizeof(x)));
+	}
 	if (b->n_volumes > 0)
 		fprintf(f, "\n%-16s %-12s %-16s %-24s %s\n", "DEVICE", "VERDICT", "ACTION",
 			"MOUNTPOINT", "REASON");

@@ -667,6 +667,9 @@ static void plan_other_steps(const struct cc_run *c, const struct cloud_config *
 		cc_plan(c, "%-20s %zu key%s added to '%s' by the ssh-keys step",
 			"ssh_authorized_keys", strv_length(cc->ssh_authorized_keys),
 			strv_length(cc->ssh_authorized_keys) == 1 ? "" : "s", c->cfg->ssh_user);
+	if (cc->has[CC_SSH_DELETEKEYS] || cc->has[CC_SSH_GENKEYTYPES])
+		cc_plan(c, "%-20s read by the host-keys step on the instance's first boot",
+			cc->has[CC_SSH_DELETEKEYS] ? "ssh_deletekeys" : "ssh_genkeytypes");
 	if (cc->has[CC_BOOTCMD])
 		cc_plan(c, "%-20s %zu command%s, every boot, by the bootcmd step", "bootcmd",
 			cc->n_bootcmd, cc->n_bootcmd == 1 ? "" : "s");

@@ -34,6 +34,8 @@ static const char *const key_names[_CC_KEY_MAX] = {
 	[CC_PACKAGE_UPDATE] = "package_update",
 	[CC_PACKAGE_UPGRADE] = "package_upgrade",
 	[CC_MOUNTS] = "mounts",
+	[CC_SSH_DELETEKEYS] = "ssh_deletekeys",
+	[CC_SSH_GENKEYTYPES] = "ssh_genkeytypes",
 	[CC_DISK_SETUP] = "disk_setup",
 	[CC_FS_SETUP] = "fs_setup",
 };
@@ -1196,6 +1198,10 @@ static int node_key(struct walk *w, enum cc_key k, const struct cc_node *v)
 		return node_bool(w, v, "the value", &cc->package_upgrade);
 	case CC_MOUNTS:
 		return node_mounts(w, v, cc);
+	case CC_SSH_DELETEKEYS:
+		return node_bool(w, v, "the value", &cc->ssh_deletekeys);
+	case CC_SSH_GENKEYTYPES:
+		return node_strv(w, v, "the value", false, &cc->ssh_genkeytypes);
 	case CC_DISK_SETUP:
 	case CC_FS_SETUP:
 	case _CC_KEY_MAX:
@@ -1429,6 +1435,10 @@ static void clear_key(struct cloud_config *cc, enum cc_key k)
 		cc->mounts = NULL;
 		cc->n_mounts = 0;
 		break;
+	case CC_SSH_GENKEYTYPES:
+		strv_free(cc->ssh_genkeytypes);
+		cc->ssh_genkeytypes = NULL;
+		break;
 	default:
 		break;
 	}
@@ -1555,6 +1565,12 @@ int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src)
 		case CC_MOUNTS:
 			MOVE(mounts);
 			MOVE(n_mounts);
+			break;
+		case CC_SSH_DELETEKEYS:
+			MOVE(ssh_deletekeys);
+			break;
+		case CC_SSH_GENKEYTYPES:
+			MOVE(ssh_genkeytypes);
 			break;
 		default:
 			break;

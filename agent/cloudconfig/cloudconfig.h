@@ -2,12 +2,13 @@
 /*
  * cloudconfig.h: a "#cloud-config" document turned into plain C: the subset of cloud-init's keys
  * vagent supports (hostname, fqdn, preserve_hostname, ssh_authorized_keys, users, write_files,
- * bootcmd, runcmd, packages, package_update, package_upgrade, mounts; disk_setup and fs_setup
- * noted only), each checked for its shape; every other key is listed by name. A document is
- * read in two steps: YAML -> a tree (cc-node.h: aliases expanded, `<<` merge keys applied, each
- * mapping key once, every value charged to the user data's budget), then the tree -> struct
- * cloud_config. Parts can be merged as trees before the second step. cloudconfig.c is the only
- * libyaml user; nothing here does I/O or logs the document's content.
+ * bootcmd, runcmd, packages, package_update, package_upgrade, mounts, ssh_deletekeys,
+ * ssh_genkeytypes; disk_setup and fs_setup noted only), each checked for its shape; every other
+ * key is listed by name. A document is read in two steps: YAML -> a tree (cc-node.h: aliases
+ * expanded, `<<` merge keys applied, each mapping key once, every value charged to the user
+ * data's budget), then the tree -> struct cloud_config. Parts can be merged as trees before the
+ * second step. cloudconfig.c is the only libyaml user; nothing here does I/O or logs the
+ * document's content.
  */
 #pragma once
 
@@ -37,6 +38,8 @@ enum cc_key {
 	CC_PACKAGE_UPDATE,
 	CC_PACKAGE_UPGRADE,
 	CC_MOUNTS,
+	CC_SSH_DELETEKEYS,  /* host keys: read by the host-keys step */
+	CC_SSH_GENKEYTYPES,
 	CC_DISK_SETUP, /* recognised, never executed: the storage step owns blank volumes */
 	CC_FS_SETUP,
 	_CC_KEY_MAX,
@@ -109,6 +112,8 @@ struct cloud_config {
 	bool package_upgrade;
 	struct cc_mount *mounts;
 	size_t n_mounts;
+	bool ssh_deletekeys;     /* cloud-init's default: true */
+	char **ssh_genkeytypes;  /* "rsa" "ecdsa" "ed25519" (others are the step's to refuse) */
 
 	char **unknown;  /* other top-level keys, in document order, no duplicates */
 	size_t n_unknown;

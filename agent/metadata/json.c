@@ -1276,6 +1276,8 @@ static const struct field boot_fields[] = {
 	{ "userdata_ran", FIELD_BOOL, 0, B(userdata_ran) },
 	{ "userdata_exit", FIELD_INT, F_NULL_NONE | F_NEGATIVE_NONE, B(userdata_exit),
 	  .min = INT_MIN, .max = INT_MAX },
+	{ "host_keys", FIELD_STRV, 0, B(host_keys) },
+	{ "stages", FIELD_STRV, 0, B(stages) },
 };
 static const struct schema boot_schema = SCHEMA(boot_fields, struct boot_report);
 

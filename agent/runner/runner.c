@@ -175,6 +175,15 @@ static int merge(struct boot_report *b, const struct boot_report *run, bool with
 		b->userdata_ran = true;
 		b->userdata_exit = run->userdata_exit;
 	}
+	if (r >= 0 && run->host_keys) {
+		strv_free(b->host_keys);
+		b->host_keys = NULL;
+		for (size_t i = 0; r >= 0 && run->host_keys[i]; i++)
+			r = strv_push(&b->host_keys, strdup(run->host_keys[i]));
+	}
+	for (size_t i = 0; r >= 0 && run->stages && run->stages[i]; i++)
+		if (!strv_contains(b->stages, run->stages[i]))
+			r = strv_push(&b->stages, strdup(run->stages[i]));
 	if (r >= 0)
 		r = free_and_strdup(&b->boot_id, boot_id);
 	if (r >= 0)

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "runner/steps.h"
 #include "steps/bootcmd.h"
+#include "steps/hostkeys.h"
 #include "steps/hostname.h"
 #include "steps/metadata.h"
 #include "steps/sshkeys.h"
@@ -20,6 +21,7 @@ static const struct step table[] = {
 	{ "bootcmd", step_bootcmd, STAGE_BOOT, STEP_NEEDS_METADATA, MSGID_BOOTCMD },
 	{ "hostname", step_hostname, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_HOSTNAME },
+	{ "host-keys", step_hostkeys, STAGE_BOOT, 0, MSGID_HOSTKEYS },
 	{ "storage", step_storage, STAGE_STORAGE, STEP_STORAGE_LOCK, MSGID_STORAGE },
 	{ "userdata", step_userdata, STAGE_USERDATA, STEP_NEEDS_METADATA, MSGID_USERDATA },
 	{ "umount", step_umount, STAGE_SHUTDOWN, STEP_STORAGE_LOCK, MSGID_STORAGE_UNMOUNTED },

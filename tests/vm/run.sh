@@ -89,6 +89,9 @@ if ! chroot "$R" dpkg -i /tmp/vagent.deb >"$W/dpkg.log" 2>&1; then
 fi
 rm -f "$R/tmp/vagent.deb"
 [ -x "$R/usr/sbin/vagent" ] || bail "the package did not install /usr/sbin/vagent"
+# An image built without host keys, as Vultr's Marketplace builder and Debian's cloud images
+# leave it: vagent must make them before ssh.service starts.
+rm -f "$R"/etc/ssh/ssh_host_*
 # A neutral initial hostname (vagent must replace it with the metadata's).
 echo vmbase >"$R/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tvmbase\n::1\tlocalhost ip6-localhost ip6-loopback\n' \

@@ -246,12 +246,12 @@ class VMTest:
                 src, dst = dst, src
             subprocess.run(["cp", "--sparse=always", "--reflink=auto", src, dst], check=True)
 
-    def boot(self, name, metadata_up=True, hotplug=False, hot_cold=False):
+    def boot(self, name, metadata_up=True, hotplug=False, hot_cold=False, document=None):
         b = Boot(name)
         self.snapshot()
         for attempt in (1, 2):
             b.attempts = attempt
-            self._boot_once(b, metadata_up, hotplug, hot_cold)
+            self._boot_once(b, metadata_up, hotplug, hot_cold, document or self.a.document)
             if b.rc != 124 or attempt == 2:
                 break
             self.tap.diag(f"boot {name}: host timeout after {BOOT_TIMEOUT} s; retrying once "
@@ -262,7 +262,7 @@ class VMTest:
         self.boots[name] = b
         return b
 
-    def _boot_once(self, b, metadata_up, hotplug, hot_cold):
+    def _boot_once(self, b, metadata_up, hotplug, hot_cold, document):
         b.dir = f"{self.w}/boot-{b.name}"
         os.makedirs(b.dir, exist_ok=True)
         # The results disk: a placeholder tar (not blank, and too small for vagent to touch).
@@ -275,7 +275,7 @@ class VMTest:
             f.truncate(32 << 20)
         mock = None
         if metadata_up:
-            mock = Mock(self.a.mock, self.a.document, f"{b.dir}/metadata-requests.log")
+            mock = Mock(self.a.mock, document, f"{b.dir}/metadata-requests.log")
             port = mock.port
         else:
             port = closed_port()
@@ -415,6 +415,42 @@ class VMTest:
             self.tap.diag("serial tail:\n" + tail)
         return ok
 
+    def host_keys(self, b, ctx, expect=None, differ=None):
+        """The host keys: three types with sshd's modes, ssh.service running, the fingerprints
+        on the serial console between the marker lines. Returns the fingerprints."""
+        t = self.tap
+        fps = sorted(l.strip() for l in b.file("host-key-fps").splitlines() if "SHA256:" in l)
+        files = b.file("host-key-files")
+        modes_ok = all(f"{m} root /etc/ssh/ssh_host_{k}_key{s}" in files
+                       for k in ("rsa", "ecdsa", "ed25519")
+                       for m, s in (("600", ""), ("644", ".pub")))
+        t.ok(len(fps) == 3 and modes_ok,
+             f"{ctx}: rsa, ecdsa and ed25519 host keys, private 0600, public 0644", files)
+        ssh = b.units().get("ssh.service", {})
+        t.ok(ssh.get("ActiveState") == "active" and ssh.get("SubState") == "running",
+             f"{ctx}: ssh.service is running", ssh)
+        serial = open(f"{b.dir}/serial.log", errors="replace").read()
+        m = re.search(r"-----BEGIN SSH HOST KEY FINGERPRINTS-----\r?\n(.*?)"
+                      r"-----END SSH HOST KEY FINGERPRINTS-----", serial, re.S)
+        shown = sorted(l.strip() for l in m.group(1).splitlines() if l.strip()) if m else []
+        t.ok(fps and shown == fps,
+             f"{ctx}: the fingerprints are on the serial console between the marker lines",
+             f"console: {shown}\nguest:   {fps}")
+        if expect is not None:
+            t.ok(fps == expect, f"{ctx}: the host keys are the first boot's", f"{fps}\n{expect}")
+        if differ is not None:
+            fp = {l.split()[1] for l in fps if len(l.split()) > 1}
+            old = {l.split()[1] for l in differ if len(l.split()) > 1}
+            t.ok(fp and not (fp & old), f"{ctx}: a new instance got three new host keys",
+                 f"{fps}\n{differ}")
+        return fps
+
+    def step(self, b, name):
+        try:
+            return {s["name"]: s for s in json.loads(b.file("status.json"))["steps"]}.get(name, {})
+        except (ValueError, KeyError):
+            return {}
+
     def mkfs_lines(self, journal):
         return [l for l in journal.splitlines() if re.search(r"vagent.*Making \S+ on '", l)]
 
@@ -471,6 +507,10 @@ class VMTest:
             good = False
         t.ok(good, f"{ctx}: authorized_keys and /etc/hostname written before ssh.service started",
              f"mtimes {mt}; ssh start {ssh_epoch}")
+        self.fps = self.host_keys(b, ctx)
+        hk = self.step(b, "host-keys")
+        t.ok(hk.get("result") == "changed",
+             f"{ctx}: the host-keys step made the keys ({hk.get('duration_ms')} ms)", hk)
         self.uuids = {}
         for key in ("virtio", "nvme"):
             self.uuids[key] = self.volume(b, key, ctx)
@@ -487,6 +527,7 @@ class VMTest:
             t.ok(uuid and uuid == self.uuids.get(key),
                  f"{ctx}: {key} volume filesystem UUID unchanged ({uuid})",
                  f"first boot {self.uuids.get(key)}, now {uuid}")
+        self.host_keys(b, ctx, expect=self.fps)
         hot_name = b.serials().get(SERIAL["hot"], "?")
         other = [l for l in self.mkfs_lines(b.file("journal")) if f"/dev/{hot_name}" not in l]
         t.ok(not other, f"{ctx}: vagent formatted nothing at boot", "\n".join(other))
@@ -557,10 +598,20 @@ class VMTest:
         doc = json.load(open(self.a.document))
         t.ok(b.file("hostname").strip() == doc["hostname"],
              f"{ctx}: hostname kept ('{b.file('hostname').strip()}')")
+        self.host_keys(b, ctx, expect=self.fps)
         for key in ("virtio", "nvme", "hot"):
             mnt = f"/mnt/{SERIAL[key]}"
             t.ok(any(l.split()[:1] == [mnt] for l in b.file("findmnt").splitlines()),
                  f"{ctx}: {mnt} mounted", b.file("findmnt"))
+        self.data_untouched(b, ctx)
+
+    def check_new_instance(self, b):
+        t = self.tap
+        ctx = "new instance"
+        status = b.file("status.json")
+        t.ok('"first_boot": true' in status and "5d6e7f80-1a2b-4c3d" in status,
+             f"{ctx}: vagent saw the new instance's first boot", status[:400])
+        self.host_keys(b, ctx, differ=getattr(self, "fps", None) or [])
         self.data_untouched(b, ctx)
 
     # --- the run ---------------------------------------------------------------------------
@@ -589,6 +640,17 @@ class VMTest:
         self.report_boot(c)
         if self.booted(c, "metadata down"):
             self.check_down(c, b)
+
+        # D: the same disk as a new instance (a snapshot restored elsewhere: a new id).
+        doc = json.load(open(self.a.document))
+        doc["instance-v2-id"] = "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+        doc_d = f"{self.w}/metadata-D.json"
+        with open(doc_d, "w") as f:
+            json.dump(doc, f)
+        d = self.boot("D", hot_cold=True, document=doc_d)
+        self.report_boot(d)
+        if self.booted(d, "new instance"):
+            self.check_new_instance(d)
 
         print(f"1..{t.n}")
         return 1 if t.failed else 0

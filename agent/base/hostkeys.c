@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostkeys.c: SSH host keys (hostkeys.h). ssh-keygen does the cryptography from an argv; this
+ * file decides which types to make, makes them in a directory of its own beside the keys
+ * (ROOT/etc/ssh/.vagent-hostkeys.XXXXXX, 0700), fixes the modes sshd wants (private 0600,
+ * public 0644), fsyncs, and renames them into place, .pub first, so a crash leaves either the
+ * old pair or the new one (a new instance's pair half-renamed is generated again at the next
+ * boot, which is still the instance's first). The directory is opened without following
+ * symlinks; a key file that is a symlink counts as missing and is replaced, never followed.
+ * Only ssh-keygen reads a private key; nothing here logs or prints one.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "base/fault.h"
+#include "base/hostkeys.h"
+#include "base/log.h"
+#include "base/process.h"
+#include "base/util.h"
+
+#define TMP_PREFIX ".vagent-hostkeys."
+#define KEYGEN_TIMEOUT_USEC (120ULL * 1000000ULL)
+#define PUB_MAX (16U * 1024U)
+
+static const char *const type_names[_HOSTKEY_MAX] = {
+	[HOSTKEY_RSA] = "rsa",
+	[HOSTKEY_ECDSA] = "ecdsa",
+	[HOSTKEY_ED25519] = "ed25519",
+};
+
+const char *hostkey_type_to_string(enum hostkey_type t)
+{
+	return (size_t)t < _HOSTKEY_MAX ? type_names[t] : NULL;
+}
+
+int hostkey_type_from_string(const char *s)
+{
+	for (size_t i = 0; s && i < _HOSTKEY_MAX; i++)
+		if (streq(type_names[i], s))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *hostkey_types_format(unsigned types, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < _HOSTKEY_MAX; i++)
+		if (types & (1U << i)) {
+			int k = snprintf(buf + n, size - n, "%s%s", n ? ", " : "", type_names[i]);
+			if (k < 0 || (size_t)k >= size - n)
+				break;
+			n += (size_t)k;
+		}
+	if (n == 0)
+		snprintf(buf, size, "none");
+	return buf;
+}
+
+/* ssh_host_*key*, as cloud-init's ssh_deletekeys matches them. */
+static bool is_key_file(const char *name)
+{
+	return startswith(name, "ssh_host_") && strstr(name + 9, "key");
+}
+
+static bool regular_at(int dfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode) &&
+	       st.st_size > 0;
+}
+
+static void key_names(enum hostkey_type t, char priv[64], char pub[64])
+{
+	snprintf(priv, 64, "ssh_host_%s_key", type_names[t]);
+	snprintf(pub, 64, "ssh_host_%s_key.pub", type_names[t]);
+}
+
+/* The last line a tool printed (for the error message: ssh-keygen -q prints errors only). */
+struct last_line {
+	char text[8192]; /* a public key line (RSA 16384 is ~2.8 KB) fits */
+};
+
+static void keep_line(const char *line, void *userdata)
+{
+	struct last_line *l = userdata;
+
+	escape_controls(line, l->text, sizeof(l->text));
+}
+
+static int keygen(char *const argv[], const char *what, struct last_line *out)
+{
+	struct spawn_options o = {
+		.timeout_usec = KEYGEN_TIMEOUT_USEC,
+		.log_fd = -1,
+		.line_cb = keep_line,
+		.userdata = out,
+	};
+	int r, status = -1;
+
+	out->text[0] = 0;
+	r = spawn_run(argv, &o, &status);
+	if (r < 0)
+		return log_error_errno(r, "Failed to run ssh-keygen for %s: %m", what);
+	if (status != 0)
+		return log_error_errno(EPROTO, "ssh-keygen for %s exited with status %d%s%s", what,
+				       status, out->text[0] ? ": " : "", out->text);
+	return 0;
+}
+
+/* A directory stream on a copy of DFD, from its start (a dup shares the read position). */
+static DIR *opendir_at(int dfd)
+{
+	int fd = dup(dfd);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		safe_close(fd);
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
+
+/* Remove the temp directories an interrupted run left behind. */
+static void remove_leftovers(const char *root, int dfd)
+{
+	DIR *d = opendir_at(dfd);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *p = NULL;
+
+		if (!startswith(de->d_name, TMP_PREFIX))
+			continue;
+		if (asprintf(&p, "%s/%s", HOSTKEYS_DIR, de->d_name) >= 0)
+			(void)rm_rf(root, p);
+	}
+	closedir(d);
+}
+
+static int make_tmpdir(int dfd, char name[64])
+{
+	for (int attempt = 0;; attempt++) {
+		uint64_t rnd;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = now_usec() ^ (uint64_t)getpid();
+		snprintf(name, 64, TMP_PREFIX "%06llx", (unsigned long long)(rnd & 0xffffff));
+		if (mkdirat(dfd, name, 0700) >= 0)
+			return 0;
+		if (errno != EEXIST || attempt > 16)
+			return negative_errno();
+	}
+}
+
+/* Fix the mode sshd wants and fsync NAME in DFD. */
+static int settle(int dfd, const char *name, mode_t mode)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return negative_errno();
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+/* The .pub of a private key that lost it, from `ssh-keygen -y`. */
+static int derive_public(const char *dir, int dfd, enum hostkey_type t)
+{
+	_cleanup_free_ char *path = NULL, *line = NULL;
+	struct last_line out;
+	char priv[64], pub[64];
+	int r;
+
+	key_names(t, priv, pub);
+	if (asprintf(&path, "%s/%s", dir, priv) < 0)
+		return -ENOMEM;
+	char *argv[] = { "ssh-keygen", "-y", "-f", path, NULL };
+	r = keygen(argv, pub, &out);
+	if (r < 0)
+		return r;
+	if (!startswith(out.text, "ssh-") && !startswith(out.text, "ecdsa-"))
+		return log_error_errno(EBADMSG, "ssh-keygen -y gave no public key for '%s/%s'.",
+				       HOSTKEYS_DIR, priv);
+	if (asprintf(&line, "%s\n", out.text) < 0)
+		return -ENOMEM;
+	r = write_file_atomic_at(dfd, pub, line, strlen(line), 0644, 0, 0);
+	if (r < 0)
+		return log_error_errno(r, "Failed to write '%s/%s': %m", HOSTKEYS_DIR, pub);
+	return 0;
+}
+
+/* Generate TYPES into a fresh directory beside the keys, then move them in. */
+static int generate(const char *root, const char *dir, int dfd, unsigned types, bool regenerate,
+		    size_t *ret_removed)
+{
+	_cleanup_close_ int tfd = -1;
+	char tmp[64];
+	int r;
+
+	r = make_tmpdir(dfd, tmp);
+	if (r < 0)
+		return log_error_errno(r, "Failed to make a directory in '%s': %m", HOSTKEYS_DIR);
+	tfd = openat(dfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0) {
+		r = log_error_errno(errno, "Failed to open '%s/%s': %m", HOSTKEYS_DIR, tmp);
+		goto out;
+	}
+
+	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
+		_cleanup_free_ char *path = NULL;
+		char priv[64], pub[64];
+		struct last_line out;
+
+		if (!(types & (1U << i)))
+			continue;
+		key_names((enum hostkey_type)i, priv, pub);
+		if (asprintf(&path, "%s/%s/%s", dir, tmp, priv) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		char *argv_rsa[] = { "ssh-keygen", "-q", "-N", "", "-t", "rsa", "-b", "3072",
+				     "-f", path, NULL };
+		char *argv[] = { "ssh-keygen", "-q", "-N", "", "-t", (char *)type_names[i], "-f",
+				 path, NULL };
+		r = keygen(i == HOSTKEY_RSA ? argv_rsa : argv, priv, &out);
+		if (r < 0)
+			goto out;
+		r = settle(tfd, priv, 0600);
+		if (r >= 0)
+			r = settle(tfd, pub, 0644);
+		if (r < 0) {
+			log_error_errno(r, "Failed to settle the new '%s': %m", priv);
+			goto out;
+		}
+	}
+	fault_point("hostkeys-generated");
+
+	/* A new instance: whatever else is there (another type, a certificate of the old key)
+	 * belongs to the image's keys and goes; the new pairs replace the old ones by rename. */
+	if (regenerate) {
+		DIR *d = opendir_at(dfd);
+		struct dirent *de;
+
+		if (!d) {
+			r = log_error_errno(errno, "Failed to list '%s': %m", HOSTKEYS_DIR);
+			goto out;
+		}
+		while ((de = readdir(d))) {
+			bool replaced = false;
+
+			if (!is_key_file(de->d_name))
+				continue;
+			for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
+				char priv[64], pub[64];
+
+				key_names((enum hostkey_type)i, priv, pub);
+				replaced = replaced || ((types & (1U << i)) &&
+							(streq(de->d_name, priv) ||
+							 streq(de->d_name, pub)));
+			}
+			(*ret_removed)++;
+			if (!replaced && unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT) {
+				r = log_error_errno(errno, "Failed to remove '%s/%s': %m",
+						    HOSTKEYS_DIR, de->d_name);
+				closedir(d);
+				goto out;
+			}
+		}
+		closedir(d);
+	}
+
+	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
+		char priv[64], pub[64];
+
+		if (!(types & (1U << i)))
+			continue;
+		key_names((enum hostkey_type)i, priv, pub);
+		if (renameat(tfd, pub, dfd, pub) < 0 || renameat(tfd, priv, dfd, priv) < 0) {
+			r = log_error_errno(errno, "Failed to move the new '%s' into '%s': %m", priv,
+					    HOSTKEYS_DIR);
+			goto out;
+		}
+	}
+	if (fsync(dfd) < 0)
+		r = log_error_errno(errno, "Failed to sync '%s': %m", HOSTKEYS_DIR);
+	else
+		r = 0;
+out:
+	{
+		_cleanup_free_ char *p = NULL;
+
+		if (asprintf(&p, "%s/%s", HOSTKEYS_DIR, tmp) >= 0)
+			(void)rm_rf(root, p);
+	}
+	return r;
+}
+
+int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_run, FILE *plan,
+		    struct hostkeys_result *ret)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = -1;
+	unsigned missing = 0, no_pub = 0;
+	char buf[64];
+	int r;
+
+	*ret = (struct hostkeys_result){};
+	types &= HOSTKEY_ALL;
+	dfd = path_open_dir(root, HOSTKEYS_DIR, !dry_run, 0755);
+	if (dfd == -ENOENT && dry_run)
+		missing = types;
+	else if (dfd < 0)
+		return log_error_errno(dfd, "Failed to open '%s': %m", HOSTKEYS_DIR);
+
+	for (size_t i = 0; dfd >= 0 && i < _HOSTKEY_MAX; i++) {
+		char priv[64], pub[64];
+
+		key_names((enum hostkey_type)i, priv, pub);
+		if (!regular_at(dfd, priv))
+			missing |= (1U << i) & types;
+		else if (!regular_at(dfd, pub))
+			no_pub |= 1U << i;
+		else
+			ret->present |= 1U << i;
+	}
+	if (regenerate) {
+		ret->generated = types;
+		no_pub &= ~types;
+	} else
+		ret->generated = missing;
+	if (regenerate && dfd >= 0) {
+		DIR *d = opendir_at(dfd);
+		struct dirent *de;
+
+		if (d) {
+			while ((de = readdir(d)))
+				ret->removed += is_key_file(de->d_name);
+			closedir(d);
+		}
+	}
+
+	if (ret->generated == 0 && no_pub == 0)
+		return 0;
+	if (dry_run) {
+		if (plan && regenerate && ret->removed)
+			fprintf(plan, "host-keys: would remove the %zu host key files of the image\n",
+				ret->removed);
+		if (plan && ret->generated)
+			fprintf(plan, "host-keys: would generate %s\n",
+				hostkey_types_format(ret->generated, buf, sizeof(buf)));
+		if (plan && no_pub)
+			fprintf(plan, "host-keys: would derive the missing .pub of %s\n",
+				hostkey_types_format(no_pub, buf, sizeof(buf)));
+		ret->derived = no_pub;
+		return 1;
+	}
+
+	dir = path_join_root(root, HOSTKEYS_DIR);
+	if (!dir)
+		return -ENOMEM;
+	remove_leftovers(root, dfd);
+	ret->removed = 0;
+	if (ret->generated) {
+		r = generate(root, dir, dfd, ret->generated, regenerate, &ret->removed);
+		if (r < 0)
+			return r;
+		ret->present |= ret->generated;
+	}
+	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
+		if (!(no_pub & (1U << i)))
+			continue;
+		r = derive_public(dir, dfd, (enum hostkey_type)i);
+		if (r < 0)
+			return r;
+		ret->derived |= 1U << i;
+		ret->present |= 1U << i;
+	}
+	return 1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_pub_file(const char *name)
+{
+	size_t n = strlen(name);
+
+	return startswith(name, "ssh_host_") && n > 8 && streq(name + n - 7, "key.pub");
+}
+
+/* The sorted names of ROOT/etc/ssh that FILTER accepts, and the directory. -ENOENT: none. */
+static int list_keys(const char *root, bool (*filter)(const char *), int *ret_dfd,
+		     char ***ret_names)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_close_ int dfd = -1;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	*ret_names = NULL;
+	dfd = path_open_dir(root, HOSTKEYS_DIR, false, 0);
+	if (dfd < 0)
+		return dfd;
+	d = opendir_at(dfd);
+	if (!d)
+		return negative_errno();
+	while (r >= 0 && (de = readdir(d)))
+		if (filter(de->d_name))
+			r = strv_push(&names, strdup(de->d_name));
+	closedir(d);
+	if (r < 0)
+		return r;
+	if (names)
+		qsort(names, strv_length(names), sizeof(char *), by_name);
+	*ret_names = TAKE_PTR(names);
+	*ret_dfd = TAKE_FD(dfd);
+	return 0;
+}
+
+int hostkeys_fingerprints(const char *root, char ***ret_fingerprints, char ***ret_public)
+{
+	_cleanup_strv_free_ char **names = NULL, **fps = NULL, **pubs = NULL;
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dfd = -1;
+	int r;
+
+	if (ret_fingerprints)
+		*ret_fingerprints = NULL;
+	if (ret_public)
+		*ret_public = NULL;
+	r = list_keys(root, is_pub_file, &dfd, &names);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "Failed to list '%s': %m", HOSTKEYS_DIR);
+	dir = path_join_root(root, HOSTKEYS_DIR);
+	if (!dir)
+		return -ENOMEM;
+
+	for (size_t i = 0; names && names[i]; i++) {
+		_cleanup_free_ char *text = NULL, *path = NULL;
+		struct last_line out;
+		size_t len;
+
+		/* A symlink or a device is not read, not even by ssh-keygen. */
+		r = read_file_at(dfd, names[i], PUB_MAX, &text, &len);
+		if (r < 0) {
+			log_warning_errno(r, "Failed to read '%s/%s': %m, ignoring.", HOSTKEYS_DIR,
+					  names[i]);
+			continue;
+		}
+		text[strcspn(text, "\r\n")] = 0;
+		if (string_has_control(text, strlen(text), false) ||
+		    !(startswith(text, "ssh-") || startswith(text, "ecdsa-"))) {
+			log_warning("'%s/%s' is not an OpenSSH public key, ignoring.", HOSTKEYS_DIR,
+				    names[i]);
+			continue;
+		}
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+			return -ENOMEM;
+		if (ret_fingerprints) {
+			char *argv[] = { "ssh-keygen", "-l", "-f", path, NULL };
+
+			if (keygen(argv, names[i], &out) < 0)
+				continue; /* logged */
+			r = strv_push(&fps, strdup(out.text));
+			if (r < 0)
+				return r;
+		}
+		if (ret_public) {
+			r = strv_push(&pubs, TAKE_PTR(text));
+			if (r < 0)
+				return r;
+		}
+	}
+	if (ret_fingerprints)
+		*ret_fingerprints = TAKE_PTR(fps);
+	if (ret_public)
+		*ret_public = TAKE_PTR(pubs);
+	return 0;
+}
+
+int hostkeys_remove(const char *root, bool dry_run, char ***ret)
+{
+	_cleanup_strv_free_ char **names = NULL, **paths = NULL;
+	_cleanup_close_ int dfd = -1;
+	int r, n = 0;
+
+	if (ret)
+		*ret = NULL;
+	r = list_keys(root, is_key_file, &dfd, &names);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "Failed to list '%s': %m", HOSTKEYS_DIR);
+	for (size_t i = 0; names && names[i]; i++) {
+		char *p = NULL;
+
+		if (!dry_run && unlinkat(dfd, names[i], 0) < 0 && errno != ENOENT)
+			return log_error_errno(errno, "Failed to remove '%s/%s': %m", HOSTKEYS_DIR,
+					       names[i]);
+		if (asprintf(&p, "%s/%s", HOSTKEYS_DIR, names[i]) < 0)
+			return -ENOMEM;
+		r = strv_push(&paths, p);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	if (!dry_run && n > 0 && fsync(dfd) < 0)
+		return log_error_errno(errno, "Failed to sync '%s': %m", HOSTKEYS_DIR);
+	if (ret)
+		*ret = TAKE_PTR(paths);
+	return n;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostkeys.h: the SSH host keys in ROOT/etc/ssh (ssh_host_<type>_key and .pub): which types are
+ * there, generating the missing ones (or all of them, for a new instance) with ssh-keygen from
+ * an argv, their fingerprints and public lines for the console, and removing them for a golden
+ * image. Private keys are never read, logged or printed here: only ssh-keygen touches them.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define HOSTKEYS_DIR "/etc/ssh"
+/* What says an OpenSSH server is installed: without it there is nothing to do. */
+#define HOSTKEYS_SSHD "/usr/sbin/sshd"
+
+enum hostkey_type {
+	HOSTKEY_RSA,
+	HOSTKEY_ECDSA,
+	HOSTKEY_ED25519,
+	_HOSTKEY_MAX,
+};
+
+#define HOSTKEY_ALL ((1U << _HOSTKEY_MAX) - 1)
+
+/* "rsa" "ecdsa" "ed25519", and back (-EINVAL for anything else, "dsa" included). */
+const char *hostkey_type_to_string(enum hostkey_type t);
+int hostkey_type_from_string(const char *s);
+
+/* The types of TYPES as "rsa, ecdsa" into BUF (SIZE bytes); "none" when empty. */
+const char *hostkey_types_format(unsigned types, char *buf, size_t size);
+
+struct hostkeys_result {
+	unsigned present;   /* types with both files after the call (before, in a dry run) */
+	unsigned generated; /* types generated (or that would be) */
+	unsigned derived;   /* types whose missing .pub was derived from the private key */
+	size_t removed;     /* key files removed (or that would be) before the new ones went in */
+};
+
+/*
+ * Make ROOT/etc/ssh hold a key pair of each type in TYPES. A type whose private key is missing
+ * is generated (`ssh-keygen -q -N '' -t TYPE [-b 3072] -f TMP` in a fresh directory beside the
+ * keys, modes fixed to 0600/0644, fsynced, then renamed into place: a crash leaves the old
+ * keys or the new ones); one whose .pub alone is missing gets it back with `ssh-keygen -y`.
+ * REGENERATE (a new instance): every type of TYPES is generated anew and every other
+ * ssh_host_*key* file (another type, a certificate) is removed once the new keys are ready.
+ * With DRY_RUN nothing is written and the plan goes to PLAN (when not NULL).
+ * Returns <0 error (logged), 0 nothing to do, 1 changed (or would).
+ */
+int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_run, FILE *plan,
+		    struct hostkeys_result *ret);
+
+/*
+ * The fingerprints (`ssh-keygen -l`: "256 SHA256:... comment (ED25519)") and the public lines
+ * of ROOT/etc/ssh/ssh_host_*key.pub, in name order. Either list may be NULL. A .pub that is not
+ * a regular file or not a public key is left out with a warning.
+ */
+int hostkeys_fingerprints(const char *root, char ***ret_fingerprints, char ***ret_public);
+
+/*
+ * Every ssh_host_*key* file of ROOT/etc/ssh (for `clean --image`): removed unless DRY_RUN; the
+ * paths in *RET (may be NULL). Returns how many, or <0.
+ */
+int hostkeys_remove(const char *root, bool dry_run, char ***ret);

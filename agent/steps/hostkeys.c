@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostkeys.c: the host-keys step. A clone of an image must not share the image's host key, and
+ * an image whose builder removed the keys must still get an SSH server: so on the first boot
+ * of a new instance (a new instance-v2-id from the service: never in degraded mode, never from
+ * the cache alone) the keys are made anew, unless [ssh] host-keys = keep or the cloud-config
+ * says ssh_deletekeys: false; and at every boot a missing type is made. ssh_genkeytypes
+ * chooses the types, as in cloud-init. It runs in vagent.service, which is ordered before
+ * ssh.service. The fingerprints (public) go to the console between cloud-init's marker
+ * lines, to the journal and to the report; a private key never goes anywhere.
+ */
+#include "base/console.h"
+#include "base/hostkeys.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "cloudconfig/cc-apply.h"
+#include "steps/hostkeys.h"
+#include "steps/userdata.h"
+
+#define FP_BEGIN "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
+#define FP_END "-----END SSH HOST KEY FINGERPRINTS-----"
+#define KEYS_BEGIN "-----BEGIN SSH HOST KEY KEYS-----"
+#define KEYS_END "-----END SSH HOST KEY KEYS-----"
+#define RULE "#############################################################"
+
+static bool sshd_installed(const char *root)
+{
+	_cleanup_free_ char *p = path_join_root(root, HOSTKEYS_SSHD);
+
+	return p && access(p, F_OK) >= 0;
+}
+
+/* The types ssh_genkeytypes asks for (all three without it); others are warned about. */
+static unsigned wanted_types(const struct cc_doc *d)
+{
+	unsigned types = 0;
+
+	if (!cc_doc_has_config(d) || !d->cc->has[CC_SSH_GENKEYTYPES])
+		return HOSTKEY_ALL;
+	for (char **t = d->cc->ssh_genkeytypes; t && *t; t++) {
+		int k = hostkey_type_from_string(*t);
+		char buf[64];
+
+		if (k >= 0)
+			types |= 1U << k;
+		else
+			log_warning("cloud-config ssh_genkeytypes: '%s' is not a type vagent "
+				    "generates (rsa, ecdsa, ed25519), ignoring.",
+				    (escape_controls(*t, buf, sizeof(buf)), buf));
+	}
+	return types;
+}
+
+/* The fingerprints to the console (with the public lines, as cloud-init prints them) and to
+ * the journal, one line each, between the marker lines tools look for. */
+static void announce(const char *root, char *const *fps, char *const *pubs)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	log_full_id(LOG_INFO, MSGID_HOSTKEYS, "%s", FP_BEGIN);
+	for (size_t i = 0; fps && fps[i]; i++)
+		log_full_id(LOG_INFO, MSGID_HOSTKEYS, "%s", fps[i]);
+	log_full_id(LOG_INFO, MSGID_HOSTKEYS, "%s", FP_END);
+
+	f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	fprintf(f, "\n%s\n%s\n", RULE, FP_BEGIN);
+	for (size_t i = 0; fps && fps[i]; i++)
+		fprintf(f, "%s\n", fps[i]);
+	fprintf(f, "%s\n%s\n", FP_END, RULE);
+	if (pubs && pubs[0]) {
+		fprintf(f, "%s\n", KEYS_BEGIN);
+		for (size_t i = 0; pubs[i]; i++)
+			fprintf(f, "%s\n", pubs[i]);
+		fprintf(f, "%s\n", KEYS_END);
+	}
+	if (fclose(f) == 0 && text)
+		(void)console_write(root, text);
+}
+
+int step_hostkeys(struct step_context *c, struct step_outcome *o)
+{
+	_cleanup_strv_free_ char **fps = NULL, **pubs = NULL;
+	const struct cc_doc *d = userdata_doc(c);
+	struct hostkeys_result res;
+	const char *kept = NULL;
+	bool regenerate = false, changed;
+	unsigned types;
+	char have[64], made[64], pub[64];
+	int r;
+
+	if (!sshd_installed(c->root))
+		return step_set(o, STEP_SKIPPED, "no OpenSSH server (%s) here", HOSTKEYS_SSHD);
+	types = wanted_types(d);
+
+	if (c->first_boot && !c->degraded) {
+		if (c->cfg->hostkeys_policy == HOSTKEYS_KEEP)
+			kept = "[ssh] host-keys = keep";
+		else if (cc_doc_has_config(d) && d->cc->has[CC_SSH_DELETEKEYS] &&
+			 !d->cc->ssh_deletekeys)
+			kept = "cloud-config ssh_deletekeys: false";
+		else if (types == 0)
+			/* cloud-init would delete them all and make none: no SSH at all. */
+			kept = "cloud-config ssh_genkeytypes is empty";
+		else
+			regenerate = true;
+	}
+
+	r = hostkeys_ensure(c->root, types, regenerate, c->dry_run, c->plan, &res);
+	if (r < 0)
+		return step_fail(o, r, "host keys in %s: %m", HOSTKEYS_DIR);
+	changed = r > 0;
+
+	if (!c->dry_run) {
+		r = hostkeys_fingerprints(c->root, &fps, &pubs);
+		if (r == -ENOMEM)
+			return step_fail(o, r, "out of memory");
+		if (fps && fps[0]) {
+			announce(c->root, fps, pubs);
+			strv_free(c->report->host_keys);
+			c->report->host_keys = TAKE_PTR(fps);
+		}
+	}
+
+	hostkey_types_format(res.present | res.generated, have, sizeof(have));
+	hostkey_types_format(res.generated, made, sizeof(made));
+	if (regenerate)
+		return step_set(o, STEP_CHANGED, "%s host keys for the new instance: %s (%zu old key "
+				"file%s %s)", c->dry_run ? "would make new" : "new", made,
+				res.removed, res.removed == 1 ? "" : "s",
+				c->dry_run ? "would go" : "replaced");
+	if (changed && res.generated)
+		return step_set(o, STEP_CHANGED, "%s the missing %s host key%s%s%s; keys: %s",
+				c->dry_run ? "would generate" : "generated", made,
+				__builtin_popcount(res.generated) == 1 ? "" : "s",
+				res.derived ? " and the .pub of " : "",
+				res.derived ? hostkey_types_format(res.derived, pub, sizeof(pub)) : "",
+				have);
+	if (changed)
+		return step_set(o, STEP_CHANGED, "%s the missing .pub of %s; keys: %s",
+				c->dry_run ? "would restore" : "restored",
+				hostkey_types_format(res.derived, pub, sizeof(pub)), have);
+	return step_set(o, STEP_UNCHANGED, "host keys present: %s%s%s%s", have,
+			kept ? " (kept for the new instance: " : "", kept ? kept : "", kept ? ")" : "");
+}

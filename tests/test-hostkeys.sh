@@ -1,0 +1,209 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The host-keys step through the real binary and the real ssh-keygen, in scratch --roots against
+# the mock metadata service: an image's keys replaced on a new instance (and its stray key
+# files removed), kept on the next boot, in degraded mode and with [ssh] host-keys = keep or
+# ssh_deletekeys: false; a missing type made at every boot; ssh_genkeytypes; an image without
+# keys and without metadata; the modes sshd wants; the fingerprints in the log (between the
+# marker lines) and in `vagent status`; no private key in any output; a crash between making
+# the keys and moving them in; symlinks never followed; the dry run.
+. "$(dirname "$0")/lib.sh"
+command -v ssh-keygen >/dev/null || skip_all "ssh-keygen (openssh-client) is not installed"
+
+CONF="$SCRATCH/vagent.conf"
+fast_conf "$CONF" 2s
+start_mock
+ID_A=7c1e9a52-4b3d-4f8e-a6d1-2e5f0c9b8a34
+ID_B=0a1b2c3d-0000-4000-8000-0000000000b2
+
+fresh() {
+	R="$SCRATCH/$1"
+	make_root "$R"
+	mkdir -p "$R/etc/ssh" "$R/usr/sbin"
+	: >"$R/usr/sbin/sshd"
+}
+vag() { "$VAGENT" -c "$CONF" --root "$R" --metadata-url "$MOCK_URL" "$@"; }
+set_id() {
+	"$PYTHON3" - "$MOCK_DOC" "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1])); d["instance-v2-id"] = sys.argv[2]
+json.dump(d, open(sys.argv[1], "w"))
+EOF
+}
+keysum() { (cd "$R/etc/ssh" && sha256sum ssh_host_*_key 2>/dev/null | sort); }
+step_field() { # step_field NAME FIELD
+	"$PYTHON3" -c "
+import json; d=json.load(open('$R/run/vagent/status.json'))
+print({s['name']:s for s in d['steps']}['$1']['$2'])"
+}
+modes_ok() { # every private key 0600, every public key 0644, all three types
+	local t
+	for t in rsa ecdsa ed25519; do
+		[ "$(stat -c %a "$R/etc/ssh/ssh_host_${t}_key")" = 600 ] || return 1
+		[ "$(stat -c %a "$R/etc/ssh/ssh_host_${t}_key.pub")" = 644 ] || return 1
+	done
+}
+# No line of a private key in FILE (each key's base64 body lines, checked one by one).
+no_private() {
+	local f=$1 k
+	for k in "$R"/etc/ssh/ssh_host_*_key; do
+		[ -f "$k" ] || continue
+		if grep -v -- '-----' "$k" | grep -qFf - "$f"; then return 1; fi
+	done
+}
+
+# --- an image with its own keys (and stray files): a new instance gets new ones ------------
+fresh image
+for t in rsa ecdsa ed25519 dsa; do
+	ssh-keygen -q -N '' -t "$t" -f "$R/etc/ssh/ssh_host_${t}_key" 2>/dev/null ||
+		printf 'not a key\n' >"$R/etc/ssh/ssh_host_${t}_key"
+done
+echo "ssh-ed25519-cert-v01@openssh.com AAAA image-cert" >"$R/etc/ssh/ssh_host_ed25519_key-cert.pub"
+echo "keep me" >"$R/etc/ssh/sshd_config"
+IMAGE_SUM=$(keysum)
+set_id "$ID_A"
+vag -v boot --no-storage >"$SCRATCH/out1" 2>"$SCRATCH/err1"
+ok $? "first boot of a new instance exits 0"
+A_SUM=$(keysum)
+[ -n "$A_SUM" ] && [ "$A_SUM" != "$IMAGE_SUM" ]
+ok $? "the image's keys were replaced"
+for t in rsa ecdsa ed25519; do
+	cmp -s <(sed -n 1p "$R/etc/ssh/ssh_host_${t}_key.pub" | cut -d' ' -f1-2) \
+		<(ssh-keygen -y -f "$R/etc/ssh/ssh_host_${t}_key" | cut -d' ' -f1-2)
+	ok $? "the new $t .pub belongs to the new $t private key"
+done
+[ "$(step_field host-keys result)" = changed ]
+ok $? "status: host-keys changed"
+step_field host-keys message | grep -q "new host keys for the new instance: rsa, ecdsa, ed25519"
+ok $? "status message names the three new types"
+[ ! -e "$R/etc/ssh/ssh_host_dsa_key" ] && [ ! -e "$R/etc/ssh/ssh_host_dsa_key.pub" ] &&
+	[ ! -e "$R/etc/ssh/ssh_host_ed25519_key-cert.pub" ]
+ok $? "the image's other key files (dsa, a certificate) are gone"
+[ "$(cat "$R/etc/ssh/sshd_config")" = "keep me" ]
+ok $? "other files in /etc/ssh are left alone"
+modes_ok
+ok $? "private keys 0600, public keys 0644"
+[ -z "$(find "$R/etc/ssh" -name '.vagent-*')" ]
+ok $? "no temp directory left behind"
+FP_ED=$(ssh-keygen -l -f "$R/etc/ssh/ssh_host_ed25519_key.pub")
+sed -n '/-----BEGIN SSH HOST KEY FINGERPRINTS-----/,/-----END SSH HOST KEY FINGERPRINTS-----/p' \
+	"$SCRATCH/err1" | grep -qF "$FP_ED"
+ok $? "the log has the ed25519 fingerprint between the marker lines"
+vag status >"$SCRATCH/status1"
+grep -A4 "SSH HOST KEY FINGERPRINTS" "$SCRATCH/status1" | grep -qF "$FP_ED"
+ok $? "vagent status shows the fingerprints"
+[ "$("$PYTHON3" -c "import json; print(len(json.load(open('$R/run/vagent/status.json'))['host_keys']))")" = 3 ]
+ok $? "status.json has three host_keys"
+vag --json status >"$SCRATCH/status1.json"
+no_private "$SCRATCH/out1" && no_private "$SCRATCH/err1" && no_private "$SCRATCH/status1" &&
+	no_private "$SCRATCH/status1.json" && no_private "$R/run/vagent/status.json"
+ok $? "no line of a private key in any output or status file"
+
+# --- the next boot, a degraded boot, a new instance ----------------------------------------
+vag boot --no-storage >/dev/null 2>&1
+[ "$(keysum)" = "$A_SUM" ] && [ "$(step_field host-keys result)" = unchanged ]
+ok $? "the next boot of the same instance keeps the keys (unchanged)"
+set_id "$ID_B"
+"$VAGENT" -c "$CONF" --root "$R" --metadata-url "$(closed_port_url)" boot --no-storage \
+	>/dev/null 2>&1
+[ "$(keysum)" = "$A_SUM" ]
+ok $? "degraded mode (cache only) keeps the keys"
+vag boot --no-storage >/dev/null 2>&1
+B_SUM=$(keysum)
+[ -n "$B_SUM" ] && [ "$B_SUM" != "$A_SUM" ] && [ "$(step_field host-keys result)" = changed ]
+ok $? "a new instance id gets new keys"
+modes_ok
+ok $? "the second instance's keys have sshd's modes"
+
+# --- a missing type, at any boot ------------------------------------------------------------
+rm "$R/etc/ssh/ssh_host_ecdsa_key" "$R/etc/ssh/ssh_host_ecdsa_key.pub"
+RSA_BEFORE=$(sha256sum <"$R/etc/ssh/ssh_host_rsa_key")
+vag boot --no-storage >/dev/null 2>&1
+[ -s "$R/etc/ssh/ssh_host_ecdsa_key" ] && [ "$(sha256sum <"$R/etc/ssh/ssh_host_rsa_key")" = "$RSA_BEFORE" ]
+ok $? "a missing ecdsa key is made on a later boot, the others kept"
+step_field host-keys message | grep -q "generated the missing ecdsa host key"
+ok $? "status says which type was made"
+rm "$R/etc/ssh/ssh_host_rsa_key.pub"
+vag boot --no-storage >/dev/null 2>&1
+[ "$(sha256sum <"$R/etc/ssh/ssh_host_rsa_key")" = "$RSA_BEFORE" ] &&
+	cmp -s <(cut -d' ' -f1-2 "$R/etc/ssh/ssh_host_rsa_key.pub") \
+		<(ssh-keygen -y -f "$R/etc/ssh/ssh_host_rsa_key" | cut -d' ' -f1-2)
+ok $? "a lost .pub is derived from the private key, which is kept"
+
+# --- keep: the policy, and ssh_deletekeys: false ---------------------------------------------
+cp "$CONF" "$SCRATCH/keep.conf"
+printf '[ssh]\nhost-keys = keep\n' >>"$SCRATCH/keep.conf"
+BEFORE=$(keysum)
+set_id 0a1b2c3d-0000-4000-8000-0000000000c3
+"$VAGENT" -c "$SCRATCH/keep.conf" --root "$R" --metadata-url "$MOCK_URL" boot --no-storage \
+	>/dev/null 2>&1
+[ "$(keysum)" = "$BEFORE" ] && step_field host-keys message | grep -q "host-keys = keep"
+ok $? "[ssh] host-keys = keep: a new instance keeps the keys"
+printf '#cloud-config\nssh_deletekeys: false\n' >"$MOCK_UD"
+set_id 0a1b2c3d-0000-4000-8000-0000000000d4
+vag boot --no-storage >/dev/null 2>&1
+[ "$(keysum)" = "$BEFORE" ] && step_field host-keys message | grep -q "ssh_deletekeys: false"
+ok $? "cloud-config ssh_deletekeys: false keeps the keys"
+printf '#cloud-config\nssh_genkeytypes: [ed25519, dsa]\n' >"$MOCK_UD"
+set_id 0a1b2c3d-0000-4000-8000-0000000000e5
+vag boot --no-storage >/dev/null 2>"$SCRATCH/err-gen"
+[ -s "$R/etc/ssh/ssh_host_ed25519_key" ] && [ ! -e "$R/etc/ssh/ssh_host_rsa_key" ] &&
+	[ ! -e "$R/etc/ssh/ssh_host_ecdsa_key.pub" ]
+ok $? "ssh_genkeytypes: [ed25519]: only ed25519 on a new instance"
+grep -q "ssh_genkeytypes: 'dsa' is not a type vagent generates" "$SCRATCH/err-gen"
+ok $? "an unknown type in ssh_genkeytypes is warned about"
+rm -f "$MOCK_UD"
+
+# --- an image without keys and without metadata; no sshd ------------------------------------
+fresh nokeys
+"$VAGENT" -c "$CONF" --root "$R" --metadata-url "$(closed_port_url)" boot --no-storage \
+	>/dev/null 2>&1
+modes_ok
+ok $? "no keys and no metadata: all three types are made"
+fresh nosshd
+rm "$R/usr/sbin/sshd"
+vag boot --no-storage >/dev/null 2>&1
+[ "$(step_field host-keys result)" = skipped ] && [ -z "$(ls "$R/etc/ssh")" ]
+ok $? "no OpenSSH server: skipped, nothing written"
+
+# --- dry run ----------------------------------------------------------------------------------
+fresh dry
+set_id 0a1b2c3d-0000-4000-8000-0000000000f6
+BEFORE=$(tree_sum "$R")
+vag --dry-run boot --no-storage >"$SCRATCH/out-dry" 2>&1
+[ "$(tree_sum "$R")" = "$BEFORE" ]
+ok $? "dry run: nothing written"
+grep -q "host-keys: would generate rsa, ecdsa, ed25519" "$SCRATCH/out-dry"
+ok $? "dry run: the plan names the keys it would make"
+
+# --- a crash after making the keys, before moving them in ----------------------------------
+if grep -q hostkeys-generated "$VAGENT" 2>/dev/null; then
+	fresh crash
+	for t in rsa ecdsa ed25519; do ssh-keygen -q -N '' -t "$t" -f "$R/etc/ssh/ssh_host_${t}_key"; done
+	IMAGE_SUM=$(keysum)
+	set_id 0a1b2c3d-0000-4000-8000-000000000107
+	VAGENT_FAULT=hostkeys-generated vag boot --no-storage >/dev/null 2>&1
+	[ "$(keysum)" = "$IMAGE_SUM" ]
+	ok $? "killed after ssh-keygen, before the rename: the image's keys are intact"
+	vag boot --no-storage >/dev/null 2>&1
+	[ "$(keysum)" != "$IMAGE_SUM" ] && [ -z "$(find "$R/etc/ssh" -name '.vagent-*')" ] && modes_ok
+	ok $? "the next boot (still the instance's first) makes new keys, no temp directory left"
+else
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n # SKIP fault injection not compiled in (--enable-fault-injection)"
+fi
+
+# --- symlinks are never followed ----------------------------------------------------------------
+fresh links
+echo "outside" >"$SCRATCH/outside"
+ln -s "$SCRATCH/outside" "$R/etc/ssh/ssh_host_ed25519_key"
+ln -s /etc/passwd "$R/etc/ssh/ssh_host_rsa_key.pub"
+set_id 0a1b2c3d-0000-4000-8000-000000000118
+vag boot --no-storage >"$SCRATCH/out-links" 2>&1
+[ "$(cat "$SCRATCH/outside")" = outside ] && [ ! -L "$R/etc/ssh/ssh_host_ed25519_key" ] &&
+	[ ! -L "$R/etc/ssh/ssh_host_rsa_key.pub" ] && modes_ok
+ok $? "key files that are symlinks are replaced, their targets untouched"
+! grep -q "root:x:0:0" "$SCRATCH/out-links"
+ok $? "a .pub symlink's target is never printed"
+
+tap_done
