@@ -83,5 +83,6 @@ int main(int argc, char **argv)
 	r = inv.verb->run(&inv, &cfg);
 	http_global_done();
 	config_done(&cfg);
-	return close_stdout(r < 0 ? 1 : 0);
+	/* A verb may choose its exit status (status --wait: 2 degraded). */
+	return close_stdout(r < 0 ? 1 : r);
 }

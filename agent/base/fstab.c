@@ -279,6 +279,60 @@ oom:
 	return -ENOMEM;
 }
 
+/* The options field of LINE carries an option beginning with "X-vagent.". */
+static bool line_is_vagent(const char *line, size_t len, struct field f[4])
+{
+	static const char prefix[] = "X-vagent.";
+
+	if (split_fields(line, len, f, 4) < 4)
+		return false;
+	for (const char *o = f[3].p, *end = f[3].p + f[3].len; o < end;) {
+		const char *c = memchr(o, ',', (size_t)(end - o));
+		size_t olen = c ? (size_t)(c - o) : (size_t)(end - o);
+
+		if (olen >= sizeof(prefix) - 1 && memcmp(o, prefix, sizeof(prefix) - 1) == 0)
+			return true;
+		o += olen + 1;
+	}
+	return false;
+}
+
+int fstab_strip_vagent(const char *text, size_t len, char ***ret_mountpoints, char **ret_new)
+{
+	_cleanup_strv_free_ char **mps = NULL;
+	_cleanup_free_ char *new = NULL;
+	size_t new_len = 0, i = 0;
+	int n = 0;
+	FILE *f;
+
+	f = open_memstream(&new, &new_len);
+	if (!f)
+		return -ENOMEM;
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t llen = nl ? (size_t)(nl - (text + i)) : len - i;
+		struct field fl[4];
+
+		if (line_is_vagent(text + i, llen, fl)) {
+			n++;
+			if (ret_mountpoints &&
+			    strv_push(&mps, unescape_octal(fl[1].p, fl[1].len)) < 0) {
+				fclose(f);
+				return -ENOMEM;
+			}
+		} else
+			fwrite(text + i, 1, llen + (nl ? 1 : 0), f);
+		i += llen + (nl ? 1 : 0);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	if (ret_mountpoints)
+		*ret_mountpoints = TAKE_PTR(mps);
+	if (ret_new)
+		*ret_new = n > 0 ? TAKE_PTR(new) : NULL;
+	return n;
+}
+
 int fstab_edit(const char *root, fstab_edit_fn edit, void *userdata, bool create, bool dry_run)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see

@@ -68,5 +68,14 @@ int fstab_edit(const char *root, fstab_edit_fn edit, void *userdata, bool create
 /* fstab_edit() with fstab_rewrite() for VOLUME_ID (storage's lines). */
 int fstab_update(const char *root, const char *volume_id, const char *line_or_null);
 
+/*
+ * Every line of TEXT (LEN bytes) that is vagent's, of either kind: an option beginning with
+ * "X-vagent." (the storage step's X-vagent.volume= lines, cloud-config's X-vagent.cloud-config
+ * lines). Their mount points (unescaped, in file order) go to *RET_MOUNTPOINTS (may be NULL),
+ * TEXT without them to *RET_NEW (malloc'd, every other byte kept; NULL when there are none).
+ * Returns how many lines, or -ENOMEM.
+ */
+int fstab_strip_vagent(const char *text, size_t len, char ***ret_mountpoints, char **ret_new);
+
 /* vagent's lines in ROOT/etc/fstab (an empty list when the file is missing). */
 int fstab_list_vagent(const char *root, struct fstab_entry **ret, size_t *ret_n);

@@ -184,6 +184,25 @@ int state_boot_id(char **ret)
 	return 0;
 }
 
+int state_write_boot_finished(const char *root, const char *boot_id, const char *time)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (asprintf(&text, "%s\n%s\n", boot_id, time) < 0)
+		return -ENOMEM;
+	return write_file_atomic(root, RUN_BOOT_FINISHED, text, strlen(text), 0644);
+}
+
+bool state_boot_finished(const char *root)
+{
+	_cleanup_free_ char *text = NULL, *id = NULL;
+
+	if (read_file(root, RUN_BOOT_FINISHED, 4096, &text, NULL) < 0 || state_boot_id(&id) < 0)
+		return false;
+	text[strcspn(text, "\n")] = 0;
+	return streq(text, id);
+}
+
 int state_clean(const char *root)
 {
 	static const char *const paths[] = { STATE_INSTANCES, STATE_CACHE, STATE_LAST_BOOT,

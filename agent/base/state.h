@@ -19,6 +19,8 @@
 #define RUN_STATUS RUN_DIR "/status.json"
 /* One vagent at a time runs steps on a root (storage steps excepted: STORAGE_LOCK_PATH). */
 #define RUN_LOCK_PATH RUN_DIR "/run.lock"
+/* Written by the unit that finishes last: every stage of this boot is done. */
+#define RUN_BOOT_FINISHED RUN_DIR "/boot-finished"
 /* Held only while a run merges its steps into RUN_STATUS. */
 #define REPORT_LOCK_PATH RUN_DIR "/report.lock"
 
@@ -57,6 +59,10 @@ int state_read_report(const char *root, bool this_boot, char **ret, size_t *ret_
 bool state_run_report_exists(const char *root);
 /* The kernel's id of the running boot (/proc/sys/kernel/random/boot_id), malloc'd. */
 int state_boot_id(char **ret);
+
+/* RUN_BOOT_FINISHED: "BOOT_ID\nTIME\n" (0644), and whether it is there for the running boot. */
+int state_write_boot_finished(const char *root, const char *boot_id, const char *time);
+bool state_boot_finished(const char *root);
 
 /* `clean`: remove instance state, the cache and the last-boot report. */
 int state_clean(const char *root);

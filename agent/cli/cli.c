@@ -30,9 +30,10 @@ static const struct verb verbs[] = {
 	{ "mount", "[DEVICE...]", 0, -1,
 	  "bootstrap block storage: format blank volumes, mount vagent's volumes", verb_mount },
 	{ "umount", "[DEVICE...]", 0, -1, "cleanly unmount vagent's volumes", verb_umount },
-	{ "status", "", 0, 0, "what the last boot did, step by step, with timings", verb_status },
-	{ "clean", "", 0, 0, "forget per-instance state so the next boot is a first boot",
-	  verb_clean },
+	{ "status", "", 0, 0, "what the last boot did, step by step, with timings (--wait: once "
+	  "it is done)", verb_status },
+	{ "clean", "", 0, 0, "forget per-instance state so the next boot is a first boot (--image: "
+	  "for a golden image)", verb_clean },
 };
 
 static void help(void)
@@ -60,6 +61,12 @@ static void help(void)
 	       "                          (vagent.service), storage, userdata\n"
 	       "      --no-userdata       boot: leave the user-data stage to 'vagent userdata'\n"
 	       "      --no-storage        boot: leave the storage stage to 'vagent mount'\n"
+	       "      --wait              status: block until every vagent unit of this boot\n"
+	       "                          has finished (exit 0 done, 1 a step failed, 2 degraded)\n"
+	       "      --timeout S         status --wait: give up after S seconds (exit 1)\n"
+	       "      --image             clean: also the SSH host keys, /etc/machine-id, vagent's\n"
+	       "                          fstab lines and mount directories, the managed keys\n"
+	       "                          block and vagent's logs (before snapshotting an image)\n"
 	       "  -h, --help              show this help\n"
 	       "  -V, --version           show the version\n"
 	       "\n"
@@ -112,6 +119,9 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		ARG_NO_USERDATA,
 		ARG_NO_STORAGE,
 		ARG_STAGE,
+		ARG_WAIT,
+		ARG_TIMEOUT,
+		ARG_IMAGE,
 	};
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -124,6 +134,9 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		{ "no-userdata", no_argument, NULL, ARG_NO_USERDATA },
 		{ "no-storage", no_argument, NULL, ARG_NO_STORAGE },
 		{ "stage", required_argument, NULL, ARG_STAGE },
+		{ "wait", no_argument, NULL, ARG_WAIT },
+		{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+		{ "image", no_argument, NULL, ARG_IMAGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -173,6 +186,21 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 				return usage_error("--stage takes boot, storage or userdata (comma-"
 						   "separated), got '%s'", optarg);
 			break;
+		case ARG_WAIT:
+			inv->wait = true;
+			break;
+		case ARG_TIMEOUT: {
+			uint64_t v;
+
+			if (parse_duration_usec(optarg, &v) < 0 || v == 0)
+				return usage_error("--timeout takes a duration above zero (seconds, or "
+						   "e.g. 90s, 5min), got '%s'", optarg);
+			inv->timeout_usec = v;
+			break;
+		}
+		case ARG_IMAGE:
+			inv->image = true;
+			break;
 		case 'h':
 			help();
 			return 1;
@@ -207,5 +235,11 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		return usage_error("too many arguments for '%s'", inv->verb->name);
 	if ((inv->no_userdata || inv->no_storage || inv->stages) && !streq(inv->verb->name, "boot"))
 		return usage_error("--stage, --no-userdata and --no-storage go with 'boot'");
+	if ((inv->wait || inv->timeout_usec) && !streq(inv->verb->name, "status"))
+		return usage_error("--wait and --timeout go with 'status'");
+	if (inv->timeout_usec && !inv->wait)
+		return usage_error("--timeout goes with 'status --wait'");
+	if (inv->image && !streq(inv->verb->name, "clean"))
+		return usage_error("--image goes with 'clean'");
 	return 0;
 }

@@ -6,7 +6,11 @@
  * contains user data, vendor data, a startup script or a whole key; `metadata` redacts those
  * unless asked for by name; text that may carry input is printed through escape_controls().
  */
+#include <time.h>
+
+#include "base/imageclean.h"
 #include "base/log.h"
+#include "base/platform.h"
 #include "base/state.h"
 #include "base/util.h"
 #include "cli/commands.h"
@@ -249,11 +253,101 @@ static void print_in_progress(const struct invocation *inv, bool after_report)
 	scan_progress_free(p, n);
 }
 
-int verb_status(const struct invocation *inv, const struct config *cfg _unused_)
+/* How often --wait looks at the marker file, and (each call of systemctl costs up to a second
+ * under qemu TCG) how often it asks systemd about units that have not reported. */
+#define WAIT_POLL_USEC (200ULL * 1000ULL)
+#define WAIT_ASK_USEC (2ULL * 1000000ULL)
+
+static void sleep_usec(uint64_t usec)
+{
+	struct timespec ts = { .tv_sec = (time_t)(usec / 1000000ULL),
+			       .tv_nsec = (long)(usec % 1000000ULL) * 1000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * status --wait: until this boot's last unit wrote /run/vagent/boot-finished, or systemd says
+ * no vagent unit is left to run (one was disabled, or died before it could report). Exit 0
+ * done, 1 a step or a unit failed (or the timeout passed), 2 degraded (the cached document).
+ */
+static int status_wait(const struct invocation *inv, const struct config *cfg)
+{
+	_cleanup_(boot_report_done) struct boot_report b = { .userdata_exit = -1 };
+	_cleanup_strv_free_ char **waiting = NULL, **failed = NULL;
+	_cleanup_free_ char *why = NULL;
+	uint64_t start = now_usec(), asked = 0;
+	bool have = false, failures = false;
+	int r;
+
+	r = platform_check(inv->root, cfg, &why);
+	if (r < 0)
+		return log_error_errno(r, "Failed to check the platform: %m");
+	if (r == 0) {
+		printf("vagent: doing nothing: %s\n", why);
+		return 0;
+	}
+	for (;;) {
+		bool done = state_boot_finished(inv->root);
+
+		if (!done && (asked == 0 || now_usec() - asked >= WAIT_ASK_USEC)) {
+			boot_report_done(&b);
+			have = runner_read_report(inv->root, true, &b, NULL) >= 0;
+			strv_free(waiting);
+			strv_free(failed);
+			waiting = failed = NULL;
+			r = runner_boot_progress(inv->root, &b, &waiting, &failed);
+			if (r < 0)
+				return log_error_errno(r, "Failed to learn which units are left: %m");
+			done = r > 0;
+			asked = now_usec();
+		}
+		if (done)
+			break;
+		if (inv->timeout_usec && now_usec() - start >= inv->timeout_usec) {
+			_cleanup_free_ char *names = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&names, &len);
+
+			for (size_t i = 0; f && waiting && waiting[i]; i++)
+				fprintf(f, "%s%s", i ? ", " : "", waiting[i]);
+			if (f)
+				fclose(f);
+			log_error("Timed out after %llu s waiting for %s.",
+				  (unsigned long long)(inv->timeout_usec / 1000000ULL),
+				  names && *names ? names : "vagent's units");
+			return -ETIME;
+		}
+		sleep_usec(WAIT_POLL_USEC);
+	}
+
+	boot_report_done(&b);
+	have = runner_read_report(inv->root, true, &b, NULL) >= 0;
+	for (size_t i = 0; failed && failed[i]; i++)
+		log_error("%s failed before it could report its steps.", failed[i]);
+	if (!have) {
+		if (!failed)
+			printf("vagent: no vagent unit ran this boot\n");
+	} else {
+		r = print_report(inv, &b);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; have && i < b.n_steps; i++)
+		failures = failures || b.steps[i].result == STEP_FAILED;
+	if (have && b.metadata_source && streq(b.metadata_source, "cache"))
+		return 2;
+	return failures || failed ? 1 : 0;
+}
+
+int verb_status(const struct invocation *inv, const struct config *cfg)
 {
 	struct boot_report b = {};
 	int r;
 
+	if (inv->wait)
+		return status_wait(inv, cfg);
 	r = runner_read_report(inv->root, false, &b, NULL);
 	if (r == -ENOENT) {
 		print_in_progress(inv, false);
@@ -268,8 +362,10 @@ int verb_status(const struct invocation *inv, const struct config *cfg _unused_)
 	return r;
 }
 
-int verb_clean(const struct invocation *inv, const struct config *cfg _unused_)
+int verb_clean(const struct invocation *inv, const struct config *cfg)
 {
+	if (inv->image)
+		return image_clean(inv->root, cfg, inv->dry_run, stdout);
 	if (inv->dry_run) {
 		printf("would remove %s, %s, %s and %s\n", STATE_INSTANCES, STATE_CACHE,
 		       STATE_LAST_BOOT, RUN_STATUS);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "base/config.h"
 
@@ -31,6 +32,9 @@ struct invocation {
 	unsigned stages;  /* boot --stage: STAGE_MASK()s (0: boot, storage and userdata) */
 	bool no_userdata; /* boot: leave the user-data stage to `vagent userdata` */
 	bool no_storage;  /* boot: leave the storage stage to `vagent mount` */
+	bool wait;        /* status: until every unit of this boot has finished */
+	uint64_t timeout_usec; /* status --wait: give up after this long (0: never) */
+	bool image;       /* clean: also what makes an image one instance's (golden images) */
 	const struct verb *verb;
 	char **args;      /* NULL-terminated, borrowed from argv */
 	int n_args;

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/platform.h"
 #include "base/state.h"
+#include "base/units.h"
 #include "base/util.h"
 #include "cloudconfig/cc-apply.h"
 #include "metadata/fetch.h"
@@ -206,6 +207,56 @@ int runner_read_report(const char *root, bool this_boot, struct boot_report *ret
 	return boot_report_from_json(buf, len, ret);
 }
 
+int runner_boot_progress(const char *root, const struct boot_report *b, char ***ret_waiting,
+			 char ***ret_failed)
+{
+	_cleanup_strv_free_ char **waiting = NULL, **failed = NULL;
+	const char *units[_STAGE_MAX];
+	struct unit_state st[_STAGE_MAX];
+	size_t n = 0;
+	int r;
+
+	for (size_t s = 0; s < _STAGE_MAX; s++)
+		if (s != STAGE_SHUTDOWN &&
+		    !strv_contains(b->stages, stage_to_string((enum step_stage)s)))
+			units[n++] = stage_unit((enum step_stage)s);
+	r = units_state(root, units, n, st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		if (st[i].pending)
+			r = strv_push(&waiting, strdup(units[i]));
+		if (r >= 0 && st[i].failed)
+			r = strv_push(&failed, strdup(units[i]));
+	}
+	if (r < 0)
+		return r;
+	r = !waiting;
+	if (ret_waiting)
+		*ret_waiting = TAKE_PTR(waiting);
+	if (ret_failed)
+		*ret_failed = TAKE_PTR(failed);
+	return r;
+}
+
+/* The unit that finishes last says so: /run/vagent/boot-finished, for --wait and for tools. */
+static void mark_finished(const char *root, const struct boot_report *b)
+{
+	int r;
+
+	if (!b->boot_id || state_boot_finished(root))
+		return;
+	r = runner_boot_progress(root, b, NULL, NULL);
+	if (r <= 0)
+		return;
+	r = state_write_boot_finished(root, b->boot_id, b->finished ? b->finished : "");
+	if (r < 0)
+		log_warning_errno(r, "Failed to write '%s': %m, ignoring.", RUN_BOOT_FINISHED);
+	else
+		log_full_id(LOG_INFO, MSGID_BOOT_DONE, "Every vagent unit of this boot has finished "
+			    "(%s).", RUN_BOOT_FINISHED);
+}
+
 static void record(struct run *run, const struct boot_report *report)
 {
 	_cleanup_(boot_report_done) struct boot_report b = { .userdata_exit = -1 };
@@ -226,8 +277,11 @@ static void record(struct run *run, const struct boot_report *report)
 		r = boot_report_to_json(&b, &json);
 	if (r >= 0)
 		r = state_write_report(root, json);
-	if (r < 0)
+	if (r < 0) {
 		log_warning_errno(r, "Failed to record the steps in '%s': %m, ignoring.", RUN_STATUS);
+		return;
+	}
+	mark_finished(root, &b);
 }
 
 static void context_done(struct run *run)
@@ -322,6 +376,13 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 
 	if (run.ran_metadata)
 		metadata_mark_booted(&run.ctx);
+	/* Whole stages (not one step by hand) count for this boot's progress. */
+	for (size_t s = 0; !o->step && !o->dry_run && s < _STAGE_MAX; s++)
+		if ((o->stages & STAGE_MASK(s)) &&
+		    strv_push(&report->stages, strdup(stage_to_string((enum step_stage)s))) < 0) {
+			context_done(&run);
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		}
 	stamp_now(&report->finished);
 	if (!o->dry_run)
 		record(&run, report);

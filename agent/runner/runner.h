@@ -40,3 +40,13 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
  * /var/lib/vagent/last-boot.json. -ENOENT when there is none. */
 int runner_read_report(const char *root, bool this_boot, struct boot_report *ret,
 		       const char **ret_path);
+
+/*
+ * This boot's progress, from its report B: 1 when every stage of the step table (shutdown
+ * aside) finished a run this boot or will not run (its unit has no start job and is not
+ * activating: disabled, masked, skipped by a condition, or failed before it could report), 0
+ * while a unit is still to finish. *RET_WAITING (may be NULL) names those units,
+ * *RET_FAILED (may be NULL) the units of unfinished stages systemd reports failed.
+ */
+int runner_boot_progress(const char *root, const struct boot_report *b, char ***ret_waiting,
+			 char ***ret_failed);

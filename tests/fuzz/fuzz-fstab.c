@@ -4,11 +4,14 @@
  * "FLAGS MOUNTPOINT%%FSTAB%%\nTEXT" (FLAGS: the first byte; bit 0 set means remove the line).
  * The volume is "vol1". Properties: after a replace there is exactly one line for vol1 and it is
  * ours; after a remove there is none; a second rewrite with the same arguments changes nothing;
- * every line that is not vol1's is kept byte for byte and in order.
+ * every line that is not vol1's is kept byte for byte and in order. fstab_strip_vagent() (clean
+ * --image) on the same text: it removes at least every vagent volume line, a second strip finds
+ * nothing, and the lines it keeps are a subsequence of the input's.
  */
 #include <errno.h>
 
 #include "base/fstab.h"
+#include "base/util.h"
 #include "fuzz.h"
 
 #define VOL "vol1"
@@ -47,6 +50,34 @@ static char *others(const char *text, size_t len, size_t *ret_len)
 	return o;
 }
 
+/* fstab_strip_vagent()'s properties on TEXT. */
+static void check_strip(const char *text, size_t len)
+{
+	char **mps = NULL, *stripped = NULL, *again = NULL;
+	struct fstab_entry *e = NULL;
+	size_t n_vol = 0;
+	int n;
+
+	n = fstab_strip_vagent(text, len, &mps, &stripped);
+	FUZZ_ASSERT(n >= 0 && (size_t)n == strv_length(mps) && (n > 0) == (stripped != NULL));
+	FUZZ_ASSERT(fstab_parse_vagent(text, len, &e, &n_vol) == 0);
+	fstab_entries_free(e, n_vol);
+	FUZZ_ASSERT((size_t)n >= n_vol);
+	if (stripped) {
+		size_t sl = strlen(stripped), j = 0;
+
+		FUZZ_ASSERT(sl <= len);
+		FUZZ_ASSERT(fstab_strip_vagent(stripped, sl, NULL, &again) == 0 && !again);
+		/* a subsequence of the input (whole lines are dropped, nothing is added) */
+		for (size_t i = 0; i < len && j < sl; i++)
+			if (text[i] == stripped[j])
+				j++;
+		FUZZ_ASSERT(j == sl);
+	}
+	strv_free(mps);
+	free(stripped);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *text;
@@ -58,6 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	fuzz_split(data + 1, size - 1, "%%FSTAB%%\n", &head_n, &text, &text_n);
+	if (!memchr(text, 0, text_n))
+		check_strip((const char *)text, text_n);
 	remove = data[0] & 1;
 	head = fuzz_strndup(data + 1, head_n);
 	if (!remove) {

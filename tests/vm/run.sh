@@ -99,6 +99,9 @@ printf '127.0.0.1\tlocalhost\n127.0.1.1\tvmbase\n::1\tlocalhost ip6-localhost ip
 install -m 755 "$HERE/guest/vmtest-collect" "$R/usr/local/sbin/vmtest-collect"
 install -m 644 "$HERE/guest/vmtest.service" "$R/etc/systemd/system/vmtest.service"
 ln -sf /etc/systemd/system/vmtest.service "$R/etc/systemd/system/multi-user.target.wants/vmtest.service"
+install -m 644 "$HERE/guest/vmtest-wait.service" "$R/etc/systemd/system/vmtest-wait.service"
+ln -sf /etc/systemd/system/vmtest-wait.service \
+	"$R/etc/systemd/system/multi-user.target.wants/vmtest-wait.service"
 # The enabled vagent units, for the log.
 say "enabled: $(cd "$R/etc/systemd/system" && ls -d */vagent* 2>/dev/null | tr '\n' ' ')"
 rm -f "$W/root.img"

@@ -445,6 +445,28 @@ class VMTest:
                  f"{fps}\n{differ}")
         return fps
 
+    def waited(self, b, ctx, want_rc):
+        """vmtest-wait.service ran `vagent status --wait`: its exit status, and that it
+        returned once the last vagent unit had finished (not before, not long after)."""
+        t = self.tap
+        rc_up = b.file("vmtest-wait.rc").split()
+        u = b.units()
+        ends = [int(u.get(n, {}).get("ExecMainExitTimestampMonotonic") or 0) / 1e6
+                for n in ("vagent.service", "vagent-storage.service", "vagent-userdata.service")]
+        last = max(ends)
+        try:
+            rc, up = int(rc_up[0]), float(rc_up[1])
+        except (IndexError, ValueError):
+            rc, up = None, 0.0
+        t.ok(rc == want_rc, f"{ctx}: vagent status --wait exited {want_rc}",
+             f"rc {rc_up}; output:\n{b.file('vmtest-wait.out')[-600:]}")
+        t.ok(last and last - 1.0 <= up <= last + 5.0,
+             f"{ctx}: --wait returned at {up:.1f} s, when the last unit had finished "
+             f"({last:.1f} s)", f"unit exits {ends}")
+        t.ok(b.file("boot-finished").split("\n")[0] == b.file("boot_id").strip(),
+             f"{ctx}: /run/vagent/boot-finished holds this boot's id",
+             f"{b.file('boot-finished')!r} vs {b.file('boot_id')!r}")
+
     def step(self, b, name):
         try:
             return {s["name"]: s for s in json.loads(b.file("status.json"))["steps"]}.get(name, {})
@@ -508,6 +530,7 @@ class VMTest:
         t.ok(good, f"{ctx}: authorized_keys and /etc/hostname written before ssh.service started",
              f"mtimes {mt}; ssh start {ssh_epoch}")
         self.fps = self.host_keys(b, ctx)
+        self.waited(b, ctx, 0)
         hk = self.step(b, "host-keys")
         t.ok(hk.get("result") == "changed",
              f"{ctx}: the host-keys step made the keys ({hk.get('duration_ms')} ms)", hk)
@@ -528,6 +551,7 @@ class VMTest:
                  f"{ctx}: {key} volume filesystem UUID unchanged ({uuid})",
                  f"first boot {self.uuids.get(key)}, now {uuid}")
         self.host_keys(b, ctx, expect=self.fps)
+        self.waited(b, ctx, 0)
         hot_name = b.serials().get(SERIAL["hot"], "?")
         other = [l for l in self.mkfs_lines(b.file("journal")) if f"/dev/{hot_name}" not in l]
         t.ok(not other, f"{ctx}: vagent formatted nothing at boot", "\n".join(other))
@@ -599,6 +623,7 @@ class VMTest:
         t.ok(b.file("hostname").strip() == doc["hostname"],
              f"{ctx}: hostname kept ('{b.file('hostname').strip()}')")
         self.host_keys(b, ctx, expect=self.fps)
+        self.waited(b, ctx, 2)
         for key in ("virtio", "nvme", "hot"):
             mnt = f"/mnt/{SERIAL[key]}"
             t.ok(any(l.split()[:1] == [mnt] for l in b.file("findmnt").splitlines()),
@@ -612,6 +637,7 @@ class VMTest:
         t.ok('"first_boot": true' in status and "5d6e7f80-1a2b-4c3d" in status,
              f"{ctx}: vagent saw the new instance's first boot", status[:400])
         self.host_keys(b, ctx, differ=getattr(self, "fps", None) or [])
+        self.waited(b, ctx, 0)
         self.data_untouched(b, ctx)
 
     # --- the run ---------------------------------------------------------------------------
