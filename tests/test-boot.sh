@@ -138,6 +138,16 @@ check "service down: metadata_source cache" grep -q '"metadata_source": "cache"'
 check "service down: not a first boot" grep -q '"first_boot": false' "$SCRATCH/status.json"
 check "service down: one clear line" grep -q 'using the cached document' "$SCRATCH/out4"
 
+# An answer that does not parse is not "unavailable": the service answered, its document was wrong.
+mock_mode nonjson
+"$VAGENT" -c "$CONF" --root "$R" --metadata-url "$MOCK_URL" boot --no-storage >"$SCRATCH/out4b" 2>&1
+ok $([ $? = 1 ] && echo 0 || echo 1) "invalid document, cache present: exit 1"
+check "invalid document: says so, not 'unavailable'" bash -c "grep -q \"document is invalid\" '$SCRATCH/out4b' && ! grep -qi 'service unavailable' '$SCRATCH/out4b'"
+vag status >"$SCRATCH/status4b.txt"
+check "invalid document: status says so" grep -q "document is invalid" "$SCRATCH/status4b.txt"
+check "invalid document: the cache is used" grep -q 'using the cached document' "$SCRATCH/out4b"
+mock_mode ok
+
 # --- no cache, service down ----------------------------------------------------------------------
 R2="$SCRATCH/root2"
 make_root "$R2"
@@ -164,6 +174,11 @@ for mode in 500 503 404 403 nonjson truncated oversized oversized-nolength wrong
 	check "mode $mode: no cache written" test ! -e "$R3/var/lib/vagent/metadata.json"
 	check "mode $mode: hostname and keys untouched" bash -c "grep -qx debian '$R3/etc/hostname' && test ! -e '$R3/root/.ssh'"
 	check "mode $mode: no temp files left" bash -c "! find '$R3' -name '.#*' | grep -q ."
+	case $mode in
+	nonjson | wrongtypes | oversized | oversized-nolength) want="document is invalid" ;;
+	*) want="service unavailable" ;;
+	esac
+	check "mode $mode: says '$want'" grep -q "$want" "$SCRATCH/out-$mode"
 done
 # A first boot waits for a busy service (429/503) up to busy-deadline, here 40 s.
 BUSY_CONF="$SCRATCH/busy.conf"

@@ -45,14 +45,10 @@ static void set_error(struct fetched *f, const char *fmt, ...) _printf_(2, 3);
 static void set_error(struct fetched *f, const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	(void) message_setv(&f->error, 0, fmt, ap);
 	va_end(ap);
-	free(f->error);
-	f->error = s;
 }
 
 static int take_user_data_from_document(struct fetched *f)
@@ -104,7 +100,9 @@ int metadata_from_service(const char *root, const struct config *cfg, bool dry_r
 	http_options_from_config(cfg, deadline, busy_deadline, cfg->max_document_size, &o);
 	r = http_get(url, &o, &status, &body, &len);
 	if (r < 0) {
-		set_error(f, "'%s': %s", url, strerror(-r));
+		f->invalid = r == -EFBIG; /* it answered, with more than max-document-size */
+		set_error(f, "'%s': %s", url,
+			  r == -EFBIG ? "larger than max-document-size" : strerror(-r));
 		return r;
 	}
 	if (status != 200) {
@@ -113,6 +111,7 @@ int metadata_from_service(const char *root, const struct config *cfg, bool dry_r
 	}
 	r = metadata_parse(body, len, &md, &perr);
 	if (r < 0) {
+		f->invalid = r != -ENOMEM;
 		set_error(f, "'%s': %s", url, perr ? perr : strerror(-r));
 		return r;
 	}
@@ -232,8 +231,10 @@ int metadata_acquire(const char *root, const struct config *cfg, bool service, b
 	if (r >= 0) {
 		if (service)
 			log_full_id(LOG_WARNING, MSGID_METADATA_DEGRADED,
-				    "Metadata service unavailable (%s); using the cached document "
-				    "of instance '%s': hostname and keys stay as they are.",
+				    "%s (%s); using the cached document of instance '%s': hostname "
+				    "and keys stay as they are.",
+				    f->invalid ? "The metadata service's document is invalid"
+					       : "Metadata service unavailable",
 				    f->error ? f->error : "unknown error", f->md->instance_id);
 		return 0;
 	}

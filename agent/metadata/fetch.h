@@ -28,6 +28,7 @@ struct fetched {
 	char *user_data;       /* NULL: none (secret) */
 	size_t user_data_len;
 	char *error;           /* why the service was not used (one line, secret-free) */
+	bool invalid;          /* the service answered 200 with a document that does not parse */
 	char *user_data_error; /* why the user data could not be fetched (secret-free) */
 };
 

@@ -30,14 +30,17 @@ int step_metadata(struct step_context *c, struct step_outcome *o)
 	fetched_done(f);
 	r = metadata_acquire(c->root, c->cfg, true, c->dry_run, f);
 	if (r == -ENODATA)
-		return step_fail(o, r, "service unavailable and no cached document (%s)",
+		return step_fail(o, r, "%s and no cached document (%s)",
+				 f->invalid ? "the service's document is invalid" : "service unavailable",
 				 f->error ? f->error : "unknown error");
 	if (r < 0)
 		return step_fail(o, r, "cannot get the metadata: %m");
 	context_take(c);
 	if (c->degraded)
-		return step_fail(o, -EHOSTUNREACH, "service unavailable (%s); using the cached "
-				 "document", f->error ? f->error : "unknown error");
+		return step_fail(o, f->invalid ? -EBADMSG : -EHOSTUNREACH,
+				 "%s (%s); using the cached document",
+				 f->invalid ? "the service's document is invalid" : "service unavailable",
+				 f->error ? f->error : "unknown error");
 
 	if (!c->dry_run) {
 		r = userdata_store(c);
