@@ -14,7 +14,9 @@
 #include <sys/random.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <linux/openat2.h>
 
 #include "base/util.h"
 
@@ -201,6 +203,55 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 fail:
 	(void)unlinkat(dirfd, tmp, 0);
 	return r;
+}
+
+int symlink_atomic_at(int dirfd, const char *name, const char *target)
+{
+	char tmp[NAME_MAX + 1], old[PATH_MAX];
+	ssize_t n;
+	uint64_t rnd;
+
+	if (strlen(name) > NAME_MAX - 16)
+		return -ENAMETOOLONG;
+	n = readlinkat(dirfd, name, old, sizeof(old) - 1);
+	if (n >= 0 && (size_t)n == strlen(target) && memcmp(old, target, (size_t)n) == 0)
+		return 0;
+	for (int attempt = 0;; attempt++) {
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint64_t)now_usec() ^ (uint64_t)getpid();
+		snprintf(tmp, sizeof(tmp), ".#%s.%06llx", name,
+			 (unsigned long long)(rnd & 0xffffff));
+		if (symlinkat(target, dirfd, tmp) == 0)
+			break;
+		if (errno != EEXIST || attempt > 16)
+			return negative_errno();
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int r = negative_errno();
+		(void)unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	return fsync_dir(dirfd) ?: 1;
+}
+
+int open_in_root(const char *root, const char *path, int flags)
+{
+	_cleanup_close_ int rfd = -1;
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	rfd = open(root_is_host(root) ? "/" : root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return negative_errno();
+	while (*path == '/')
+		path++;
+	fd = syscall(SYS_openat2, rfd, *path ? path : ".", &how, sizeof(how));
+	if (fd < 0)
+		return negative_errno();
+	return (int)fd;
 }
 
 int write_file_atomic(const char *root, const char *path, const void *data, size_t len,

@@ -51,6 +51,18 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 int write_file_atomic(const char *root, const char *path, const void *data, size_t len,
 		      mode_t mode);
 
+/* Make NAME in DIRFD a symlink to TARGET atomically (a temp link renamed over NAME, whatever
+ * NAME was). 0 when it already was exactly that link, 1 when made. */
+int symlink_atomic_at(int dirfd, const char *name, const char *target);
+
+/*
+ * Open PATH for reading (FLAGS: O_RDONLY and the like) resolved inside ROOT as if ROOT were "/":
+ * the image's own symlinks are followed (an absolute one stays inside ROOT, ".." stops at ROOT;
+ * openat2 RESOLVE_IN_ROOT). For files vagent only reads from the image (a zone file, the
+ * locale list); never for a write.
+ */
+int open_in_root(const char *root, const char *path, int flags);
+
 /*
  * Read NAME in DIRFD (O_NOFOLLOW; regular files only) up to MAX bytes. Larger: -EFBIG.
  * The buffer is NUL-terminated (not counted in *ret_len). -ENOENT when missing.
