@@ -459,17 +459,43 @@ static struct http_options options_fill(const struct http_options *options, uint
 	return o;
 }
 
-static int handle_new(const char *url, struct transfer *t, char *errbuf, CURL **ret)
+static void curl_slist_free_allp(struct curl_slist **l)
+{
+	curl_slist_free_all(*l);
+}
+
+/* The URL as messages show it. */
+static const char *shown(const char *url, const struct http_options *o)
+{
+	return o && o->log_url ? o->log_url : url;
+}
+
+/* A handle for URL with O's request headers (*RET_HEADERS: kept until the handle is gone). */
+static int handle_new(const char *url, const struct http_options *o, struct transfer *t,
+		      char *errbuf, CURL **ret, struct curl_slist **ret_headers)
 {
 	_cleanup_(curl_easy_cleanupp) CURL *c = curl_easy_init();
 	int r;
 
 	if (!c)
-		return log_error_errno(-ENOMEM, "Failed to create a curl handle for '%s'.", url);
+		return log_error_errno(-ENOMEM, "Failed to create a curl handle for '%s'.",
+				       shown(url, o));
 	t->curl = c;
 	r = setup_handle(c, t, errbuf, url);
+	for (size_t i = 0; r >= 0 && o->headers && o->headers[i]; i++) {
+		struct curl_slist *n = curl_slist_append(*ret_headers, o->headers[i]);
+
+		if (!n)
+			r = -ENOMEM;
+		else
+			*ret_headers = n;
+	}
+	if (r >= 0 && *ret_headers &&
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *ret_headers) != CURLE_OK)
+		r = -EIO;
 	if (r < 0)
-		return log_error_errno(r, "Failed to set up the curl handle for '%s'.", url);
+		return log_error_errno(r, "Failed to set up the curl handle for '%s'.",
+				       shown(url, o));
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -518,7 +544,7 @@ static int try_once(CURL *c, struct transfer *t, char *errbuf, const char *url,
 	}
 	r = set_try_timeouts(c, o, deadline != 0 ? deadline - now : UINT64_MAX);
 	if (r < 0)
-		return log_error_errno(r, "Failed to set the curl timeouts for '%s'.", url);
+		return log_error_errno(r, "Failed to set the curl timeouts for '%s'.", shown(url, o));
 
 	*t = (struct transfer){ .curl = c, .max_size = o->max_size };
 	errbuf[0] = '\0';
@@ -562,6 +588,7 @@ static int try_once(CURL *c, struct transfer *t, char *errbuf, const char *url,
 int http_get_once(const char *url, const struct http_options *options, struct http_backoff *b,
 		  uint64_t *ret_wait_usec, long *ret_status, char **ret_body, size_t *ret_len)
 {
+	_cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
 	_cleanup_(curl_easy_cleanupp) CURL *c = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct transfer t = {};
@@ -569,22 +596,23 @@ int http_get_once(const char *url, const struct http_options *options, struct ht
 	int r;
 
 	if (!url_ok(url))
-		return refuse_url(url);
+		return refuse_url(shown(url, options));
 	o = options_fill(options, now_usec());
-	r = handle_new(url, &t, errbuf, &c);
+	r = handle_new(url, &o, &t, errbuf, &c, &headers);
 	if (r < 0)
 		return r;
 	r = try_once(c, &t, errbuf, url, &o, o.deadline_usec, b, ret_status, ret_body, ret_len);
 	if (r == -EAGAIN && ret_wait_usec)
 		*ret_wait_usec = http_backoff_wait(&o, b);
-	log_debug("Fetching '%s': %s (%u failures in a row).", url, r == 0 ? "answered" : b->reason,
-		  b->failures);
+	log_debug("Fetching '%s': %s (%u failures in a row).", shown(url, &o),
+		  r == 0 ? "answered" : b->reason, b->failures);
 	return r;
 }
 
 int http_get(const char *url, const struct http_options *options, long *ret_status, char **ret_body,
 	     size_t *ret_len)
 {
+	_cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
 	_cleanup_(curl_easy_cleanupp) CURL *c = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct http_backoff b = {};
@@ -596,12 +624,12 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 	int r;
 
 	if (!url_ok(url))
-		return refuse_url(url);
+		return refuse_url(shown(url, options));
 	o = options_fill(options, start);
 	if (o.deadline_usec != 0 && start >= o.deadline_usec)
 		return log_warning_errno(-ETIMEDOUT, "Not fetching '%s': the deadline already passed.",
-					 url);
-	r = handle_new(url, &t, errbuf, &c);
+					 shown(url, &o));
+	r = handle_new(url, &o, &t, errbuf, &c, &headers);
 	if (r < 0)
 		return r;
 
@@ -613,8 +641,8 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 		tries++;
 		r = try_once(c, &t, errbuf, url, &o, deadline, &b, ret_status, ret_body, ret_len);
 		if (r == 0) {
-			log_debug("Fetched '%s': HTTP %ld, %zu bytes, %u tries.", url, t.status, t.len,
-				  tries);
+			log_debug("Fetched '%s': HTTP %ld, %zu bytes, %u tries.", shown(url, &o),
+				  t.status, t.len, tries);
 			return 0;
 		}
 		if (r != -EAGAIN)
@@ -630,14 +658,15 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 			extended = true;
 			log_notice("'%s' keeps answering '%s': it is up but busy; trying on past the "
 				   "deadline, for at most %" PRIu64 " s more.",
-				   url, b.reason, (o.busy_deadline_usec - o.deadline_usec) / USEC_PER_SEC);
+				   shown(url, &o), b.reason,
+				   (o.busy_deadline_usec - o.deadline_usec) / USEC_PER_SEC);
 		}
-		log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms.", url, b.reason,
-			 wait / USEC_PER_MSEC);
+		log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms.", shown(url, &o),
+			 b.reason, wait / USEC_PER_MSEC);
 		sleep_usec(wait);
 	}
 
 	return log_warning_errno(r, "Failed to fetch '%s' (%u %s in %" PRIu64 " ms, last: %s): %m",
-				 url, tries, tries == 1 ? "try" : "tries",
+				 shown(url, &o), tries, tries == 1 ? "try" : "tries",
 				 (now_usec() - start) / USEC_PER_MSEC, b.reason);
 }

@@ -37,6 +37,9 @@ struct http_options {
 	 * on past deadline_usec up to this. 0, or not after deadline_usec: no extension. */
 	uint64_t busy_deadline_usec;
 	size_t max_size;	       /* body cap in bytes; 0: HTTP_DEFAULT_MAX_SIZE */
+	char *const *headers;	       /* request headers "Name: value", NULL: none (not logged) */
+	const char *log_url;	       /* the URL as messages show it (no query, no credentials);
+					  NULL: the URL itself */
 };
 
 /*
@@ -75,7 +78,8 @@ void http_global_done(void);
  * (timeouts, 429, 5xx); -ENOMEM.
  *
  * Logs one info line per retry and one warning line with the reason when it gives up; never
- * the body. Callers need not log the failure again.
+ * the body or the headers, and the URL as O->log_url when set. Callers need not log the
+ * failure again.
  */
 int http_get(const char *url, const struct http_options *o, long *ret_status, char **ret_body,
 	     size_t *ret_len);
