@@ -77,8 +77,8 @@ mounts:
 disk_setup:
   /dev/vdb: {table_type: gpt}
 fs_setup: []
-timezone: UTC
-apt: {}
+snap: {commands: []}
+byobu_by_default: system
 EOF
 mkdir -p "$R/etc/app" "$SCRATCH/elsewhere"
 printf 'first\n' >"$R/etc/app/appended"
@@ -120,10 +120,10 @@ check "mounts: two fstab lines marked, others kept" bash -c "
 check "mounts: mount points created in the root" test -d "$R/data" -a -d "$R/srv"
 check "disk_setup/fs_setup: one warning about the storage step" test "$(grep -c 'disk_setup and fs_setup are not executed' "$SCRATCH/out-all")" = 1
 check "unknown keys: one warning each, named" bash -c "
-	test \$(grep -c \"key 'timezone' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1 &&
-	test \$(grep -c \"key 'apt' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1"
+	test \$(grep -c \"key 'snap' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1 &&
+	test \$(grep -c \"key 'byobu_by_default' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1"
 msg=$(step_field userdata message)
-ok $(echo "$msg" | grep -qx 'cloud-config: 6 keys applied, 2 failed (write_files, runcmd), 2 skipped under --root (packages), 4 ignored (disk_setup, fs_setup, timezone, apt)' && echo 0 || echo 1) "status: one line: $msg"
+ok $(echo "$msg" | grep -qx 'cloud-config: 6 keys applied, 2 failed (write_files, runcmd), 2 skipped under --root (packages), 4 ignored (disk_setup, fs_setup, snap, byobu_by_default)' && echo 0 || echo 1) "status: one line: $msg"
 check "status: userdata step failed" test "$(step_field userdata result)" = failed
 check "status: bootcmd step changed" test "$(step_field bootcmd result)" = changed
 check "secrets: content never in the output" bash -c "! grep -q SECRET-MARKER '$SCRATCH/out-all' && ! grep -rq SECRET-MARKER '$R/run' '$R/var/lib/vagent/last-boot.json'"
@@ -214,8 +214,8 @@ ok $? "dry run: exit 0"
 check "dry run: nothing written" test "$before" = "$(tree_sum "$R")"
 for want in "write_files          would write '/etc/app/plain.conf'" "would create user 'deploy'" \
 	"would write /etc/sudoers.d/90-vagent-deploy" "runcmd               would run 2 commands" \
-	"mounts               would write 2 fstab lines" "timezone             ignored: not supported" \
-	"apt                  ignored: not supported" "disk_setup/fs_setup  ignored" \
+	"mounts               would write 2 fstab lines" "snap                 ignored: not supported" \
+	"byobu_by_default     ignored: not supported" "disk_setup/fs_setup  ignored" \
 	"packages             skipped under --root" "bootcmd              1 command, every boot"; do
 	check "dry run plan: $want" grep -qF "$want" "$SCRATCH/out-dry"
 done

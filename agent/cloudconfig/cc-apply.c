@@ -426,10 +426,20 @@ enum module {
 	MOD_WRITE_FILES,
 	MOD_USERS,
 	MOD_MOUNTS,
+	/* the system keys, in cloud-init's order (init, then config stage) */
+	MOD_CA_CERTS,
+	MOD_RSYSLOG,
+	MOD_KEYBOARD,
+	MOD_LOCALE,
+	MOD_APT,
+	MOD_NTP,
+	MOD_TIMEZONE,
 	MOD_PACKAGES,
 	MOD_SCRIPTS,
 	MOD_RUNCMD,
 	MOD_WRITE_FILES_DEFERRED,
+	MOD_FINAL_MESSAGE, /* every boot: no stamp */
+	MOD_POWER_STATE,
 	_MOD_MAX,
 };
 
@@ -441,6 +451,15 @@ static const char *const module_stamps[_MOD_MAX] = {
 	[MOD_SCRIPTS] = NULL, /* each script part has its own stamp */
 	[MOD_RUNCMD] = "cloud-config.runcmd",
 	[MOD_WRITE_FILES_DEFERRED] = "cloud-config.write_files_deferred",
+	[MOD_CA_CERTS] = "cloud-config.ca_certs",
+	[MOD_RSYSLOG] = "cloud-config.rsyslog",
+	[MOD_KEYBOARD] = "cloud-config.keyboard",
+	[MOD_LOCALE] = "cloud-config.locale",
+	[MOD_APT] = "cloud-config.apt",
+	[MOD_NTP] = "cloud-config.ntp",
+	[MOD_TIMEZONE] = "cloud-config.timezone",
+	[MOD_FINAL_MESSAGE] = NULL,
+	[MOD_POWER_STATE] = "cloud-config.power_state", /* never twice: no reboot loop */
 };
 
 /* Modules that can run again after a pass was cut short (a reboot, the unit's time limit):
@@ -452,11 +471,20 @@ static const bool module_resumes[_MOD_MAX] = {
 	[MOD_MOUNTS] = true,
 	[MOD_PACKAGES] = true,
 	[MOD_WRITE_FILES_DEFERRED] = true,
+	[MOD_CA_CERTS] = true,
+	[MOD_RSYSLOG] = true,
+	[MOD_KEYBOARD] = true,
+	[MOD_LOCALE] = true,
+	[MOD_APT] = true,
+	[MOD_NTP] = true,
+	[MOD_TIMEZONE] = true,
 };
 
 struct tally {
 	bool failed[_CC_KEY_MAX];
 	bool skipped; /* packages under --root */
+	bool root_skipped[_CC_KEY_MAX]; /* system keys that would act on this machine */
+	bool packages_ran;		/* package_reboot_if_required: packages ran this pass */
 	size_t scripts_ran, scripts_failed;
 	char **interrupted; /* "runcmd", "MIME part 2": cut short before, not run again */
 };
@@ -464,6 +492,57 @@ struct tally {
 static void tally_done(struct tally *t)
 {
 	strv_free(t->interrupted);
+}
+
+/* The system keys: their module and the key each applies (cc-modules.h). */
+static const struct {
+	enum module m;
+	enum cc_key k;
+	int (*fn)(const struct cc_run *c, const struct cloud_config *cc);
+} system_modules[] = {
+	{ MOD_CA_CERTS, CC_CA_CERTS, cc_ca_certs },
+	{ MOD_RSYSLOG, CC_RSYSLOG, cc_rsyslog },
+	{ MOD_KEYBOARD, CC_KEYBOARD, cc_keyboard },
+	{ MOD_LOCALE, CC_LOCALE, cc_locale },
+	{ MOD_APT, CC_APT, cc_apt },
+	{ MOD_NTP, CC_NTP, cc_ntp },
+	{ MOD_TIMEZONE, CC_TIMEZONE, cc_timezone },
+	{ MOD_FINAL_MESSAGE, CC_FINAL_MESSAGE, cc_final_message },
+};
+
+static int run_system_module(const struct cc_run *c, const struct cc_doc *d, enum module m,
+			     struct tally *t)
+{
+	const struct cloud_config *cc = d->cc;
+	int r = 0;
+
+	if (!cc)
+		return 0;
+	if (m == MOD_POWER_STATE) {
+		r = cc_power_state(c, cc, t->packages_ran);
+		if (r < 0)
+			t->failed[cc->has[CC_POWER_STATE] ? CC_POWER_STATE :
+							    CC_PACKAGE_REBOOT_IF_REQUIRED] = true;
+		if (r == 2) {
+			t->root_skipped[CC_POWER_STATE] = cc->has[CC_POWER_STATE];
+			t->root_skipped[CC_PACKAGE_REBOOT_IF_REQUIRED] =
+				cc->has[CC_PACKAGE_REBOOT_IF_REQUIRED];
+		}
+		return r == 2 ? 0 : r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(system_modules); i++) {
+		if (system_modules[i].m != m)
+			continue;
+		if (!cc->has[system_modules[i].k])
+			return 0;
+		r = system_modules[i].fn(c, cc);
+		if (r < 0)
+			t->failed[system_modules[i].k] = true;
+		if (r == 2)
+			t->root_skipped[system_modules[i].k] = true;
+		return r == 2 ? 0 : r;
+	}
+	return 0;
 }
 
 static int run_module(const struct cc_run *c, const struct cc_doc *d, enum module m,
@@ -499,6 +578,7 @@ static int run_module(const struct cc_run *c, const struct cc_doc *d, enum modul
 		if (r < 0)
 			t->failed[CC_PACKAGES] = true;
 		t->skipped = r == 2;
+		t->packages_ran = r == 1 || r < 0;
 		break;
 	case MOD_SCRIPTS:
 		for (size_t i = 0; i < d->n_scripts; i++) {
@@ -545,6 +625,8 @@ static int run_module(const struct cc_run *c, const struct cc_doc *d, enum modul
 		break;
 	case _MOD_MAX:
 		break;
+	default:
+		return run_system_module(c, d, m, t);
 	}
 	return r;
 }
@@ -560,13 +642,16 @@ static void append_names(FILE *f, char *const *names, size_t n)
 
 static int summary(const struct cc_doc *d, const struct tally *t, bool dry_run, char **ret)
 {
-	_cleanup_strv_free_ char **failed = NULL, **ignored = NULL;
+	_cleanup_strv_free_ char **failed = NULL, **ignored = NULL, **skipped_names = NULL;
 	const struct cloud_config *cc = d->cc;
 	_cleanup_free_ char *buf = NULL;
 	size_t applied = 0, skipped = 0, len = 0;
 	FILE *f;
 	int r = 0;
 
+	if (t->skipped && cc &&
+	    (cc->has[CC_PACKAGES] || cc->has[CC_PACKAGE_UPDATE] || cc->has[CC_PACKAGE_UPGRADE]))
+		r = strv_push(&skipped_names, strdup("packages"));
 	for (size_t i = 0; cc && i < _CC_KEY_MAX && r >= 0; i++) {
 		const char *name = cc_key_to_string((enum cc_key)i);
 
@@ -578,9 +663,13 @@ static int summary(const struct cc_doc *d, const struct tally *t, bool dry_run, 
 		else if (t->skipped &&
 			 (i == CC_PACKAGES || i == CC_PACKAGE_UPDATE || i == CC_PACKAGE_UPGRADE))
 			skipped += cc->has[i];
-		else if (cc->has[i])
+		else if (t->root_skipped[i]) {
+			skipped++;
+			r = strv_push(&skipped_names, strdup(name));
+		} else if (cc->has[i])
 			applied++;
 	}
+
 	for (size_t i = 0; cc && cc->unknown && cc->unknown[i] && r >= 0; i++)
 		r = strv_push(&ignored, strdup(cc->unknown[i]));
 	if (r < 0)
@@ -596,8 +685,11 @@ static int summary(const struct cc_doc *d, const struct tally *t, bool dry_run, 
 		append_names(f, failed, strv_length(failed));
 		fputc(')', f);
 	}
-	if (skipped)
-		fprintf(f, ", %zu skipped under --root (packages)", skipped);
+	if (skipped) {
+		fprintf(f, ", %zu skipped under --root (", skipped);
+		append_names(f, skipped_names, strv_length(skipped_names));
+		fputc(')', f);
+	}
 	if (ignored) {
 		fprintf(f, ", %zu ignored (", strv_length(ignored));
 		append_names(f, ignored, strv_length(ignored));
@@ -678,8 +770,29 @@ static void plan_other_steps(const struct cc_run *c, const struct cloud_config *
 			cc_plan(c, "%-20s not applied: wrong shape", cc_key_to_string((enum cc_key)i));
 }
 
+int cc_apply_always(const char *root, const struct config *cfg, const char *id,
+		    const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan)
+{
+	struct cc_run c = { .root = root,
+			    .cfg = cfg,
+			    .id = id,
+			    .dry_run = dry_run,
+			    .plan = dry_run ? plan : NULL,
+			    .log_fd = -1,
+			    .host = host };
+	struct tally t = {};
+	int r;
+
+	if (d->error || !d->cc)
+		return 0;
+	r = run_system_module(&c, d, MOD_FINAL_MESSAGE, &t);
+	tally_done(&t);
+	return r;
+}
+
 int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
-		      const struct cc_doc *d, bool dry_run, FILE *plan, char **ret_message)
+		      const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan,
+		      char **ret_message)
 {
 	_cleanup_close_ int dfd = -1, logfd = -1;
 	size_t files_left = cfg->max_userdata_size;
@@ -689,7 +802,8 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 			    .dry_run = dry_run,
 			    .plan = dry_run ? plan : NULL,
 			    .log_fd = -1,
-			    .files_left = &files_left };
+			    .files_left = &files_left,
+			    .host = host };
 	_cleanup_(tally_done) struct tally t = {};
 	bool failed = false, did = false;
 	int r;

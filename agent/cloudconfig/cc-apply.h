@@ -3,8 +3,9 @@
  * cc-apply.h: cloud-config user data, decoded once per run and applied: the decoded document
  * (gzip undone, MIME parts split, cloud-config parts parsed and merged), bootcmd (every boot,
  * before the other steps), the keys and hostname the other steps take from it, and the
- * per-instance pass (write_files, users, mounts, packages, shell-script parts, runcmd, deferred
- * write_files), each module stamped in the instance state so it runs once per instance.
+ * per-instance pass (write_files, users, mounts, the system keys, packages, shell-script parts,
+ * runcmd, deferred write_files, power_state), each module stamped in the instance state so it
+ * runs once per instance; final_message runs every boot.
  */
 #pragma once
 
@@ -66,12 +67,19 @@ int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
 /*
  * The per-instance pass over D (kind cloud-config or MIME). Modules already stamped for
  * instance ID are not run again (a crash resumes where it stopped). With DRY_RUN, writes
- * nothing and prints the plan to PLAN (when not NULL). *RET_MESSAGE: "cloud-config: 5 keys
- * applied, 2 ignored (foo, bar)". Returns <0 when a module failed, 0 nothing left to do, 1
- * applied (or would apply).
+ * nothing and prints the plan to PLAN (when not NULL). HOST (may be NULL) is what the step
+ * layer lends the modules (cc-types.h: a fetch function, the datasource's name).
+ * *RET_MESSAGE: "cloud-config: 5 keys applied, 2 ignored (foo, bar)". Returns <0 when a module
+ * failed, 0 nothing left to do, 1 applied (or would apply).
  */
 int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
-		      const struct cc_doc *d, bool dry_run, FILE *plan, char **ret_message);
+		      const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan,
+		      char **ret_message);
+
+/* The modules of every boot (final_message) on a boot whose per-instance pass is already
+ * done. <0 failed, 0 none, 1 ran. */
+int cc_apply_always(const char *root, const struct config *cfg, const char *id,
+		    const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan);
 
 /* The stamp written when the per-instance pass is complete. */
 #define CC_STAMP_DONE "cloud-config.done"

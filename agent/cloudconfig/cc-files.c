@@ -5,7 +5,9 @@
  * written atomically inside ROOT: parents are created 0755 one component at a time without
  * following a symlink, the file itself is replaced by rename (a symlink in its place is
  * replaced, never followed). append: the old content is read through O_NOFOLLOW and the whole
- * file rewritten. Only paths, sizes and modes are logged.
+ * file rewritten. source: {uri, headers} is fetched over http(s) through the step layer's fetch
+ * (cc-types.h struct cc_host; the content is the fallback, as in cloud-init). Only paths,
+ * sizes and modes are logged, never a source's query string or headers.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -59,6 +61,42 @@ static int decode(const struct cc_run *c, const struct cc_file *f, size_t *left,
 	return -EINVAL;
 }
 
+/*
+ * write_files source: {uri, headers}: the body, not decoded (cloud-init's read_url_or_decode),
+ * counted against *LEFT. 1 fetched into *RET, 0 use the content instead (a warning said why),
+ * -ENOMEM. Never in a dry run: the plan says it would be fetched.
+ */
+static int fetch_source(const struct cc_run *c, const struct cc_file *f, size_t index,
+			size_t *left, char **ret, size_t *ret_len)
+{
+	const char *u = f->source_uri;
+	int r;
+
+	if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0) {
+		log_warning("cloud-config write_files[%zu] '%s': the source is not an http(s) URL%s, "
+			    "ignoring.", index, f->path, f->content ? ", the content is used" : "");
+		return 0;
+	}
+	if (!c->host || !c->host->fetch) {
+		log_warning("cloud-config write_files[%zu] '%s': no fetching in this run%s, "
+			    "ignoring.", index, f->path, f->content ? ", the content is used" : "");
+		return 0;
+	}
+	r = c->host->fetch(c->host->userdata, u, f->source_headers, *left, ret, ret_len);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		log_warning("cloud-config write_files[%zu] '%s': the source could not be fetched "
+			    "(%s)%s, ignoring.", index, f->path,
+			    r == -EFBIG ? "larger than the files' budget, max-userdata-size" :
+					  strerror(-r),
+			    f->content ? ", the content is used" : "");
+		return 0;
+	}
+	*left -= *ret_len;
+	return 1;
+}
+
 static int resolve_owner(const char *root, const char *owner, uid_t *ret_uid, gid_t *ret_gid)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
@@ -94,11 +132,23 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 	_cleanup_close_ int dfd = -1;
 	size_t len = 0, old_len = 0;
 	struct stat st;
+	bool from_source = false;
 	uid_t uid;
 	gid_t gid;
 	int r;
 
-	r = decode(c, f, left, &data, &len);
+	if (f->source_uri && !c->dry_run) {
+		r = fetch_source(c, f, index, left, &data, &len);
+		if (r == -ENOMEM)
+			return log_error_errno(r, "Out of memory.");
+		from_source = r > 0;
+		if (!from_source && !f->content)
+			/* cloud-init: no content could be loaded, the entry is skipped */
+			return log_error_errno(-ENODATA, "cloud-config write_files[%zu] '%s': no "
+					       "content could be loaded, not written.", index,
+					       f->path);
+	}
+	r = from_source ? 0 : decode(c, f, left, &data, &len);
 	if (r == -ENOMEM)
 		return log_error_errno(r, "Out of memory.");
 	if (r == -EDQUOT)
@@ -123,6 +173,13 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 		return log_error_errno(r, "cloud-config write_files[%zu] '%s': cannot resolve the "
 					  "owner: %m", index, f->path);
 
+	if (c->dry_run && f->source_uri) {
+		cc_plan(c, "%-20s would %s '%s' from its source (fetched then%s, %04o, uid %u, gid %u)%s",
+			"write_files", f->append ? "append to" : "write", f->path,
+			f->content ? "; the content if that fails" : "", (unsigned)f->mode,
+			(unsigned)uid, (unsigned)gid, f->defer ? ", deferred" : "");
+		return 1;
+	}
 	if (c->dry_run) {
 		cc_plan(c, "%-20s would %s '%s' (%zu bytes, %04o, uid %u, gid %u)%s", "write_files",
 			f->append ? "append to" : "write", f->path, len, (unsigned)f->mode,

@@ -2,7 +2,10 @@
 /*
  * cc-modules.h: the cloud-config modules that change the system, shared between cc-apply.c
  * (which orders and stamps them) and the file that implements each: cc-files.c (write_files),
- * cc-users.c (users and groups, sudo rules, the passwd/group lookups), cc-mounts.c (fstab).
+ * cc-users.c (users and groups, sudo rules, the passwd/group lookups), cc-mounts.c (fstab),
+ * and the system keys: cc-system.c (timezone, locale, keyboard), cc-ntp.c, cc-apt.c,
+ * cc-certs.c (ca_certs), cc-rsyslog.c, cc-power.c (final_message, power_state,
+ * package_reboot_if_required).
  * Every module honours dry_run in exactly one place and writes plan lines instead.
  */
 #pragma once
@@ -23,6 +26,7 @@ struct cc_run {
 	FILE *plan; /* dry run: one line per action goes here (may be NULL) */
 	int log_fd; /* command output copy (the instance's cloud-config.log), -1 for none */
 	size_t *files_left; /* write_files: decoded bytes still allowed, both passes together */
+	const struct cc_host *host; /* may be NULL: nothing fetched */
 };
 
 void cc_plan(const struct cc_run *c, const char *fmt, ...) _printf_(2, 3);
@@ -33,6 +37,31 @@ int cc_spawn(const struct cc_run *c, const char *what, char *const argv[], char 
 /* The same with STDIN_FD as the command's stdin (no extra environment). */
 int cc_spawn_stdin(const struct cc_run *c, const char *what, char *const argv[], int stdin_fd);
 
+/*
+ * For the system keys (cc-run.c). A file inside ROOT, written atomically without following a
+ * symlink, only when its content or mode differ; a dry run writes the plan line instead. KEY
+ * names the key in messages. <0 failed (logged), 0 already so, 1 written (or would be).
+ */
+int cc_write(const struct cc_run *c, const char *key, const char *path, const void *data,
+	     size_t len, mode_t mode);
+/* Remove PATH inside ROOT (no symlink followed): <0 failed (logged), 0 not there, 1 removed. */
+int cc_remove(const struct cc_run *c, const char *key, const char *path);
+/*
+ * Run ARGV, a command that changes the running system (a service restart, update-ca-certificates,
+ * shutdown's scheduling): under --root it is not run but recorded (a notice, the plan, the
+ * instance's cloud-config.log), since it would act on this machine, not on the image. <0 it
+ * failed, 1 ran (or would run), 2 recorded, not run (--root).
+ */
+int cc_system_command(const struct cc_run *c, const char *key, char *const argv[],
+		      char *const *extra_env);
+/* systemd runs ROOT (ROOT/run/systemd/system is a directory). */
+bool cc_systemd_running(const struct cc_run *c);
+/* The first of PATHS (NULL-terminated, absolute) that is a file inside ROOT, or NULL. */
+const char *cc_root_has(const struct cc_run *c, const char *const *paths);
+/* systemctl ACTION UNIT (try-restart, try-reload-or-restart, restart) through
+ * cc_system_command() when systemd runs the system; otherwise a notice says why not (0). */
+int cc_service(const struct cc_run *c, const char *key, const char *action, const char *unit);
+
 /* write_files, the entries with defer == DEFERRED. Their decoded contents count against
  * *C->files_left (an entry beyond it fails). <0 some failed, 0 none, 1 wrote. */
 int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool deferred);
@@ -42,3 +71,19 @@ int cc_users(const struct cc_run *c, const struct cloud_config *cc);
 
 /* mounts: vagent's cloud-config lines in etc/fstab. <0 failed, 0 unchanged, 1 changed. */
 int cc_mounts(const struct cc_run *c, const struct cloud_config *cc);
+
+/* The system keys, each only when present. <0 failed, 0 nothing to do, 1 changed (or would),
+ * 2 skipped (under --root: it would act on this machine). */
+int cc_timezone(const struct cc_run *c, const struct cloud_config *cc);
+int cc_locale(const struct cc_run *c, const struct cloud_config *cc);
+int cc_keyboard(const struct cc_run *c, const struct cloud_config *cc);
+int cc_ntp(const struct cc_run *c, const struct cloud_config *cc);
+int cc_apt(const struct cc_run *c, const struct cloud_config *cc);
+int cc_ca_certs(const struct cc_run *c, const struct cloud_config *cc);
+int cc_rsyslog(const struct cc_run *c, const struct cloud_config *cc);
+/* final_message: every boot, with {{uptime}} {{timestamp}} {{version}} {{datasource}}. */
+int cc_final_message(const struct cc_run *c, const struct cloud_config *cc);
+/* power_state, or the reboot package_reboot_if_required asks for once packages ran
+ * (PACKAGES_RAN): a detached waiter runs shutdown(8) once this vagent process has exited
+ * (or after power_state's timeout), as cloud-init does after its final stage. */
+int cc_power_state(const struct cc_run *c, const struct cloud_config *cc, bool packages_ran);

@@ -38,6 +38,16 @@ static const char *const key_names[_CC_KEY_MAX] = {
 	[CC_SSH_GENKEYTYPES] = "ssh_genkeytypes",
 	[CC_DISK_SETUP] = "disk_setup",
 	[CC_FS_SETUP] = "fs_setup",
+	[CC_TIMEZONE] = "timezone",
+	[CC_LOCALE] = "locale",
+	[CC_KEYBOARD] = "keyboard",
+	[CC_NTP] = "ntp",
+	[CC_APT] = "apt",
+	[CC_CA_CERTS] = "ca_certs",
+	[CC_RSYSLOG] = "rsyslog",
+	[CC_PACKAGE_REBOOT_IF_REQUIRED] = "package_reboot_if_required",
+	[CC_POWER_STATE] = "power_state",
+	[CC_FINAL_MESSAGE] = "final_message",
 };
 
 const char *cc_key_to_string(enum cc_key k)
@@ -570,9 +580,7 @@ static int push_problem(struct walk *w, const struct cc_node *n, const char *wha
 }
 
 /* A problem that keeps the key out: returns -EINVAL (or -ENOMEM). */
-static int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
-    _printf_(3, 4);
-static int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
+int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
 {
 	_cleanup_free_ char *what = NULL;
 	size_t i;
@@ -589,7 +597,7 @@ static int add_problem(struct walk *w, const struct cc_node *n, const char *fmt,
 }
 
 /* Sub-key K of the key being read is not supported: one problem line per name, counted. */
-static int ignore_subkey(struct walk *w, const struct cc_node *k)
+int ignore_subkey(struct walk *w, const struct cc_node *k)
 {
 	_cleanup_free_ char *id = NULL, *what = NULL;
 	const char *name = cc_scalar_str(k);
@@ -627,12 +635,12 @@ static int ignore_subkey(struct walk *w, const struct cc_node *k)
 }
 
 /* One unit of work per value read. */
-static int touch(struct walk *w)
+int touch(struct walk *w)
 {
 	return cc_budget_charge(w->b, 0, 0, 1);
 }
 
-static int node_bool(struct walk *w, const struct cc_node *n, const char *what, bool *ret)
+int node_bool(struct walk *w, const struct cc_node *n, const char *what, bool *ret)
 {
 	int b = cc_node_bool(n);
 
@@ -645,7 +653,7 @@ static int node_bool(struct walk *w, const struct cc_node *n, const char *what, 
 }
 
 /* A scalar (numbers included, cloud-init str()s them) as a C string; no NUL inside. */
-static int node_string(struct walk *w, const struct cc_node *n, const char *what, char **ret)
+int node_string(struct walk *w, const struct cc_node *n, const char *what, char **ret)
 {
 	char *s;
 
@@ -664,7 +672,7 @@ static int node_string(struct walk *w, const struct cc_node *n, const char *what
 }
 
 /* A sequence of at most CC_MAX_ENTRIES entries. */
-static int check_entries(struct walk *w, const struct cc_node *n, size_t count)
+int check_entries(struct walk *w, const struct cc_node *n, size_t count)
 {
 	if (touch(w) < 0)
 		return -E2BIG;
@@ -709,7 +717,7 @@ static int strlist_push_split(struct strlist *l, const char *s)
 }
 
 /* A list of strings; with SPLIT a single comma-separated string is accepted too. */
-static int node_strv(struct walk *w, const struct cc_node *n, const char *what, bool split,
+int node_strv(struct walk *w, const struct cc_node *n, const char *what, bool split,
 		     char ***ret)
 {
 	struct strlist l = {};
@@ -764,13 +772,32 @@ static int node_mode(struct walk *w, const struct cc_node *n, mode_t *ret)
 	return 0;
 }
 
+void command_done(struct cc_command *c)
+{
+	free(c->shell);
+	strv_free(c->argv);
+	*c = (struct cc_command){};
+}
+
 static void commands_free(struct cc_command *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].shell);
-		strv_free(c[i].argv);
-	}
+	for (size_t i = 0; i < n; i++)
+		command_done(&c[i]);
 	free(c);
+}
+
+int node_command(struct walk *w, const struct cc_node *c, struct cc_command *ret)
+{
+	int r;
+
+	if (c->type == CC_NODE_SCALAR)
+		return node_string(w, c, "a command", &ret->shell);
+	if (c->type != CC_NODE_SEQUENCE)
+		return add_problem(w, c, "a command must be a string or a list of strings");
+	r = node_strv(w, c, "a command's arguments", false, &ret->argv);
+	if (r >= 0 && !ret->argv)
+		r = add_problem(w, c, "a command needs at least a program");
+	return r;
 }
 
 static int node_commands(struct walk *w, const struct cc_node *n, struct cc_command **ret,
@@ -789,18 +816,8 @@ static int node_commands(struct walk *w, const struct cc_node *n, struct cc_comm
 	l = calloc(total ? total : 1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	for (size_t k = 0; k < total && r >= 0; k++) {
-		const struct cc_node *c = n->seq.items[k];
-
-		if (c->type == CC_NODE_SCALAR)
-			r = node_string(w, c, "a command", &l[k].shell);
-		else if (c->type == CC_NODE_SEQUENCE) {
-			r = node_strv(w, c, "a command's arguments", false, &l[k].argv);
-			if (r >= 0 && !l[k].argv)
-				r = add_problem(w, c, "a command needs at least a program");
-		} else
-			r = add_problem(w, c, "a command must be a string or a list of strings");
-	}
+	for (size_t k = 0; k < total && r >= 0; k++)
+		r = node_command(w, n->seq.items[k], &l[k]);
 	if (r < 0) {
 		commands_free(l, total);
 		return r;
@@ -816,6 +833,8 @@ static void files_free(struct cc_file *f, size_t n)
 		free(f[i].path);
 		free(f[i].content);
 		free(f[i].owner);
+		free(f[i].source_uri);
+		strv_free(f[i].source_headers);
 	}
 	free(f);
 }
@@ -890,7 +909,7 @@ static int node_file(struct walk *w, const struct cc_node *n, struct cc_file *f)
 		else if (streq(name, "defer"))
 			r = node_bool(w, v, "defer", &f->defer);
 		else if (streq(name, "source"))
-			r = add_problem(w, k, "'source' (a URL) is not supported");
+			r = cc_keys_read_source(w, v, f);
 		else
 			r = ignore_subkey(w, k);
 	}
@@ -1206,6 +1225,8 @@ static int node_key(struct walk *w, enum cc_key k, const struct cc_node *v)
 	case CC_FS_SETUP:
 	case _CC_KEY_MAX:
 		return 0;
+	default:
+		return cc_keys_read(w, k, v, cc);
 	}
 	return 0;
 }
@@ -1440,6 +1461,7 @@ static void clear_key(struct cloud_config *cc, enum cc_key k)
 		cc->ssh_genkeytypes = NULL;
 		break;
 	default:
+		cc_keys_clear(cc, k);
 		break;
 	}
 }
@@ -1573,6 +1595,7 @@ int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src)
 			MOVE(ssh_genkeytypes);
 			break;
 		default:
+			cc_keys_move(dst, src, k);
 			break;
 		}
 	}

@@ -3,12 +3,12 @@
  * cloudconfig.h: a "#cloud-config" document turned into plain C: the subset of cloud-init's keys
  * vagent supports (hostname, fqdn, preserve_hostname, ssh_authorized_keys, users, write_files,
  * bootcmd, runcmd, packages, package_update, package_upgrade, mounts, ssh_deletekeys,
- * ssh_genkeytypes; disk_setup and fs_setup noted only), each checked for its shape; every other
- * key is listed by name. A document is read in two steps: YAML -> a tree (cc-node.h: aliases
- * expanded, `<<` merge keys applied, each mapping key once, every value charged to the user
- * data's budget), then the tree -> struct cloud_config. Parts can be merged as trees before the
- * second step. cloudconfig.c is the only libyaml user; nothing here does I/O or logs the
- * document's content.
+ * ssh_genkeytypes; the system keys of cc-types.h, read by cc-keys.c; disk_setup and fs_setup
+ * noted only), each checked for its shape; every other key is listed by name. A document is
+ * read in two steps: YAML -> a tree (cc-node.h: aliases expanded, `<<` merge keys applied, each
+ * mapping key once, every value charged to the user data's budget), then the tree -> struct
+ * cloud_config. Parts can be merged as trees before the second step. cloudconfig.c is the only
+ * libyaml user; nothing here does I/O or logs the document's content.
  */
 #pragma once
 
@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "base/macro.h"
 #include "cloudconfig/cc-node.h"
+#include "cloudconfig/cc-types.h"
 
 /* Limits (with CC_MAX_DEPTH, CC_MAX_NODES and the budget in cc-node.h). */
 #define CC_MAX_KEYS 1024 /* distinct top-level keys of a document, of all parts merged */
@@ -42,6 +44,17 @@ enum cc_key {
 	CC_SSH_GENKEYTYPES,
 	CC_DISK_SETUP, /* recognised, never executed: the storage step owns blank volumes */
 	CC_FS_SETUP,
+	/* the system keys (cc-types.h, read by cc-keys.c) */
+	CC_TIMEZONE,
+	CC_LOCALE,
+	CC_KEYBOARD,
+	CC_NTP,
+	CC_APT,
+	CC_CA_CERTS,
+	CC_RSYSLOG,
+	CC_PACKAGE_REBOOT_IF_REQUIRED,
+	CC_POWER_STATE,
+	CC_FINAL_MESSAGE,
 	_CC_KEY_MAX,
 };
 
@@ -64,13 +77,11 @@ struct cc_file {
 	mode_t mode; /* default 0644 */
 	bool append;
 	bool defer;
+	char *source_uri;      /* source: {uri, headers}: fetched over http(s), NULL: none */
+	char **source_headers; /* "Name: value" (secret: may carry a token), NULL: none */
 };
 
-/* One bootcmd/runcmd entry: SHELL ("sh -c SHELL") or ARGV (run directly). */
-struct cc_command {
-	char *shell;
-	char **argv;
-};
+/* A bootcmd/runcmd entry is a struct cc_command (cc-types.h). */
 
 /* One users entry; IS_DEFAULT for "default" (NAME is then NULL). */
 struct cc_user {
@@ -114,6 +125,18 @@ struct cloud_config {
 	size_t n_mounts;
 	bool ssh_deletekeys;     /* cloud-init's default: true */
 	char **ssh_genkeytypes;  /* "rsa" "ecdsa" "ed25519" (others are the step's to refuse) */
+
+	/* the system keys (cc-types.h) */
+	char *timezone;
+	char *locale; /* NULL with has[CC_LOCALE]: "locale: false" */
+	struct cc_keyboard keyboard;
+	struct cc_ntp ntp;
+	struct cc_apt apt;
+	struct cc_ca_certs ca_certs;
+	struct cc_rsyslog rsyslog;
+	bool package_reboot_if_required;
+	struct cc_power power_state;
+	char *final_message;
 
 	char **unknown;  /* other top-level keys, in document order, no duplicates */
 	size_t n_unknown;
@@ -168,6 +191,33 @@ int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src);
 size_t cloud_config_n_keys(const struct cloud_config *cc);
 
 void cloud_config_free(struct cloud_config *cc);
+
+/*
+ * For the key readers only (cloudconfig.c and cc-keys.c): the walk over a tree (opaque) and its
+ * helpers. A helper that finds a wrong shape records a problem line ("'KEY' at line L, column
+ * C: WHAT": names and positions, never values) and returns -EINVAL: the key is kept out.
+ * -E2BIG when the budget runs out, -ENOMEM.
+ */
+struct walk;
+int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...) _printf_(3, 4);
+/* An unsupported sub-key K: one problem line per name (counted), the key marked partial. 0. */
+int ignore_subkey(struct walk *w, const struct cc_node *k);
+int touch(struct walk *w);
+int node_bool(struct walk *w, const struct cc_node *n, const char *what, bool *ret);
+int node_string(struct walk *w, const struct cc_node *n, const char *what, char **ret);
+int node_strv(struct walk *w, const struct cc_node *n, const char *what, bool split, char ***ret);
+int check_entries(struct walk *w, const struct cc_node *n, size_t count);
+/* One command: a string (sh -c) or a list of strings (argv). */
+int node_command(struct walk *w, const struct cc_node *n, struct cc_command *ret);
+void command_done(struct cc_command *c);
+
+/* cc-keys.c: read, free and move the system keys (K one of CC_TIMEZONE..CC_FINAL_MESSAGE). */
+bool cc_keys_is_system(enum cc_key k);
+int cc_keys_read(struct walk *w, enum cc_key k, const struct cc_node *v, struct cloud_config *cc);
+void cc_keys_clear(struct cloud_config *cc, enum cc_key k);
+void cc_keys_move(struct cloud_config *dst, struct cloud_config *src, enum cc_key k);
+/* write_files' "source: {uri, headers}" into F. */
+int cc_keys_read_source(struct walk *w, const struct cc_node *v, struct cc_file *f);
 static inline void cloud_config_freep(struct cloud_config **cc)
 {
 	cloud_config_free(*cc);

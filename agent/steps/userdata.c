@@ -14,11 +14,78 @@
 #include "base/util.h"
 #include "cloudconfig/cc-apply.h"
 #include "metadata/fetch.h"
+#include "metadata/http.h"
 #include "steps/userdata.h"
 
 #define UD_BASE "user-data"
 #define UD_RAN "user-data.ran"
 #define UD_EXIT "user-data.exit"
+
+/* write_files source: the whole GET is bounded (a try, its retries, the body size). */
+#define SOURCE_CONNECT_TIMEOUT_USEC (UINT64_C(5) * 1000000)
+#define SOURCE_REQUEST_TIMEOUT_USEC (UINT64_C(30) * 1000000)
+#define SOURCE_DEADLINE_USEC (UINT64_C(30) * 1000000)
+
+/* URL as logs may show it: scheme://host[:port]/path, without credentials, query or fragment
+ * (a signed URL's token lives there). */
+static char *url_for_logs(const char *url)
+{
+	const char *a = strstr(url, "://"), *host, *at, *end;
+	size_t hl;
+	char *s;
+
+	if (!a)
+		return strdup("(a URL)");
+	host = a + 3;
+	hl = strcspn(host, "/?#");
+	at = memchr(host, '@', hl);
+	if (at) {
+		hl -= (size_t)(at + 1 - host);
+		host = at + 1;
+	}
+	end = host + hl;
+	end += strcspn(end, "?#");
+	if (asprintf(&s, "%.*s%.*s%s", (int)(a + 3 - url), url, (int)(end - host), host,
+		     end[0] ? "?..." : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* The cloud-config pass's fetch (cc-types.h struct cc_host): metadata/http.c's bounded GET. */
+static int userdata_fetch(void *userdata, const char *url, char *const *headers, size_t max,
+			  char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *shown = url_for_logs(url);
+	struct http_options o = {
+		.connect_timeout_usec = SOURCE_CONNECT_TIMEOUT_USEC,
+		.request_timeout_usec = SOURCE_REQUEST_TIMEOUT_USEC,
+		.deadline_usec = now_usec() + SOURCE_DEADLINE_USEC,
+		.max_size = max ? max : 1,
+		.headers = headers,
+		.log_url = shown ? shown : "(a URL)",
+	};
+	long status = 0;
+	int r;
+
+	r = http_get(url, &o, &status, ret, ret_len);
+	if (r < 0)
+		return r;
+	if (status < 200 || status > 299) {
+		free(*ret);
+		*ret = NULL;
+		return log_warning_errno(-ENOENT, "Failed to fetch '%s': HTTP %ld.", o.log_url,
+					 status);
+	}
+	return 0;
+}
+
+static struct cc_host userdata_host(struct step_context *c)
+{
+	return (struct cc_host){
+		.fetch = userdata_fetch,
+		.datasource = c->degraded ? "vultr (cached metadata)" : "vultr",
+	};
+}
 
 static bool is_cc_kind(enum userdata_kind k)
 {
@@ -149,6 +216,7 @@ static int apply(struct step_context *c, struct step_outcome *o, const char *dat
 	const struct fetched *f = c->fetched;
 	enum userdata_kind kind = userdata_detect(data, len);
 	const struct cc_doc *doc = &own;
+	struct cc_host host;
 	bool cc = false;
 	int r;
 
@@ -197,10 +265,31 @@ static int apply(struct step_context *c, struct step_outcome *o, const char *dat
 		if (r < 0)
 			return step_fail(o, r, "cannot write the user-data stamp: %m");
 	}
-	r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, c->dry_run, c->plan, &m);
+	host = userdata_host(c);
+	r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, &host, c->dry_run, c->plan, &m);
 	if (r < 0)
 		return step_fail(o, r, "%s", m ? m : "cloud-config failed");
 	return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, "%s", m ? m : "cloud-config");
+}
+
+/* A boot after the pass: the modules cloud-init runs every boot (final_message). */
+static void every_boot(struct step_context *c, const char *data, size_t len)
+{
+	_cleanup_(cc_doc_done) struct cc_doc own = {};
+	const struct fetched *f = c->fetched;
+	const struct cc_doc *doc = &own;
+	struct cc_host host = userdata_host(c);
+
+	if (!c->cfg->userdata_enabled)
+		return;
+	if (f->user_data_known && f->user_data_len == len && memcmp(f->user_data, data, len) == 0 &&
+	    userdata_doc(c))
+		doc = userdata_doc(c);
+	else if (cc_doc_decode(c->cfg, data, len, &own) < 0)
+		return;
+	if (cc_doc_has_config(doc))
+		(void)cc_apply_always(c->root, c->cfg, c->instance_id, doc, &host, c->dry_run,
+				      c->plan);
 }
 
 int step_userdata(struct step_context *c, struct step_outcome *o)
@@ -233,9 +322,11 @@ int step_userdata(struct step_context *c, struct step_outcome *o)
 				prev_exit[strcspn(prev_exit, "\n")] = 0;
 			r = step_set(o, STEP_UNCHANGED, "script already ran for this instance (exit "
 				     "status %s)", prev_exit ? prev_exit : "unknown");
-		} else if (state_instance_has(c->root, c->instance_id, CC_STAMP_DONE))
+		} else if (state_instance_has(c->root, c->instance_id, CC_STAMP_DONE)) {
+			every_boot(c, data, len);
 			r = step_set(o, STEP_UNCHANGED, "cloud-config already applied for this "
 				     "instance");
+		}
 		else {
 			/* A pass that did not finish (crash, reboot) resumes from the stored copy. */
 			log_notice("The cloud-config pass of instance '%s' did not finish; resuming.",

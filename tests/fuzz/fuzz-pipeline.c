@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(strv_length(keys) <= CC_MAX_ENTRIES);
 
 	if (d.kind == USERDATA_CLOUD_CONFIG || d.kind == USERDATA_MIME) {
-		r = cc_apply_instance(root, &cfg, "i-fuzz", &d, true, devnull, &message);
+		r = cc_apply_instance(root, &cfg, "i-fuzz", &d, NULL, true, devnull, &message);
 		FUZZ_ASSERT(r >= -4095 && r <= 1);
 		free(message);
 		check_untouched();
