@@ -34,6 +34,8 @@ int config_init(struct config *c)
 		.userdata_enabled = true,
 		.userdata_timeout_usec = 600ULL * 1000000ULL,
 		.storage_enabled = true,
+		.grow_root = true,
+		.grow_volumes = true,
 		.fs_type = FS_EXT4,
 		.min_size = 64ULL << 20,
 		.require_zeros = true,
@@ -141,6 +143,8 @@ static const struct option_def options[] = {
 	{ "storage", "verify", K_ENUM, O(verify_mode), E(verify_modes) },
 	{ "storage", "verify-budget", K_DURATION, O(verify_budget_usec), NULL, 0 },
 	{ "storage", "devices", K_STRING, O(storage_devices), NULL, 0 },
+	{ "grow", "root", K_BOOL, O(grow_root), NULL, 0 },
+	{ "grow", "volumes", K_BOOL, O(grow_volumes), NULL, 0 },
 };
 
 static char *strip(char *s)

@@ -81,6 +81,10 @@ struct config {
 	enum verify_mode verify_mode; /* verify, default auto */
 	uint64_t verify_budget_usec;  /* verify-budget: what auto may spend on a full read */
 	char *storage_devices;        /* devices: "auto", "none" or globs (by-id or kernel names) */
+
+	/* [grow] */
+	bool grow_root;            /* root, default yes: grow / into its disk every boot */
+	bool grow_volumes;         /* volumes, default yes: own volumes grow with their disk */
 };
 
 /* Fill in the defaults (allocates). */

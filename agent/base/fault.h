@@ -8,6 +8,9 @@
  * filesystem), during-mkfs (mkfs is stopped VAGENT_FAULT_DELAY_MS, default 50, after it
  * started, then we die), after-mkfs (filesystem written, partition still "pending"),
  * after-rename (partition "done", no fstab line), after-fstab (fstab written, not mounted).
+ * Growing (grow.c, partition.c): grow-after-backup (the GPT's backup header moved to the end,
+ * the partition not extended), grow-after-table (the table grown, the kernel not told),
+ * grow-after-kernel (the kernel told, the filesystem not grown).
  * fault_pause() points only wait: before-first-write (between the verdict and the in-use
  * re-check that precedes the first write).
  */

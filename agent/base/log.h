@@ -21,6 +21,8 @@
 #define MSGID_STORAGE_REFUSED "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c02"
 #define MSGID_STORAGE_FORMATTED "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c03"
 #define MSGID_STORAGE_UNMOUNTED "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c04"
+#define MSGID_STORAGE_GROWN "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c05"
+#define MSGID_GROW_ROOT "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c06"
 #define MSGID_BOOTCMD "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b14"
 #define MSGID_HOSTKEYS "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b15"
 /* A step's outcome line when its table entry names no MESSAGE_ID of its own. */

@@ -56,6 +56,7 @@ void volume_report_done(struct volume_report *v)
 	free(v->uuid);
 	free(v->volume_id);
 	free(v->result);
+	free(v->grow);
 	free(v->scan.mode);
 	free(v->scan.requested);
 	*v = (struct volume_report){};

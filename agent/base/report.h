@@ -50,6 +50,7 @@ struct volume_report {
 	char *uuid;       /* filesystem UUID, NULL when none */
 	char *volume_id;  /* serial / provider mount id, NULL when unknown */
 	char *result;     /* what happened: "formatted and mounted", "refused", ... (NULL in dry-run) */
+	char *grow;       /* what grew: "vdb1 from 10 GiB to 20 GiB" (dry run: would), NULL: nothing */
 	bool changed;     /* this run changed something for it (not stored in the report files) */
 	struct volume_scan scan;
 };

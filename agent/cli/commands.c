@@ -67,10 +67,12 @@ static void print_report_human(const struct boot_report *b, FILE *f)
 			"MOUNTPOINT", "REASON");
 	for (size_t i = 0; i < b->n_volumes; i++) {
 		const struct volume_report *v = &b->volumes[i];
-		fprintf(f, "%-16s %-12s %-16s %-24s %s%s%s\n", v->device ? v->device : "-",
+		char z[256];
+		fprintf(f, "%-16s %-12s %-16s %-24s %s%s%s%s%s\n", v->device ? v->device : "-",
 			v->verdict ? v->verdict : "-", v->action ? v->action : "-",
 			v->mountpoint ? v->mountpoint : "-", v->reason ? shown(v->reason, x, sizeof(x)) : "",
-			v->result ? "; " : "", v->result ? shown(v->result, y, sizeof(y)) : "");
+			v->result ? "; " : "", v->result ? shown(v->result, y, sizeof(y)) : "",
+			v->grow ? "; grown: " : "", v->grow ? shown(v->grow, z, sizeof(z)) : "");
 	}
 }
 
@@ -133,6 +135,8 @@ static void print_volumes_human(const struct volume_report *v, size_t n, bool dr
 		printf("\n");
 		if (v[i].uuid)
 			printf("  filesystem uuid: %s\n", v[i].uuid);
+		if (v[i].grow)
+			printf("  %s: %s\n", dry_run ? "would grow" : "grown", shown(v[i].grow, x, sizeof(x)));
 		if (v[i].result)
 			printf("  result: %s\n", shown(v[i].result, x, sizeof(x)));
 	}

@@ -1259,6 +1259,7 @@ static const struct field volume_fields[] = {
 	{ "uuid", FIELD_STRING, REPORT_STRING, V(uuid) },
 	{ "volume_id", FIELD_STRING, REPORT_STRING, V(volume_id) },
 	{ "result", FIELD_STRING, REPORT_STRING, V(result) },
+	{ "grow", FIELD_STRING, REPORT_STRING, V(grow) },
 	{ "scan", FIELD_OBJECT, 0, V(scan), .sub = &volume_scan_schema },
 };
 static const struct schema volume_schema =

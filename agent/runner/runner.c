@@ -37,6 +37,8 @@ struct run {
 
 static bool selected(const struct run_options *o, const struct step *s)
 {
+	if (o->devices && (s->flags & STEP_NO_DEVICES))
+		return false;
 	if (o->step)
 		return streq(s->name, o->step) ||
 		       (streq(s->name, "metadata") && step_find(o->step) &&
@@ -166,6 +168,7 @@ static int merge(struct boot_report *b, const struct boot_report *run, bool with
 		    free_and_strdup(&v.uuid, run->volumes[i].uuid) < 0 ||
 		    free_and_strdup(&v.volume_id, run->volumes[i].volume_id) < 0 ||
 		    free_and_strdup(&v.result, run->volumes[i].result) < 0 ||
+		    free_and_strdup(&v.grow, run->volumes[i].grow) < 0 ||
 		    volume_scan_copy(&v.scan, &run->volumes[i].scan) < 0)
 			r = -ENOMEM;
 		else

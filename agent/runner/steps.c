@@ -2,11 +2,13 @@
 /*
  * steps.c (runner): the step table, and nothing else. Order matters: the metadata step fills
  * the context every later step reads; the keys come before anything that reads the user data
- * at length (bootcmd), so whatever the user data holds, the instance can be logged into.
+ * at length (bootcmd), so whatever the user data holds, the instance can be logged into. The
+ * root grows first in the storage stage, before the volumes and the user data need space.
  */
 #include "base/log.h"
 #include "runner/steps.h"
 #include "steps/bootcmd.h"
+#include "steps/growroot.h"
 #include "steps/hostkeys.h"
 #include "steps/hostname.h"
 #include "steps/metadata.h"
@@ -22,6 +24,8 @@ static const struct step table[] = {
 	{ "hostname", step_hostname, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_HOSTNAME },
 	{ "host-keys", step_hostkeys, STAGE_BOOT, 0, MSGID_HOSTKEYS },
+	{ "grow-root", step_grow_root, STAGE_STORAGE, STEP_STORAGE_LOCK | STEP_NO_DEVICES,
+	  MSGID_GROW_ROOT },
 	{ "storage", step_storage, STAGE_STORAGE, STEP_STORAGE_LOCK, MSGID_STORAGE },
 	{ "userdata", step_userdata, STAGE_USERDATA, STEP_NEEDS_METADATA, MSGID_USERDATA },
 	{ "umount", step_umount, STAGE_SHUTDOWN, STEP_STORAGE_LOCK, MSGID_STORAGE_UNMOUNTED },

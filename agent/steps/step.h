@@ -45,6 +45,9 @@ enum {
 	STEP_PER_INSTANCE = 1 << 2,
 	/* Runs under the storage lock, beside a boot, instead of under the run lock. */
 	STEP_STORAGE_LOCK = 1 << 3,
+	/* About the whole system, not one disk: not run (nor recorded) when the command line
+	 * names devices (`vagent mount DEV`, the hotplug unit). */
+	STEP_NO_DEVICES = 1 << 4,
 };
 
 /* What a step ended with. The runner fills RESULT from the return value when the step did not

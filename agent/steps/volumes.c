@@ -2,8 +2,8 @@
 /*
  * volumes.c: the storage and umount steps. Each volume considered goes into the run's report
  * (verdict, reason, action, result); the step's own outcome counts what changed in this run
- * (formatted, newly mounted, unmounted), never what was merely planned, so a second `vagent
- * mount` over mounted volumes is "unchanged".
+ * (formatted, newly mounted, grown, unmounted), never what was merely planned, so a second
+ * `vagent mount` over mounted volumes is "unchanged".
  */
 #include "base/log.h"
 #include "storage/storage.h"
@@ -25,7 +25,7 @@ static int add_volumes(struct step_context *c, struct volume_report *v, size_t n
 int step_storage(struct step_context *c, struct step_outcome *o)
 {
 	struct volume_report *v = NULL;
-	size_t n = 0, formatted = 0, mounted = 0, other = 0;
+	size_t n = 0, formatted = 0, mounted = 0, grown = 0, other = 0;
 	bool changed = false;
 	int r, k;
 
@@ -40,19 +40,23 @@ int step_storage(struct step_context *c, struct step_outcome *o)
 			mounted++;
 		else
 			other++;
+		grown += !!v[i].grow;
 		changed = changed || v[i].changed;
 	}
 	k = add_volumes(c, v, n);
 	if (k < 0)
 		return step_fail(o, k, "out of memory");
 	if (r < 0)
-		return step_fail(o, r, "%zu volume(s): %zu %sformatted, %zu %smounted, %zu left alone; "
-				 "failed: %m", n, formatted, c->dry_run ? "to be " : "", mounted,
-				 c->dry_run ? "to be " : "", other);
-	return step_set(o, c->dry_run ? (formatted + mounted > 0 ? STEP_CHANGED : STEP_UNCHANGED) :
+		return step_fail(o, r, "%zu volume(s): %zu %sformatted, %zu %smounted, %zu %sgrown, %zu "
+				 "left alone; failed: %m", n, formatted, c->dry_run ? "to be " : "",
+				 mounted, c->dry_run ? "to be " : "", grown, c->dry_run ? "to be " : "",
+				 other);
+	return step_set(o, c->dry_run ? (formatted + mounted + grown > 0 ? STEP_CHANGED :
+					 STEP_UNCHANGED) :
 			changed ? STEP_CHANGED : STEP_UNCHANGED,
-			"%zu volume(s): %zu %sformatted, %zu %smounted, %zu left alone", n, formatted,
-			c->dry_run ? "to be " : "", mounted, c->dry_run ? "to be " : "", other);
+			"%zu volume(s): %zu %sformatted, %zu %smounted, %zu %sgrown, %zu left alone", n,
+			formatted, c->dry_run ? "to be " : "", mounted, c->dry_run ? "to be " : "",
+			grown, c->dry_run ? "to be " : "", other);
 }
 
 int step_umount(struct step_context *c, struct step_outcome *o)

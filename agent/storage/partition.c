@@ -3,13 +3,17 @@
  * partition.c: the only libparted user. It writes vagent's partition table on a disk that
  * probe_device() found blank (a fresh GPT, one partition at own_partition_range(), named
  * "vagent-pending"), renames that partition to "vagent-done" once mkfs succeeded, and reads
- * entry 1 of the table back (PARTUUID and name, plain reads of the primary GPT). Every
- * libparted exception is logged; questions are answered CANCEL (or NO), never FIX/IGNORE/YES,
- * and any warning or error makes the operation fail even if libparted would carry on. The
+ * entry 1 of the table back (PARTUUID and name, plain reads of the primary GPT), and grows a
+ * partition whose disk grew (partition_grow(): vagent's own, or the root's last partition; a
+ * DOS entry is rewritten without libparted, one sector) and tells the kernel (BLKPG). Every
+ * libparted exception is logged; questions are answered CANCEL (or NO), never IGNORE/YES, and
+ * any warning or error makes the operation fail even if libparted would carry on. The one FIX
+ * is "the GPT does not use all of the space", answered only inside partition_grow(). The
  * partition node is found in sysfs, never built from a name.
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/blkpg.h>
 #include <linux/fs.h>
 #include <parted/parted.h>
 #include <sys/file.h>
@@ -20,6 +24,8 @@
 #include "base/log.h"
 #include "storage/partition.h"
 #include "storage/probe.h"
+#include "storage/ptable.h"
+#include "base/fault.h"
 #include "base/util.h"
 
 #define PARTITION_WAIT_USEC (5 * 1000000ULL)
@@ -27,10 +33,31 @@
 /* Set by the exception handler: a warning or worse was raised during the current operation. */
 static bool ped_failed;
 static char ped_last_message[256];
+/* partition_grow() only: the one question answered FIX, and whether it was asked. */
+static bool ped_allow_fix;
+static bool ped_fixed;
+
+/* "the GPT does not use all of the space": libparted asks when the disk grew behind the table.
+ * FIX moves the backup header to the new end at once (it writes inside ped_disk_new()). */
+static bool is_grown_gpt_question(const PedException *ex)
+{
+	return ex->type == PED_EXCEPTION_WARNING &&
+	       ex->options == (PED_EXCEPTION_FIX | PED_EXCEPTION_IGNORE) &&
+	       startswith(ex->message, "Not all of the space available to");
+}
 
 static PedExceptionOption exception_handler(PedException *ex)
 {
 	const char *type = ped_exception_get_type_string(ex->type);
+
+	/* The one exception to CANCEL/NO, and only in the grow path (partition_grow()), which
+	 * has checked the table, the space after the partition and the disk's size first. */
+	if (ped_allow_fix && is_grown_gpt_question(ex)) {
+		log_info("libparted: the GPT does not use all of the disk: moving its backup header "
+			 "to the end (FIX)");
+		ped_fixed = true;
+		return PED_EXCEPTION_FIX;
+	}
 
 	if (ex->type >= PED_EXCEPTION_WARNING) {
 		ped_failed = true;
@@ -39,7 +66,8 @@ static PedExceptionOption exception_handler(PedException *ex)
 	} else
 		log_info("libparted %s: %s", type, ex->message);
 
-	/* Never FIX, IGNORE, YES or RETRY: those carry on over whatever libparted found. */
+	/* Otherwise never FIX, IGNORE, YES or RETRY: those carry on over whatever libparted
+	 * found. */
 	if (ex->options & PED_EXCEPTION_CANCEL)
 		return PED_EXCEPTION_CANCEL;
 	if (ex->options & PED_EXCEPTION_NO)
@@ -68,12 +96,14 @@ static void ped_done(struct ped *p)
 	if (p->dev)
 		ped_device_destroy(p->dev); /* drop libparted's cached view of the disk */
 	ped_exception_set_handler(NULL);
+	ped_allow_fix = false;
 	*p = (struct ped){};
 }
 
 static int ped_begin(struct ped *p, const char *disk)
 {
 	ped_failed = false;
+	ped_fixed = false;
 	ped_last_message[0] = 0;
 	ped_exception_set_handler(exception_handler);
 
@@ -435,4 +465,241 @@ int partition_read_entry(const char *disk, char **ret_uuid, char **ret_name)
 		}
 	}
 	return used;
+}
+
+/* ---- growing (issue 12) ---- */
+
+int partition_kernel_resize(int fd, const char *disk, unsigned number, uint64_t start,
+			    uint64_t end)
+{
+	struct blkpg_partition part = {
+		.start = (long long)start,
+		.length = (long long)(end - start),
+		.pno = (int)number,
+	};
+	struct blkpg_ioctl_arg arg = {
+		.op = BLKPG_RESIZE_PARTITION,
+		.datalen = sizeof(part),
+		.data = &part,
+	};
+
+	if (end <= start || number == 0)
+		return -EINVAL;
+	if (ioctl(fd, BLKPG, &arg) < 0)
+		return log_error_errno(errno, "Failed to tell the kernel that partition %u of '%s' "
+					      "now ends at %" PRIu64 ": %m",
+				       number, disk, end);
+	log_info("Told the kernel that partition %u of '%s' now spans %" PRIu64 "..%" PRIu64,
+		 number, disk, start, end);
+	return 0;
+}
+
+/* CHS of LBA for the DOS entry, with the 255-head, 63-sector geometry every current tool uses;
+ * 1023/254/63 beyond what CHS can address. */
+static void dos_chs(uint64_t lba, uint8_t out[3])
+{
+	uint64_t c = lba / (255 * 63), h = (lba / 63) % 255, s = lba % 63 + 1;
+
+	if (c > 1023) {
+		c = 1023;
+		h = 254;
+		s = 63;
+	}
+	out[0] = (uint8_t)h;
+	out[1] = (uint8_t)(s | ((c >> 8) << 6));
+	out[2] = (uint8_t)(c & 0xff);
+}
+
+/* DOS: rewrite entry NUMBER's size (and CHS end) in sector 0 of DISK: one sector, nothing else
+ * changes. The sector must still hold the entry TABLE described. */
+static int grow_dos(const char *disk, const struct ptable *t, const struct ptable_entry *e,
+		    uint64_t new_end)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *sec = NULL;
+	const uint32_t ss = t->sector_size;
+	uint8_t *ent;
+	uint64_t start_lba = e->start / ss, new_n = (new_end - e->start) / ss, old_n;
+
+	if (e->number < 1 || e->number > 4 || new_n > UINT32_MAX ||
+	    start_lba + new_n > (UINT64_C(1) << 32))
+		return log_error_errno(-ERANGE, "Partition %u of '%s' cannot end at %" PRIu64
+						" in a DOS table, refusing",
+				       e->number, disk, new_end);
+	sec = malloc(ss);
+	if (!sec)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	fd = open(disk, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return log_error_errno(errno, "Failed to open '%s' for writing: %m", disk);
+	if (pread(fd, sec, ss, 0) != (ssize_t)ss)
+		return log_error_errno(-EIO, "Failed to read the partition table of '%s'", disk);
+	ent = sec + 446 + 16 * (e->number - 1);
+	old_n = (uint64_t)ent[12] | (uint64_t)ent[13] << 8 | (uint64_t)ent[14] << 16 |
+		(uint64_t)ent[15] << 24;
+	if (sec[510] != 0x55 || sec[511] != 0xaa || ent[4] != e->dos_type ||
+	    ((uint64_t)ent[8] | (uint64_t)ent[9] << 8 | (uint64_t)ent[10] << 16 |
+	     (uint64_t)ent[11] << 24) != start_lba ||
+	    (start_lba + old_n) * ss != e->end)
+		return log_error_errno(-ESTALE, "The DOS table of '%s' changed since it was read, "
+						"refusing",
+				       disk);
+	ent[12] = (uint8_t)new_n;
+	ent[13] = (uint8_t)(new_n >> 8);
+	ent[14] = (uint8_t)(new_n >> 16);
+	ent[15] = (uint8_t)(new_n >> 24);
+	dos_chs(start_lba + new_n - 1, ent + 5);
+	if (pwrite(fd, sec, ss, 0) != (ssize_t)ss || fsync(fd) < 0)
+		return log_error_errno(errno ? errno : EIO,
+				       "Failed to write the partition table of '%s': %m", disk);
+	return 1;
+}
+
+/* The table on the disk now must be T with entry NUMBER ending at NEW_END and the GPT backup at
+ * the end: libparted rewrote the whole table, so check it changed nothing else. */
+static int check_grown_gpt(const char *disk, int fd, const struct ptable *t, unsigned number,
+			   uint64_t new_end, const uint8_t *mbr_before)
+{
+	_cleanup_(ptable_done) struct ptable now = {};
+	uint8_t mbr[512];
+	const uint64_t ss = t->sector_size;
+	size_t len = (size_t)t->n_entries * t->entry_size, off = (size_t)(number - 1) * t->entry_size;
+	int r;
+
+	r = ptable_read_fd(fd, t->disk_bytes, t->sector_size, &now);
+	if (r < 0 || now.type != PTABLE_GPT)
+		return log_error_errno(r < 0 ? r : -EUCLEAN,
+				       "The GPT of '%s' does not read back after growing it", disk);
+	if (now.n_entries != t->n_entries || now.entry_size != t->entry_size ||
+	    now.entries_lba != t->entries_lba || now.backup_lba != t->disk_bytes / ss - 1 ||
+	    memcmp(now.raw_entries, t->raw_entries, off + 40) != 0 ||
+	    memcmp(now.raw_entries + off + 48, t->raw_entries + off + 48, len - off - 48) != 0 ||
+	    !ptable_find(&now, number) || ptable_find(&now, number)->end != new_end)
+		return log_error_errno(-EIO, "The GPT of '%s' changed in more than partition %u's "
+					     "end after growing it",
+				       disk, number);
+	/* Sector 0: the boot code and the other MBR slots stay; only the protective entry (slot
+	 * 1, bytes 446..461) follows the new size. */
+	if (pread(fd, mbr, sizeof(mbr), 0) != (ssize_t)sizeof(mbr) ||
+	    memcmp(mbr, mbr_before, 446) != 0 || memcmp(mbr + 462, mbr_before + 462, 50) != 0)
+		return log_error_errno(-EIO, "libparted changed the boot code or the MBR of '%s' "
+					     "while growing its GPT",
+				       disk);
+	return 0;
+}
+
+int partition_grow(const char *disk, int lock_fd, const struct ptable *t, unsigned number,
+		   uint64_t new_end, bool own)
+{
+	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
+	 * set whenever the callee returns >= 0, see macro.h). */
+	_cleanup_(ped_done) struct ped p = {};
+	const struct ptable_entry *e = ptable_find(t, number);
+	PedPartition *part = NULL, *i;
+	PedGeometry *geom = NULL;
+	const uint32_t ss = t->sector_size;
+	PedSector s0, s1;
+	uint64_t size = 0;
+	uint8_t mbr[512];
+	size_t n = 0;
+	int r;
+
+	if (!e || new_end < e->end || new_end > t->disk_bytes || new_end % ss)
+		return log_error_errno(-EINVAL, "No way to grow partition %u of '%s' to %" PRIu64,
+				       number, disk, new_end);
+	if (ioctl(lock_fd, BLKGETSIZE64, &size) < 0)
+		return log_error_errno(errno, "Failed to read the size of '%s': %m", disk);
+	if (size != t->disk_bytes)
+		return log_error_errno(-ESTALE, "The size of '%s' changed since it was checked (%" PRIu64
+						" -> %" PRIu64 " bytes), refusing",
+				       disk, t->disk_bytes, size);
+
+	if (t->type == PTABLE_DOS) {
+		if (new_end == e->end)
+			return 0;
+		return grow_dos(disk, t, e, new_end);
+	}
+	if (t->type != PTABLE_GPT || t->hybrid)
+		return log_error_errno(-EOPNOTSUPP, "'%s' has no plain GPT, refusing to grow it", disk);
+	if (new_end == e->end && t->backup_lba == t->disk_bytes / ss - 1)
+		return 0;
+	if (pread(lock_fd, mbr, sizeof(mbr), 0) != (ssize_t)sizeof(mbr))
+		return log_error_errno(-EIO, "Failed to read sector 0 of '%s'", disk);
+
+	r = ped_begin(&p, disk);
+	if (r < 0)
+		return r;
+	if ((uint64_t)p.dev->length * (uint64_t)p.dev->sector_size != size ||
+	    (uint64_t)p.dev->sector_size != ss)
+		return log_error_errno(-ESTALE, "libparted sees '%s' with a different size, refusing",
+				       disk);
+	/* From here on libparted may write: answering FIX moves the backup header at once. */
+	ped_allow_fix = true;
+	p.disk = ped_disk_new(p.dev);
+	ped_allow_fix = false;
+	if (!p.disk || ped_failed)
+		return log_error_errno(-EIO, "Failed to read the partition table of '%s'", disk);
+	if (!streq(p.disk->type->name, "gpt"))
+		return log_error_errno(-EUCLEAN, "libparted sees a %s table on '%s', refusing",
+				       p.disk->type->name, disk);
+	if (ped_fixed)
+		fault_point("grow-after-backup");
+
+	/* libparted must see exactly the table that was checked. */
+	for (i = ped_disk_next_partition(p.disk, NULL); i; i = ped_disk_next_partition(p.disk, i)) {
+		const struct ptable_entry *x;
+
+		if (i->num <= 0)
+			continue;
+		n++;
+		x = ptable_find(t, (unsigned)i->num);
+		if (!x || (uint64_t)i->geom.start * ss != x->start ||
+		    (uint64_t)(i->geom.end + 1) * ss != x->end)
+			return log_error_errno(-ESTALE, "libparted's view of '%s' differs from the table "
+							"that was checked, refusing",
+					       disk);
+		if (i->num == (int)number)
+			part = i;
+	}
+	if (n != t->n || !part)
+		return log_error_errno(-ESTALE, "libparted's view of '%s' differs from the table that "
+						"was checked, refusing",
+				       disk);
+	if (own) {
+		const char *name = ped_partition_get_name(part);
+		if (n != 1 || number != 1 || e->start != OWN_ALIGN_BYTES || !name ||
+		    (!streq(name, VAGENT_PART_PENDING) && !streq(name, VAGENT_PART_DONE)))
+			return log_error_errno(-EUCLEAN, "The table of '%s' is not vagent's, refusing",
+					       disk);
+	}
+
+	if (new_end > e->end) {
+		s0 = part->geom.start;
+		s1 = (PedSector)(new_end / ss) - 1;
+		geom = ped_geometry_new(p.dev, s0, s1 - s0 + 1);
+		if (!geom)
+			return log_error_errno(-ENOMEM, "Out of memory");
+		p.constraint = ped_constraint_exact(geom);
+		ped_geometry_destroy(geom);
+		if (!p.constraint)
+			return log_error_errno(-ENOMEM, "Out of memory");
+		if (!ped_disk_set_partition_geom(p.disk, part, p.constraint, s0, s1) || ped_failed ||
+		    part->geom.start != s0 || part->geom.end != s1)
+			return log_error_errno(-EIO, "libparted cannot make partition %u of '%s' end "
+						     "at %" PRIu64 ", refusing",
+					       number, disk, new_end);
+	}
+	if (!ped_disk_commit_to_dev(p.disk) || !ped_device_sync(p.dev) || ped_failed)
+		return log_error_errno(-EIO, "Failed to write the partition table to '%s'", disk);
+	/* Close libparted's writable descriptor while the caller's lock is still held: udev's
+	 * watch then sees the disk locked and does not make the kernel re-read the table. */
+	ped_done(&p);
+
+	r = check_grown_gpt(disk, lock_fd, t, number, new_end, mbr);
+	if (r < 0)
+		return r;
+	log_info("Grew partition %u of '%s' to end at %" PRIu64 " (was %" PRIu64
+		 "), the backup GPT at the end",
+		 number, disk, new_end, e->end);
+	return 1;
 }

@@ -397,6 +397,44 @@ static uint64_t le64_at(const uint8_t *p)
 }
 
 /*
+ * libparted, moving the backup header of a grown disk (its "fix"), zeroes the old header and
+ * leaves the old entries: a copy of the primary's entry array followed by a zero sector, where
+ * the old end of the disk was. Found in [END, END + WIN): recorded as a backup area to skip.
+ */
+static int find_stale_entries(struct probe_ctx *c, const uint8_t *h, uint64_t end, uint64_t win,
+			      uint64_t entries_bytes)
+{
+	const uint64_t ss = c->sector_size;
+	_cleanup_free_ uint8_t *prim = NULL, *buf = NULL;
+	uint64_t old_start, old_end, len = win + entries_bytes + ss;
+
+	prim = malloc(entries_bytes);
+	buf = malloc(len);
+	if (!prim || !buf)
+		return -ENOMEM;
+	if (end + len > c->bd.size_bytes ||
+	    pread(c->fd, prim, entries_bytes, (off_t)(le64_at(h + 72) * ss)) != (ssize_t)entries_bytes ||
+	    pread(c->fd, buf, len, (off_t)end) != (ssize_t)len)
+		return 0;
+	for (uint64_t o = 0; o + entries_bytes + ss <= len; o += ss) {
+		uint64_t lba = (end + o + entries_bytes) / ss;
+		bool zero = true;
+
+		if (memcmp(buf + o, prim, entries_bytes) != 0)
+			continue;
+		for (uint64_t i = 0; i < ss && zero; i++)
+			zero = buf[o + entries_bytes + i] == 0;
+		if (!zero || own_partition_range((lba + 1) * ss, (uint32_t)ss, &old_start, &old_end) < 0 ||
+		    old_end != end)
+			continue;
+		c->gpt_skip[1][0] = end + o;
+		c->gpt_skip[1][1] = (lba + 1) * ss;
+		break;
+	}
+	return 0;
+}
+
+/*
  * Issue 12: a vagent volume that was resized. The partition still starts at 1 MiB and ends on a
  * MiB boundary before the disk's aligned end, and the backup GPT header is either at the old end
  * (the primary header's alternate LBA, and then the partition is exactly vagent's for that old
@@ -462,6 +500,11 @@ static int check_grown(struct probe_ctx *c, uint64_t end, uint64_t aligned_end)
 				c->gpt_skip[1][1] = (lba + 1) * ss;
 				break;
 			}
+		if (c->gpt_skip[1][1] == 0) {
+			int k = find_stale_entries(c, h, end, win, entries_bytes);
+			if (k < 0)
+				return k;
+		}
 	}
 	skip_from = alt * ss - entries_bytes;
 	c->gpt_skip[0][0] = skip_from;
@@ -543,8 +586,11 @@ static int check_own_table(struct probe_ctx *c, blkid_probe pr, char **why)
 		r = blockdev_read_partition_u64(&c->bd, c->kparts[0], "size", &ksize);
 	if (r < 0)
 		return r;
+	/* The kernel may still see a smaller partition (ending on a MiB boundary) when a grow was
+	 * interrupted between writing the table and telling the kernel: the grow path tells it. */
 	if (kpn != (uint64_t)blkid_partition_get_partno(par) || kstart * 512 != start ||
-	    (kstart + ksize) * 512 != end) {
+	    (kstart + ksize) * 512 > end ||
+	    ((kstart + ksize) * 512 != end && ((kstart + ksize) * 512) % OWN_ALIGN_BYTES)) {
 		*why = strdup("kernel's partition does not match the table");
 		return *why ? 0 : -ENOMEM;
 	}

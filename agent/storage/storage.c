@@ -7,6 +7,8 @@
  * fstab.c, mount.c. Volume identity (and so the mount point) comes from the serial, or from the
  * partition's PARTUUID for disks without one, never from the kernel name. Every step is
  * idempotent, so after a crash at any point a re-run converges without formatting twice.
+ * An own volume whose disk grew is grown (grow.h): its table under the same disk lock as the
+ * rename, its filesystem online once mounted; a mounted one in place, under the disk's lock.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,6 +20,7 @@
 #include "base/fault.h"
 #include "base/fstab.h"
 #include "base/log.h"
+#include "storage/grow.h"
 #include "storage/mkfs.h"
 #include "storage/mount.h"
 #include "storage/partition.h"
@@ -99,6 +102,87 @@ static int mountpoint_for(const struct config *cfg, const char *id, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* ---- growing ---- */
+
+/* v->grow: "loop0p1 from 1022 MiB to 2046 MiB" (the partition when it grew, else the
+ * filesystem), and the journal line. */
+static int describe_grow(struct storage_ctx *c, const char *part, const char *id, bool table,
+			 uint64_t before, uint64_t after, struct volume_report *v)
+{
+	const char *name = strrchr(part, '/') ? strrchr(part, '/') + 1 : part;
+	char b[32], a[32];
+	int r;
+
+	grow_human_size(before, b, sizeof(b));
+	grow_human_size(after, a, sizeof(a));
+	r = message_set(&v->grow, 0, "%s%s from %s to %s", table ? "" : "the filesystem on ", name,
+			b, a);
+	if (r < 0)
+		return -ENOMEM;
+	if (!c->dry_run) {
+		v->changed = true;
+		log_full_id(LOG_NOTICE, MSGID_STORAGE_GROWN, "Grew volume '%s': %s", id ? id : "-",
+			    v->grow);
+	}
+	return 0;
+}
+
+/*
+ * The table part of growing an own volume, under the disk's BSD lock (LOCK, held by the
+ * caller). PROBED: the probe's result for an unmounted volume (its scan covered the space after
+ * the partition), NULL for a mounted one (the space is scanned here). *RET_TABLE: the partition
+ * grew, from *RET_BEFORE to *RET_AFTER bytes. A volume whose grown space is not free is left at
+ * its size (a warning), never an error: it still mounts.
+ */
+static int grow_own_table(struct storage_ctx *c, const char *disk, int lock,
+			  const struct probe_result *probed, bool *ret_table, uint64_t *ret_before,
+			  uint64_t *ret_after)
+{
+	_cleanup_(grow_plan_done) struct grow_plan gp = {};
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	*ret_table = false;
+	if (!c->cfg->grow_volumes)
+		return 0;
+	r = grow_own_plan(disk, lock, probed ? probed->size_bytes : 0, !probed || !probed->own_grown,
+			  c->cfg, c->root, c->dry_run, &gp, &why);
+	if (r == -ENOTEMPTY) {
+		log_full_id(LOG_WARNING, MSGID_STORAGE_REFUSED, "Not growing '%s': %s, ignoring.",
+			    disk, why);
+		return 0;
+	}
+	if (r <= 0)
+		return r;
+	*ret_before = gp.kernel_end - gp.start;
+	*ret_after = gp.new_end - gp.start;
+	*ret_table = gp.kernel_end < gp.new_end;
+	if (c->dry_run)
+		return 0;
+	return grow_own_apply(disk, lock, &gp);
+}
+
+/* Grow the mounted filesystem of an own volume to its partition (after its table grew, or to
+ * finish what an interrupted run began). */
+static int grow_own_fs(struct storage_ctx *c, const char *part, const char *mountpoint,
+		       const char *fstype, const char *id, bool table, uint64_t part_before,
+		       uint64_t part_after, struct volume_report *v)
+{
+	uint64_t before = 0, after = 0;
+	int r;
+
+	/* The partition grew (or, in a dry run, would: the filesystem follows it). */
+	if (table) {
+		r = describe_grow(c, part, id, true, part_before, part_after, v);
+		if (r < 0 || c->dry_run)
+			return r;
+	}
+	r = grow_fs(part, mountpoint, fstype, c->dry_run, &before, &after);
+	if (r <= 0 || table)
+		return r;
+	return describe_grow(c, part, id, false, before, after, v);
+}
+
 /* ---- acting ---- */
 
 /*
@@ -107,14 +191,17 @@ static int mountpoint_for(const struct config *cfg, const char *id, char **ret)
  */
 static int finish_volume(struct storage_ctx *c, const char *disk, const char *part,
 			 const char *id, bool mkfs, bool rename, const char *fstype,
-			 const char *fs_uuid, struct volume_report *v)
+			 const char *fs_uuid, const struct probe_result *own,
+			 struct volume_report *v)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
-	_cleanup_free_ char *label = NULL, *uuid = NULL, *line = NULL, *mp = NULL;
+	_cleanup_free_ char *label = NULL, *uuid = NULL, *line = NULL, *mp = NULL, *abs = NULL;
 	_cleanup_close_ int lock = -1;
 	enum fs_type fs = c->cfg->fs_type;
-	int r;
+	uint64_t part_before = 0, part_after = 0;
+	bool table = false;
+	int r, mounted, grow_error = 0;
 
 	if (!mkfs) {
 		if (!fstype || !fs_uuid)
@@ -163,6 +250,16 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	if (r < 0)
 		return log_error_errno(r, "Failed to lock '%s': %m", disk);
 
+	/* A disk that grew: the table first (the rename checks the own geometry). A failure
+	 * here still mounts the volume; the step fails afterwards. */
+	if (own) {
+		grow_error = grow_own_table(c, disk, lock, own, &table, &part_before, &part_after);
+		if (grow_error == -ENOMEM)
+			return grow_error;
+		if (grow_error < 0)
+			table = false;
+	}
+
 	if (rename) {
 		r = partition_set_name(disk, VAGENT_PART_DONE, true);
 		if (r < 0)
@@ -185,7 +282,26 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	r = wait_for_path(part, 10ULL * 1000000ULL);
 	if (r < 0)
 		return log_error_errno(r, "'%s' is missing after the partition rename", part);
-	return mount_volume(c->root, part, mp, fs);
+	mounted = mount_volume(c->root, part, mp, fs);
+	if (mounted < 0 || !own)
+		return mounted;
+	lock = safe_close(lock);
+	if (grow_error < 0)
+		return message_set(&v->result, grow_error, "mounted; growing its partition failed: %s",
+				   strerror(-grow_error));
+
+	/* Mounted: the filesystem grows online (xfs_growfs only works mounted; resize2fs
+	 * offline would want a fresh e2fsck first). */
+	r = mount_path(c->root, mp, &abs);
+	if (r < 0)
+		return r;
+	if (!c->cfg->grow_volumes)
+		return mounted;
+	r = grow_own_fs(c, part, abs, fs_type_to_string(fs), id, table, part_before, part_after, v);
+	if (r < 0 && message_set(&v->result, 0, "mounted; growing its filesystem failed: %s",
+				 strerror(-r)) < 0)
+		return -ENOMEM;
+	return r < 0 ? r : mounted;
 }
 
 static int act_blank(struct storage_ctx *c, const char *disk, struct probe_result *pr,
@@ -225,7 +341,7 @@ static int act_blank(struct storage_ctx *c, const char *disk, struct probe_resul
 	r = free_and_strdup(&v->volume_id, id);
 	if (r < 0)
 		return r;
-	return finish_volume(c, disk, part, id, true, true, NULL, NULL, v);
+	return finish_volume(c, disk, part, id, true, true, NULL, NULL, NULL, v);
 }
 
 static int act_own(struct storage_ctx *c, const char *disk, struct probe_result *pr,
@@ -264,14 +380,44 @@ static int act_own(struct storage_ctx *c, const char *disk, struct probe_result 
 					       pr->own_partition, r < 0 ? strerror(-r) : type);
 	}
 	return finish_volume(c, disk, pr->own_partition, id, mkfs, !pr->own_done, pr->own_fstype,
-			     pr->own_uuid, v);
+			     pr->own_uuid, pr, v);
+}
+
+/* A mounted own volume whose disk grew: see recognise_mounted_own(). */
+static int grow_mounted(struct storage_ctx *c, const char *disk, const char *part,
+			const char *mountpoint, const char *fstype, const char *id,
+			struct volume_report *v)
+{
+	_cleanup_close_ int lock = -1;
+	uint64_t before = 0, after = 0;
+	bool table = false;
+	int r;
+
+	if (!c->cfg->grow_volumes)
+		return 0;
+	lock = open(disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (lock < 0)
+		return log_error_errno(errno, "Failed to open '%s': %m", disk);
+	/* Not O_EXCL (the mount claims the partition): the BSD lock keeps udev off. */
+	if (!c->dry_run) {
+		r = flock_wait(lock, LOCK_EX, 10ULL * 1000000ULL);
+		if (r < 0)
+			return log_error_errno(r, "Failed to lock '%s': %m", disk);
+	}
+	r = grow_own_table(c, disk, lock, NULL, &table, &before, &after);
+	if (r < 0)
+		return r;
+	lock = safe_close(lock);
+	return grow_own_fs(c, part, mountpoint, fstype, id, table, before, after, v);
 }
 
 /*
  * An in-use disk may be vagent's volume, already mounted (every boot after the first, when
  * systemd mounted it from fstab): partition 1 of the disk, named with the done marker in a
- * one-entry GPT, mounted at the volume's own mount point. Then the report says so, and the
- * fstab line is made sure of. Nothing is written to the device. 1 recognised, 0 not.
+ * one-entry GPT, mounted at the volume's own mount point. Then the report says so, the fstab
+ * line is made sure of, and when its disk grew it grows in place (the table under the disk's
+ * BSD lock after the space was scanned, the kernel told with BLKPG, the filesystem online).
+ * 1 recognised, 0 not.
  */
 static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 				 const struct probe_result *pr, struct volume_report *v)
@@ -310,6 +456,15 @@ static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 	    free_and_strdup(&v->action, "mount") < 0 || free_and_strdup(&v->volume_id, id) < 0 ||
 	    free_and_strdup(&v->mountpoint, mp) < 0 || free_and_strdup(&v->uuid, uuid) < 0)
 		return -ENOMEM;
+
+	r = grow_mounted(c, disk, part, mi.path, type, id, v);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		if (message_set(&v->result, 0, "already mounted; growing failed: %s", strerror(-r)) < 0)
+			return -ENOMEM;
+		return r;
+	}
 	if (c->dry_run)
 		return 1;
 
@@ -320,8 +475,10 @@ static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 	if (r < 0)
 		return r;
 	c->fstab_changed |= r > 0;
-	v->changed = r > 0;
-	r = free_and_strdup(&v->result, r > 0 ? "already mounted, fstab line restored" : "already mounted");
+	v->changed = v->changed || r > 0;
+	r = free_and_strdup(&v->result, r > 0 ? (v->grow ? "already mounted, grown, fstab line restored" :
+						 "already mounted, fstab line restored") :
+				      v->grow ? "already mounted, grown" : "already mounted");
 	return r < 0 ? r : 1;
 }
 
@@ -381,6 +538,19 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 		if (id && mountpoint_for(c->cfg, id, &mp) >= 0)
 			if (free_and_strdup(&v->volume_id, id) < 0 || free_and_strdup(&v->mountpoint, mp) < 0)
 				return -ENOMEM;
+		if (pr.verdict == VERDICT_OWN && pr.own_grown) {
+			_cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+			uint64_t before = 0, after = 0;
+			bool table = false;
+
+			pr.excl_fd = safe_close(pr.excl_fd);
+			r = fd < 0 ? -errno : grow_own_table(c, dev, fd, &pr, &table, &before, &after);
+			if (r == -ENOMEM)
+				return r;
+			if (r >= 0 && table &&
+			    describe_grow(c, pr.own_partition, v->volume_id, true, before, after, v) < 0)
+				return -ENOMEM;
+		}
 		return 0;
 	}
 
@@ -392,13 +562,16 @@ static int handle_device(struct storage_ctx *c, const char *dev, bool explicit,
 		r = act_own(c, dev, &pr, v);
 
 	if (r < 0) {
-		if (message_set(&v->result, 0, "failed: %s", strerror(-r)) < 0)
+		if (!v->result && message_set(&v->result, 0, "failed: %s", strerror(-r)) < 0)
 			return -ENOMEM;
 		return r;
 	}
-	v->changed = pr.verdict == VERDICT_BLANK || streq(action, "format-and-mount") || r > 0;
+	v->changed = v->changed || pr.verdict == VERDICT_BLANK || streq(action, "format-and-mount") ||
+		     r > 0;
 	if (pr.verdict == VERDICT_BLANK || streq(action, "format-and-mount"))
 		r = free_and_strdup(&v->result, "formatted and mounted");
+	else if (v->grow)
+		r = free_and_strdup(&v->result, r > 0 ? "mounted and grown" : "already mounted, grown");
 	else
 		r = free_and_strdup(&v->result, r > 0 ? "mounted" : "already mounted");
 	if (r < 0)

@@ -35,7 +35,7 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
 
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, chroot)"
 QEMU=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
-for tool in busybox debootstrap mkfs.ext4 "$PYTHON3" timeout sha256sum; do
+for tool in busybox debootstrap mkfs.ext4 sgdisk partx "$PYTHON3" timeout sha256sum; do
 	command -v "$tool" >/dev/null || bail "$tool not found"
 done
 
@@ -104,10 +104,23 @@ ln -sf /etc/systemd/system/vmtest-wait.service \
 	"$R/etc/systemd/system/multi-user.target.wants/vmtest-wait.service"
 # The enabled vagent units, for the log.
 say "enabled: $(cd "$R/etc/systemd/system" && ls -d */vagent* 2>/dev/null | tr '\n' ' ')"
-rm -f "$W/root.img"
-mkfs.ext4 -q -F -L vmroot -d "$R" "$W/root.img" 2G || bail "mkfs.ext4 -d failed"
+# The root disk as cloud images have it (issue 12: vagent grows / into a bigger disk): GPT
+# with an ESP numbered 15 first and the root on partition 1 (Debian's cloud layout), the root
+# filesystem made in place (mkfs.ext4 -E offset), built at 2 GiB and enlarged to 3 GiB, as a
+# plan with a bigger disk would boot it. / is /dev/vda1. (A DOS root: tests/test-grow.sh.)
+printf '/dev/vda1 / ext4 defaults,noatime 0 1\n' >"$R/etc/fstab"
+root_image() { # IMAGE
+	local start sectors
+	rm -f "$1"
+	truncate -s 2G "$1"
+	sgdisk -n 15:2048:+8M -t 15:ef00 -n 1:0:0 -t 1:8300 "$1" >/dev/null || return 1
+	read -r start sectors < <(partx -g -o START,SECTORS -n 1 "$1") || return 1
+	mkfs.ext4 -q -F -L vmroot -E offset=$((start * 512)) -d "$R" "$1" $((sectors / 2))k &&
+		truncate -s 3G "$1"
+}
+root_image "$W/root.img" || bail "making the GPT root image failed"
 rm -rf "$R"
-say "root image with $(basename "$DEB") ($(elapsed "$t") s)"
+say "root image (GPT) with $(basename "$DEB") ($(elapsed "$t") s)"
 
 # --- boots and checks ----------------------------------------------------------------------
 "$PYTHON3" "$HERE/vmtest.py" --work "$W" --image "$IMG" --qemu "$QEMU" \
