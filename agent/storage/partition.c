@@ -572,6 +572,8 @@ static int check_grown_gpt(const char *disk, int fd, const struct ptable *t, uns
 				       "The GPT of '%s' does not read back after growing it", disk);
 	if (now.n_entries != t->n_entries || now.entry_size != t->entry_size ||
 	    now.entries_lba != t->entries_lba || now.backup_lba != t->disk_bytes / ss - 1 ||
+	    now.first_usable_lba != t->first_usable_lba ||
+	    memcmp(now.disk_guid, t->disk_guid, sizeof(t->disk_guid)) != 0 ||
 	    memcmp(now.raw_entries, t->raw_entries, off + 40) != 0 ||
 	    memcmp(now.raw_entries + off + 48, t->raw_entries + off + 48, len - off - 48) != 0 ||
 	    !ptable_find(&now, number) || ptable_find(&now, number)->end != new_end)

@@ -139,7 +139,8 @@ static int read_gpt(int fd, struct ptable *t, const uint8_t *mbr)
 		return -EUCLEAN;
 
 	t->backup_lba = le64(hdr + 32);
-	first_usable = le64(hdr + 40);
+	first_usable = t->first_usable_lba = le64(hdr + 40);
+	memcpy(t->disk_guid, hdr + 56, 16);
 	t->last_usable_lba = le64(hdr + 48);
 	t->entries_lba = le64(hdr + 72);
 	t->n_entries = le32(hdr + 80);

@@ -38,7 +38,9 @@ struct ptable {
 
 	/* GPT: the primary header's view */
 	uint64_t backup_lba;      /* where it says the backup header is */
+	uint64_t first_usable_lba;
 	uint64_t last_usable_lba; /* its last usable sector */
+	uint8_t disk_guid[16];
 	uint64_t entries_lba;
 	uint32_t n_entries, entry_size;
 	uint8_t *raw_entries; /* the whole entry array as read (n_entries * entry_size bytes) */

@@ -152,6 +152,10 @@ static int grow_own_table(struct storage_ctx *c, const char *disk, int lock,
 			    disk, why);
 		return 0;
 	}
+	/* It grew again since the probe (its newest space is unchecked): the capacity-change
+	 * event that comes with it, or the next boot, grows it. */
+	if (r == -ESTALE)
+		return 0;
 	if (r <= 0)
 		return r;
 	*ret_before = gp.kernel_end - gp.start;
