@@ -4,8 +4,9 @@
  * local filesystems and before the user data (the first thing that needs the space), and
  * needs no metadata: an instance booted on a disk bigger than its image gets the space before
  * anything else happens. Its outcome: changed (grown, by how much), unchanged (/ fills what it
- * can), skipped (turned off, or a layout vagent does not grow: one line says why, a warning
- * when more than 1 % of the disk stays unused), failed.
+ * can), skipped (turned off, or a layout vagent does not grow: one line says why; when more
+ * than 1 % of the disk stays unused it starts with "warning:", and the journal has a warning
+ * too), failed.
  */
 #include "base/log.h"
 #include "steps/growroot.h"
@@ -34,5 +35,5 @@ int step_grow_root(struct step_context *c, struct step_outcome *o)
 	default:
 		res = STEP_SKIPPED;
 	}
-	return step_set(o, res, "%s", g.message);
+	return step_set(o, res, "%s%s", g.warn ? "warning: " : "", g.message);
 }
