@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * config.c: /etc/vagent/vagent.conf → struct config. Built-in defaults first, then the file:
- * INI sections ([metadata], [platform], [hostname], [ssh], [userdata], [storage]),
+ * INI sections ([metadata], [platform], [hostname], [ssh], [userdata], [network], [storage]),
  * "key = value" lines, '#' or ';' comments. A missing file is fine; anything malformed is one error naming the file,
  * the line and the reason, and the command stops with exit status 2. This file writes nothing.
  */
@@ -33,6 +33,7 @@ int config_init(struct config *c)
 		.hostkeys_policy = HOSTKEYS_PER_INSTANCE,
 		.userdata_enabled = true,
 		.userdata_timeout_usec = 600ULL * 1000000ULL,
+		.network_manage = NETWORK_MANAGE_AUTO,
 		.storage_enabled = true,
 		.grow_root = true,
 		.grow_volumes = true,
@@ -86,6 +87,11 @@ static const char *const hostkeys_policies[] = {
 	[HOSTKEYS_PER_INSTANCE] = "per-instance",
 	[HOSTKEYS_KEEP] = "keep",
 };
+static const char *const network_manages[] = {
+	[NETWORK_MANAGE_AUTO] = "auto",
+	[NETWORK_MANAGE_NETWORKD] = "networkd",
+	[NETWORK_MANAGE_NO] = "no",
+};
 static const char *const fs_types[] = {
 	[FS_EXT4] = "ext4",
 	[FS_XFS] = "xfs",
@@ -133,6 +139,7 @@ static const struct option_def options[] = {
 	{ "ssh", "host-keys", K_ENUM, O(hostkeys_policy), E(hostkeys_policies) },
 	{ "userdata", "run", K_BOOL, O(userdata_enabled), NULL, 0 },
 	{ "userdata", "timeout", K_DURATION, O(userdata_timeout_usec), NULL, 0 },
+	{ "network", "manage", K_ENUM, O(network_manage), E(network_manages) },
 	{ "storage", "enabled", K_BOOL, O(storage_enabled), NULL, 0 },
 	{ "storage", "filesystem", K_ENUM, O(fs_type), E(fs_types) },
 	{ "storage", "mount-dir", K_PATH, O(mount_dir), NULL, 0 },

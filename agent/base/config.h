@@ -30,6 +30,12 @@ enum hostkeys_policy {
 	HOSTKEYS_KEEP,         /* never replace existing keys (missing types are still made) */
 };
 
+enum network_manage {
+	NETWORK_MANAGE_AUTO,     /* networkd when systemd-networkd is enabled (default) */
+	NETWORK_MANAGE_NETWORKD, /* always write the systemd-networkd files */
+	NETWORK_MANAGE_NO,       /* leave the network alone */
+};
+
 enum fs_type {
 	FS_EXT4,
 	FS_XFS,
@@ -69,6 +75,9 @@ struct config {
 	/* [userdata] */
 	bool userdata_enabled;         /* run, default yes */
 	uint64_t userdata_timeout_usec; /* timeout, default 10 min */
+
+	/* [network] */
+	enum network_manage network_manage; /* manage, default auto */
 
 	/* [storage] */
 	bool storage_enabled;      /* enabled, default yes */
