@@ -92,6 +92,9 @@ rm -f "$R/tmp/vagent.deb"
 # An image built without host keys, as Vultr's Marketplace builder and Debian's cloud images
 # leave it: vagent must make them before ssh.service starts.
 rm -f "$R"/etc/ssh/ssh_host_*
+# No network configuration of its own (issue 13): the package's fallback .network is what
+# gets the public NIC its DHCP lease, then vagent writes the metadata's.
+rm -f "$R"/etc/systemd/network/*.network
 # A neutral initial hostname (vagent must replace it with the metadata's).
 echo vmbase >"$R/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tvmbase\n::1\tlocalhost ip6-localhost ip6-loopback\n' \

@@ -3,9 +3,14 @@
 """vmtest.py: the boots and the checks of the VM end-to-end test (run.sh prepares root.img).
 
 Boots, all on the same disks (qemu TCG, SMBIOS vendor Vultr, metadata at 169.254.169.254
-through a guestfwd -cmd to `busybox nc 127.0.0.1 PORT`):
+through a guestfwd -cmd to `busybox nc 127.0.0.1 PORT`; two NICs: the public one on qemu's
+user network with DHCP, a VPC one on a network with no DHCP server; the image has no network
+configuration of its own, so the package's fallback DHCP network is what reaches the
+metadata):
   A  first boot, metadata service up: hostname + keys before ssh.service; the blank virtio
-     and NVMe disks formatted, in fstab, mounted; the ext4 disk untouched.
+     and NVMe disks formatted, in fstab, mounted; the ext4 disk untouched; the VPC NIC has
+     the metadata's static address and MTU 1450, the public NIC its lease and the extra
+     addresses; systemd-networkd-wait-online does not hang.
   B  reboot, service up: the volumes mounted again, nothing formatted (UUIDs unchanged); the
      journal of A's shutdown shows vagent unmounting cleanly; a disk hot-attached through QMP
      (blockdev-add + device_add virtio-blk-pci) is formatted and mounted.
@@ -41,6 +46,11 @@ SERIAL = {
     "data": "blk-data-0003",  # virtio disk holding an ext4 filesystem: must stay untouched
     "hot": "blk-hot-0004",  # blank virtio disk attached at runtime (boot B)
 }
+MAC = {  # the NICs, as metadata.json lists them
+    "public": "56:00:05:00:00:01",  # qemu user network: DHCP (169.254.0.15/16), the metadata
+    "private": "5a:00:05:00:00:02",  # a VPC: no DHCP server, static 10.99.0.5/24, MTU 1450
+}
+WAIT_ONLINE_MAX = 30.0  # a bound that catches systemd-networkd-wait-online hanging (2 min)
 DEADLINE = 20.0  # vagent's default metadata deadline (vagent.conf(5))
 BOOT_TIMEOUT = 240  # host timeout per boot, seconds
 RESULTS_SERIAL = "vmtest-results"
@@ -111,6 +121,14 @@ class Mock:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+def closed_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def closed_port():
@@ -241,7 +259,12 @@ class VMTest:
                  "-smbios", "type=1,manufacturer=Vultr,product=VC2",
                  "-kernel", f"{self.a.image}/vmlinux", "-initrd", f"{self.a.image}/initrd.img",
                  "-append", append,
-                 "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
+                 "-netdev", netdev, "-device", f"virtio-net-pci,netdev=n0,mac={MAC['public']}",
+                 # The VPC NIC: a network with no DHCP server (frames go to a UDP port on the
+                 # host where nobody listens); vagent gives it the metadata's static address.
+                 "-netdev", f"socket,id=n1,udp=127.0.0.1:{closed_udp_port()},"
+                 f"localaddr=127.0.0.1:{closed_udp_port()}",
+                 "-device", f"virtio-net-pci,netdev=n1,mac={MAC['private']}"]
                 + vblk(f"{w}/root.img", "root")
                 + vblk(f"{b.dir}/results.img", "res", RESULTS_SERIAL)
                 + vblk(f"{w}/virtio.img", "virtio", SERIAL["virtio"])
@@ -502,6 +525,67 @@ class VMTest:
     def mkfs_lines(self, journal):
         return [l for l in journal.splitlines() if re.search(r"vagent.*Making \S+ on '", l)]
 
+    def nic(self, b, key):
+        """The `ip -j addr` entry of the NIC with MAC[key] ({} when absent)."""
+        try:
+            links = json.loads(b.file("ip-addr.json") or "[]")
+        except ValueError:
+            return {}
+        return next((l for l in links if l.get("address") == MAC[key]), {})
+
+    def check_network(self, b, ctx, first):
+        t = self.tap
+        doc = json.load(open(self.a.document))
+        priv_doc = next(i for i in doc["interfaces"] if i["network-type"] == "private")
+        pub_doc = next(i for i in doc["interfaces"] if i["network-type"] == "public")
+        pub, priv = self.nic(b, "public"), self.nic(b, "private")
+
+        def addrs(link, family):
+            return {(a.get("local"), a.get("prefixlen"), bool(a.get("dynamic")))
+                    for a in link.get("addr_info", []) if a.get("family") == family}
+
+        diag = b.file("ip-addr.json")[:3000] + b.file("networkctl")
+        t.ok(("10.99.0.5", 24, False) in addrs(priv, "inet") and
+             priv.get("mtu") == int(priv_doc["mtu"]),
+             f"{ctx}: VPC NIC {priv.get('ifname', '?')} has the metadata's static 10.99.0.5/24 "
+             f"and MTU {priv_doc['mtu']} (no DHCP server on its network)", diag)
+        t.ok(("169.254.0.15", 16, True) in addrs(pub, "inet"),
+             f"{ctx}: public NIC {pub.get('ifname', '?')} has its DHCP lease 169.254.0.15/16", diag)
+        extra = pub_doc["ipv4"]["additional"][0]["address"]
+        extra6 = pub_doc["ipv6"]["additional"][0]["network"]
+        t.ok((extra, 24, False) in addrs(pub, "inet") and (extra6, 64, False) in addrs(pub, "inet6"),
+             f"{ctx}: public NIC has the extra addresses {extra}/24 and {extra6}/64", diag)
+        states = {l.split()[1]: l.split()[4] for l in b.file("networkctl").splitlines()
+                  if len(l.split()) >= 5}
+        t.ok(states.get(pub.get("ifname")) == "configured" and
+             states.get(priv.get("ifname")) == "configured",
+             f"{ctx}: networkd: both NICs configured ({states})", b.file("networkctl"))
+        files = b.file("networkd-files")
+        t.ok(f"MACAddress={MAC['public']}" in files and f"MACAddress={MAC['private']}" in files and
+             "RequiredForOnline=no" in files,
+             f"{ctx}: vagent's two files in /run/systemd/network (the VPC one not required "
+             "for online)", files)
+        u = b.units()
+        wo = u.get("systemd-networkd-wait-online.service", {})
+        try:
+            wo_start = int(wo.get("InactiveExitTimestampMonotonic") or 0) / 1e6
+            wo_end = int(wo.get("ActiveEnterTimestampMonotonic") or 0) / 1e6
+        except ValueError:
+            wo_start = wo_end = 0
+        t.diag(f"{ctx}: systemd-networkd-wait-online ran {wo_start:.2f} → {wo_end:.2f} s "
+               f"({wo_end - wo_start:.2f} s), {wo.get('Result')}")
+        t.ok(wo.get("Result") == "success" and wo_end and wo_end - wo_start <= WAIT_ONLINE_MAX,
+             f"{ctx}: systemd-networkd-wait-online succeeded in {wo_end - wo_start:.1f} s "
+             f"(<= {WAIT_ONLINE_MAX:.0f} s; it would wait 2 min for a NIC without a lease)", wo)
+        if first:
+            # No network configuration in the image: the package's fallback DHCP network got
+            # the public NIC its lease, then vagent's file took over.
+            j = b.file("journal")
+            t.ok(re.search(r"Configuring with \S*/99-vagent-fallback\.network", j) and
+                 re.search(r"(Reconfiguring|Configuring) with /run/systemd/network/10-vagent-", j),
+                 f"{ctx}: the public NIC came up on 99-vagent-fallback.network, then on "
+                 "vagent's file", "\n".join(l for l in j.splitlines() if "onfiguring with" in l))
+
     def check_first_boot(self, b):
         t = self.tap
         ctx = "first boot"
@@ -567,6 +651,7 @@ class VMTest:
         t.ok(n == 2, f"{ctx}: vagent made exactly 2 filesystems", "\n".join(
             self.mkfs_lines(b.file("journal"))) or "no 'Making ... on' lines")
         self.data_untouched(b, ctx)
+        self.check_network(b, ctx, first=True)
 
     def check_reboot(self, b):
         t = self.tap
@@ -617,6 +702,7 @@ class VMTest:
              f"{ctx}: vagent-hotplug@ unit succeeded ({', '.join(hot_units) or 'none'})",
              hot_units)
         self.data_untouched(b, ctx)
+        self.check_network(b, ctx, first=False)
 
     def check_down(self, b, base):
         t = self.tap
@@ -655,6 +741,8 @@ class VMTest:
             t.ok(any(l.split()[:1] == [mnt] for l in b.file("findmnt").splitlines()),
                  f"{ctx}: {mnt} mounted", b.file("findmnt"))
         self.data_untouched(b, ctx)
+        # degraded mode: the network from the cached document
+        self.check_network(b, ctx, first=False)
 
     def check_new_instance(self, b):
         t = self.tap
