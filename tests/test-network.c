@@ -155,6 +155,16 @@ static void test_plan(void)
 	network_plan_done(&p);
 	metadata_free(m);
 
+	/* The same MAC twice: the second is refused (one file per NIC). */
+	m = parse(PUBLIC "}, {\"mac\": \"56:00:05:aa:bb:cc\", \"network-type\": \"public\"}");
+	r = network_plan_build(m, nics, ARRAY_SIZE(nics), &p);
+	ok(r == 0 && p.n_entries == 2 && p.entries[0].fate == NETWORK_WRITE &&
+		   p.entries[1].fate == NETWORK_MALFORMED &&
+		   has(p.entries[1].error, "field 'interfaces[1].mac': the same as interfaces[0].mac"),
+	   "the same MAC twice: the second interface is refused (r=%d)", r);
+	network_plan_done(&p);
+	metadata_free(m);
+
 	/* A public NIC that matches no NIC does not make the private ones optional. */
 	m = parse("{\"mac\": \"56:00:05:00:00:09\", \"network-type\": \"public\"}, " PRIVATE(
 		"5a:00:05:aa:bb:cc", "", ""));

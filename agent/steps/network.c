@@ -130,6 +130,7 @@ void network_plan_done(struct network_plan *p)
 	for (size_t i = 0; i < p->n_entries; i++) {
 		free(p->entries[i].name);
 		free(p->entries[i].text);
+		free(p->entries[i].error_owned);
 	}
 	free(p->entries);
 	*p = (struct network_plan){};
@@ -234,6 +235,16 @@ static char *render(const struct md_interface *i, size_t index, const char *nic,
 	return text;
 }
 
+/* The index of the first valid, configured interface before K with MAC, else K. */
+static size_t first_with_mac(const struct metadata *md, size_t k, const char *mac)
+{
+	for (size_t j = 0; j < k; j++)
+		if (!md->interfaces[j].error && !md->interfaces[j].unconfigured &&
+		    mac_eq(md->interfaces[j].mac, mac))
+			return j;
+	return k;
+}
+
 int network_plan_build(const struct metadata *md, const struct nic *nics, size_t n_nics,
 		       struct network_plan *ret)
 {
@@ -252,6 +263,7 @@ int network_plan_build(const struct metadata *md, const struct nic *nics, size_t
 		const struct md_interface *i = &md->interfaces[k];
 		struct network_entry *e = &p.entries[k];
 		const struct nic *nic;
+		size_t dup;
 
 		e->index = k;
 		e->mac = i->mac;
@@ -262,7 +274,18 @@ int network_plan_build(const struct metadata *md, const struct nic *nics, size_t
 			e->fate = NETWORK_UNCONFIGURED;
 		else if (!(nic = nic_by_mac(nics, n_nics, i->mac)))
 			e->fate = NETWORK_NO_NIC;
-		else {
+		else if ((dup = first_with_mac(md, k, i->mac)) < k) {
+			/* one file per MAC: the second description of a NIC is refused */
+			e->fate = NETWORK_MALFORMED;
+			if (asprintf(&e->error_owned,
+				     "field 'interfaces[%zu].mac': the same as interfaces[%zu].mac",
+				     k, dup) < 0) {
+				e->error_owned = NULL;
+				network_plan_done(&p);
+				return -ENOMEM;
+			}
+			e->error = e->error_owned;
+		} else {
 			e->fate = NETWORK_WRITE;
 			e->nic = nic->name;
 			if (i->type == MD_NETWORK_PUBLIC)
@@ -473,9 +496,8 @@ static bool root_is_host(const char *root)
 	return !root || streq(root, "/");
 }
 
-static int networkctl_reload(void)
+static int run_tool(char *const argv[])
 {
-	char *argv[] = { (char *)"networkctl", (char *)"reload", NULL };
 	struct spawn_options o = { .timeout_usec = 30ULL * 1000000ULL, .log_fd = -1 };
 	int r, status;
 
@@ -483,6 +505,32 @@ static int networkctl_reload(void)
 	if (r < 0)
 		return r;
 	return status == 0 ? 0 : -EPROTO;
+}
+
+/*
+ * Make the running systemd-networkd read the files: `networkctl reload`, which talks to it
+ * over D-Bus. A minimal image may have no system bus; then (or when the reload fails)
+ * `systemctl restart systemd-networkd.service`, which needs none. *RET_HOW says which.
+ */
+static int networkd_reload(const char **ret_how)
+{
+	char *reload[] = { (char *)"networkctl", (char *)"reload", NULL };
+	char *restart[] = { (char *)"systemctl", (char *)"restart", (char *)"systemd-networkd.service",
+			    NULL };
+	int r;
+
+	if (access("/run/dbus/system_bus_socket", F_OK) == 0) {
+		r = run_tool(reload);
+		if (r >= 0) {
+			*ret_how = "networkd reloaded";
+			return 0;
+		}
+		log_notice_errno(r, "`networkctl reload` failed (%m), restarting systemd-networkd "
+				 "instead.");
+	}
+	r = run_tool(restart);
+	*ret_how = "networkd restarted (no D-Bus for networkctl reload)";
+	return r;
 }
 
 /* One phrase per interface, joined by ", ", into F. */
@@ -580,11 +628,11 @@ int step_network(struct step_context *ctx, struct step_outcome *out)
 		else if (!exists(NULL, "/run/systemd", "netif"))
 			reload_note = "; networkd not running, it reads them when it starts";
 		else {
-			r = networkctl_reload();
+			r = networkd_reload(&reload_note);
 			if (r < 0) {
 				nic_list_free(nics, n_nics);
-				return step_fail(out, r, "files written but `networkctl reload` "
-					       "failed: %m");
+				return step_fail(out, r, "files written but systemd-networkd could not "
+					       "be reloaded: %m");
 			}
 			reloaded = true;
 		}
@@ -606,7 +654,7 @@ int step_network(struct step_context *ctx, struct step_outcome *out)
 			fprintf(f, "%s%s", n == a.overridden_names ? "" : " ", *n);
 		fputc(')', f);
 	}
-	fputs(reloaded ? "; networkd reloaded" : reload_note, f);
+	fprintf(f, "%s%s", reloaded ? "; " : "", reload_note);
 	fclose(f);
 	nic_list_free(nics, n_nics);
 	if (!text)

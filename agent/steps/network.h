@@ -54,7 +54,8 @@ struct network_entry {
 	enum network_fate fate;
 	const char *mac;        /* borrowed from the metadata (NULL when malformed without one) */
 	const char *nic;        /* borrowed from the NIC list (NETWORK_WRITE) */
-	const char *error;      /* borrowed: NETWORK_MALFORMED */
+	const char *error;      /* NETWORK_MALFORMED: the field and the reason */
+	char *error_owned;      /* (the plan's own errors: a MAC given twice) */
 	char *name;             /* NETWORK_WRITE: "10-vagent-560005aabbcc.network" */
 	char *text;             /* NETWORK_WRITE: the file */
 };

@@ -4,14 +4,15 @@
  * The input goes to metadata_parse(), metadata_render() (whole document, secrets redacted) and
  * boot_report_from_json(). Beyond "no crash, no leak": a parsed document honours the promises of
  * metadata.h (instance id safe as a directory name, hostname without control characters, lists
- * never NULL, an interface either refused with its own error or well-formed), an error is one
- * line, and a status file that loads survives a round trip through
+ * never NULL, an interface either refused with its own error or well-formed, the .network files
+ * made from it line by line well-formed), an error is one line, and a status file that loads survives a round trip through
  * boot_report_to_json() unchanged.
  */
 #include <errno.h>
 
 #include "fuzz.h"
 #include "metadata/json.h"
+#include "steps/network.h"
 
 static bool has_control(const char *s)
 {
@@ -50,6 +51,44 @@ static void check_interface(const struct md_interface *i)
 	for (size_t j = 0; j < i->n_ipv4_routes; j++)
 		FUZZ_ASSERT(i->ipv4_routes[j].network && i->ipv4_routes[j].prefix >= 0 &&
 			    i->ipv4_routes[j].prefix <= 32);
+}
+
+/* Every interface given a NIC of its MAC: each rendered .network line is a comment, a
+ * [Section] or Key=Value without control characters (nothing from the document can inject a
+ * line or a key). */
+static void check_network_files(const struct metadata *m)
+{
+	struct nic *nics = calloc(m->n_interfaces + 1, sizeof(*nics));
+	struct network_plan p = {};
+	size_t n = 0;
+
+	FUZZ_ASSERT(nics);
+	for (size_t i = 0; i < m->n_interfaces; i++)
+		if (m->interfaces[i].mac && strlen(m->interfaces[i].mac) == 17) {
+			nics[n].name = (char *)"eth0";
+			memcpy(nics[n].mac, m->interfaces[i].mac, 18);
+			n++;
+		}
+	if (network_plan_build(m, nics, n, &p) == 0) {
+		for (size_t k = 0; k < p.n_entries; k++) {
+			const char *t = p.entries[k].text;
+
+			if (p.entries[k].fate != NETWORK_WRITE)
+				continue;
+			FUZZ_ASSERT(t && p.entries[k].name && !strchr(p.entries[k].name, '/'));
+			for (const char *l = t; *l; l = strchr(l, '\n') + 1) {
+				const char *e = strchr(l, '\n');
+
+				FUZZ_ASSERT(e);
+				for (const char *c = l; c < e; c++)
+					FUZZ_ASSERT((unsigned char)*c >= 0x20 && *c != 0x7f);
+				FUZZ_ASSERT(e == l || l[0] == '#' || l[0] == '[' ||
+					    (memchr(l, '=', (size_t)(e - l)) && l[0] != '='));
+			}
+		}
+		network_plan_done(&p);
+	}
+	free(nics);
 }
 
 static void check_metadata(const uint8_t *data, size_t size)
@@ -92,6 +131,7 @@ static void check_metadata(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(m->n_interfaces == 0 || m->interfaces);
 	for (size_t i = 0; i < m->n_interfaces; i++)
 		check_interface(&m->interfaces[i]);
+	check_network_files(m);
 	metadata_free(m);
 }
 

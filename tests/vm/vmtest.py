@@ -240,7 +240,8 @@ class VMTest:
             append += " " + os.environ["VAGENT_VM_APPEND"]
         if hotplug:
             append += f" vmtest.hotplug={SERIAL['hot']}"
-        netdev = ("user,id=n0,net=169.254.0.0/16,host=169.254.0.2,restrict=on,"
+        netdev = ("user,id=n0,net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.15,"
+                  "restrict=on,"
                   # One process per connection; stderr (the socket too) silenced so that a
                   # refused connection reads as an empty reply, not as an HTTP/0.9 answer.
                   "guestfwd=tcp:169.254.169.254:80-cmd:sh -c "
