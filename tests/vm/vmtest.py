@@ -545,7 +545,7 @@ class VMTest:
             return {(a.get("local"), a.get("prefixlen"), bool(a.get("dynamic")))
                     for a in link.get("addr_info", []) if a.get("family") == family}
 
-        diag = b.file("ip-addr.json")[:3000] + b.file("networkctl")
+        diag = b.file("ip-addr.json")[:3000]
         t.ok(("10.99.0.5", 24, False) in addrs(priv, "inet") and
              priv.get("mtu") == int(priv_doc["mtu"]),
              f"{ctx}: VPC NIC {priv.get('ifname', '?')} has the metadata's static 10.99.0.5/24 "
@@ -556,11 +556,19 @@ class VMTest:
         extra6 = pub_doc["ipv6"]["additional"][0]["network"]
         t.ok((extra, 24, False) in addrs(pub, "inet") and (extra6, 64, False) in addrs(pub, "inet6"),
              f"{ctx}: public NIC has the extra addresses {extra}/24 and {extra6}/64", diag)
-        states = {l.split()[1]: l.split()[4] for l in b.file("networkctl").splitlines()
-                  if len(l.split()) >= 5}
-        t.ok(states.get(pub.get("ifname")) == "configured" and
-             states.get(priv.get("ifname")) == "configured",
-             f"{ctx}: networkd: both NICs configured ({states})", b.file("networkctl"))
+        links, cur = {}, None  # ifindex -> {ADMIN_STATE, NETWORK_FILE, ...}
+        for line in b.file("netif-links").splitlines():
+            if line.startswith("### "):
+                cur = links.setdefault(line[4:].strip(), {})
+            elif cur is not None and "=" in line:
+                k, _, v = line.partition("=")
+                cur[k] = v
+        lp, lv = links.get(str(pub.get("ifindex")), {}), links.get(str(priv.get("ifindex")), {})
+        t.ok(lp.get("ADMIN_STATE") == "configured" and lv.get("ADMIN_STATE") == "configured" and
+             lp.get("NETWORK_FILE", "").startswith("/run/systemd/network/10-vagent-") and
+             lv.get("NETWORK_FILE", "").startswith("/run/systemd/network/10-vagent-"),
+             f"{ctx}: networkd: both NICs configured by vagent's files "
+             f"({lp.get('NETWORK_FILE')}, {lv.get('NETWORK_FILE')})", b.file("netif-links"))
         files = b.file("networkd-files")
         t.ok(f"MACAddress={MAC['public']}" in files and f"MACAddress={MAC['private']}" in files and
              "RequiredForOnline=no" in files,
