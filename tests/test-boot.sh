@@ -301,12 +301,12 @@ R8="$SCRATCH/root-lines"
 make_root "$R8"
 "$VAGENT" -v -c "$CONF" --root "$R8" --metadata-url "$MOCK_URL" boot --no-storage >/dev/null 2>"$SCRATCH/lines.err"
 ok $? "boot -v succeeds"
-for s in metadata ssh-keys bootcmd hostname host-keys userdata; do
+for s in metadata ssh-keys network bootcmd hostname host-keys userdata; do
 	n=$(grep -cE "^vagent: $s: (changed|unchanged|skipped|failed)( |$)" "$SCRATCH/lines.err")
 	ok "$([ "$n" = 1 ]; echo $?)" "one log line for step $s ($n)"
 done
 n=$(grep -cE '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err")
-ok "$([ "$n" = 6 ]; echo $?)" "no other step lines ($n)"
+ok "$([ "$n" = 7 ]; echo $?)" "no other step lines ($n)"
 [ "$n" = 5 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
 # vagent.service's stage, then the user-data unit's: one report, each step once, with its unit.
 R9="$SCRATCH/root-stages"

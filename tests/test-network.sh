@@ -1,19 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# test-network.sh: the network step end to end over --root (a fake sys/class/net carries the
-# NICs and their MACs) and, for real, in a network namespace whose veth NICs carry the
-# metadata's MACs: the files written to run/systemd/network, compared with the expected ones
-# in tests/fixtures/network; vpc_only, unconfigured, a MAC without a NIC, a malformed
-# netmask, a second run that changes nothing, an admin's file in etc/ that wins, dry run,
-# [network] manage. Runs the step through tests/network-hook (the runner's verb comes later).
+# test-network.sh: `vagent network` end to end, the document served by the mock metadata
+# service: over --root (a fake sys/class/net carries the NICs and their MACs) and, for real, in
+# a network namespace whose veth NICs carry the metadata's MACs. The files written to
+# run/systemd/network are compared with the expected ones in tests/fixtures/network; vpc_only,
+# unconfigured, a MAC without a NIC, a malformed netmask, a second run that changes nothing,
+# an admin's file in etc/ that wins, dry run, [network] manage.
 set -o pipefail
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-HOOK=${NETWORK_HOOK:-$top_builddir/tests/network-hook}
 NETDIR=run/systemd/network
 EXPECT=$FIXTURES/network
 PUB=10-vagent-560005aabbcc.network
 PRIV=10-vagent-5a0005aabbcc.network
+CONF=$SCRATCH/vagent.conf
+start_mock
 
 # nics ROOT NAME MAC [NAME MAC...]: a fake ROOT/sys/class/net
 nics() {
@@ -29,24 +30,41 @@ nics() {
 	done
 }
 
-# run ROOT DOC [ARGS]: the step; its "RESULT: MESSAGE" line in $OUT, the plan in $PLAN, the
-# exit status in $RC, stderr in $ERR
+# conf [MANAGE]: vagent.conf with short timeouts and [network] manage = MANAGE (default
+# networkd: the scratch roots have no systemd-networkd enabled)
+conf() {
+	fast_conf "$CONF" 3s
+	printf '\n[platform]\ncheck = no\n\n[network]\nmanage = %s\n' "${1:-networkd}" >>"$CONF"
+}
+
+# step_line JSON: "RESULT: MESSAGE" of the network step in `vagent --json` output
+step_line() {
+	"$PYTHON3" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+s = [x for x in d["steps"] if x["name"] == "network"]
+print(s[0]["result"] + ": " + (s[0]["message"] or "") if s else "no network step")' "$1"
+}
+
+# run ROOT DOC [vagent options]: `vagent --json network` with DOC served; the network step's
+# "RESULT: MESSAGE" in $OUT, vagent's exit status in $RC, its stderr in $ERR
 run() {
 	local root=$1 doc=$2
 	shift 2
-	"$HOOK" "$root" "$doc" "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
+	cp "$doc" "$MOCK_DOC"
+	"$VAGENT" -c "$CONF" --root "$root" --metadata-url "$MOCK_URL" "$@" --json network \
+		>"$SCRATCH/out" 2>"$SCRATCH/err"
 	RC=$?
-	OUT=$(tail -n 1 "$SCRATCH/out")
-	PLAN=$(head -n -1 "$SCRATCH/out")
+	OUT=$(step_line "$SCRATCH/out" 2>&1)
 	ERR=$(cat "$SCRATCH/err")
 }
 
 same() { cmp -s "$1" "$2"; }
+conf networkd
 
 # --- public + private, two extra IPv4, a routed IPv6 /64, mtu as a string ----------------------
 R=$SCRATCH/r1
 nics "$R" enp1s0 56:00:05:aa:bb:cc enp6s0 5A:00:05:AA:BB:CC
-run "$R" "$FIXTURES/v1-network.json" --manage=networkd
+run "$R" "$FIXTURES/v1-network.json"
 ok $((RC != 0)) "public+private: exit 0 (rc=$RC: $OUT)"
 ok "$([[ $OUT == "changed: enp1s0 public, enp6s0 private; 2 file(s) written, 0 unchanged"* ]]; echo $?)" \
 	"public+private: outcome names both NICs ($OUT)"
@@ -59,10 +77,10 @@ ok "$(test "$(stat -c %a "$R/$NETDIR/$PUB")" = 644; echo $?)" "files are 0644"
 ok "$(test ! -e "$R/etc"; echo $?)" "nothing written under etc/"
 
 # --- a second boot changes no file ---------------------------------------------------------------
-before=$(tree_sum "$R"; stat -c '%n %Y %i' "$R/$NETDIR"/*)
+before=$(tree_sum "$R/$NETDIR"; stat -c '%n %Y %i' "$R/$NETDIR"/*)
 sleep 1.1
-run "$R" "$FIXTURES/v1-network.json" --manage=networkd
-after=$(tree_sum "$R"; stat -c '%n %Y %i' "$R/$NETDIR"/*)
+run "$R" "$FIXTURES/v1-network.json"
+after=$(tree_sum "$R/$NETDIR"; stat -c '%n %Y %i' "$R/$NETDIR"/*)
 ok "$([[ $RC == 0 && $OUT == "unchanged: enp1s0 public, enp6s0 private; 0 file(s) written, 2 unchanged" ]]; echo $?)" \
 	"second run: unchanged ($OUT)"
 ok "$(test "$before" = "$after"; echo $?)" "second run: no file touched (content, mtime, inode)"
@@ -72,7 +90,7 @@ mkdir -p "$R/etc/systemd/network"
 printf '[Match]\nMACAddress=5a:00:05:aa:bb:cc\n\n[Network]\nAddress=192.0.2.9/24\n' \
 	>"$R/etc/systemd/network/$PRIV"
 etc_before=$(sha256sum "$R/etc/systemd/network/$PRIV")
-run "$R" "$FIXTURES/v1-network.json" --manage=networkd
+run "$R" "$FIXTURES/v1-network.json"
 ok "$([[ $RC == 0 && $OUT == *"1 replaced by /etc/systemd/network (enp6s0)"* ]]; echo $?)" \
 	"admin's file: reported as replacing vagent's ($OUT)"
 ok "$(test ! -e "$R/$NETDIR/$PRIV"; echo $?)" "admin's file: vagent's copy of that name is gone from run/"
@@ -80,7 +98,7 @@ ok "$(test "$(sha256sum "$R/etc/systemd/network/$PRIV")" = "$etc_before"; echo $
 	"admin's file: left byte for byte"
 check "admin's file: the public NIC is still configured" same "$R/$NETDIR/$PUB" "$EXPECT/network-public.network"
 rm -f "$R/etc/systemd/network/$PRIV"
-run "$R" "$FIXTURES/v1-network.json" --manage=networkd
+run "$R" "$FIXTURES/v1-network.json"
 check "admin's file removed: vagent's comes back" same "$R/$NETDIR/$PRIV" "$EXPECT/network-private.network"
 
 # --- an interface gone from the document: its file goes ----------------------------------------
@@ -90,7 +108,7 @@ d = json.load(open(sys.argv[1]))
 d["interfaces"] = d["interfaces"][:1]
 json.dump(d, open(sys.argv[2], "w"))
 EOF
-run "$R" "$SCRATCH/one.json" --manage=networkd
+run "$R" "$SCRATCH/one.json"
 ok "$([[ $RC == 0 && $OUT == *"0 file(s) written, 1 unchanged, 1 removed"* && ! -e $R/$NETDIR/$PRIV ]]; echo $?)" \
 	"interface dropped from the document: its file removed ($OUT)"
 
@@ -98,10 +116,11 @@ ok "$([[ $RC == 0 && $OUT == *"0 file(s) written, 1 unchanged, 1 removed"* && ! 
 R=$SCRATCH/dry
 nics "$R" enp1s0 56:00:05:aa:bb:cc enp6s0 5a:00:05:aa:bb:cc
 before=$(tree_sum "$R")
-run "$R" "$FIXTURES/v1-network.json" --manage=networkd --dry-run
+run "$R" "$FIXTURES/v1-network.json" --dry-run
 ok "$([[ $RC == 0 && $OUT == *"2 file(s) to write"* ]]; echo $?)" "dry run: plans two files ($OUT)"
+"$VAGENT" -c "$CONF" --root "$R" --metadata-url "$MOCK_URL" --dry-run network >"$SCRATCH/plan" 2>&1
+ok $? "dry run, human output: exit 0"
 ok "$(test "$before" = "$(tree_sum "$R")"; echo $?)" "dry run: nothing written"
-printf '%s\n' "$PLAN" >"$SCRATCH/plan"
 ok "$(grep -q "^# /run/systemd/network/$PUB (enp1s0, would be written)" "$SCRATCH/plan" &&
 	grep -q "^# /run/systemd/network/$PRIV (enp6s0, would be written)" "$SCRATCH/plan" &&
 	grep -q '^Address=10.24.96.5/20$' "$SCRATCH/plan" && grep -q '^DHCP=ipv4$' "$SCRATCH/plan"
@@ -110,7 +129,7 @@ ok "$(grep -q "^# /run/systemd/network/$PUB (enp1s0, would be written)" "$SCRATC
 # --- vpc_only: the first (and only) interface is private, mtu a number ---------------------------
 R=$SCRATCH/vpc
 nics "$R" enp1s0 5a:00:05:00:00:01
-run "$R" "$FIXTURES/v1-network-vpc-only.json" --manage=networkd
+run "$R" "$FIXTURES/v1-network-vpc-only.json"
 ok "$([[ $RC == 0 && $OUT == "changed: enp1s0 private;"* ]]; echo $?)" "vpc_only: configured ($OUT)"
 check "vpc_only: the expected file (static, MTUBytes=1450 from a number, required for online)" \
 	same "$R/$NETDIR/10-vagent-5a0005000001.network" "$EXPECT/vpc-only.network"
@@ -120,7 +139,7 @@ ok "$(! grep -q DHCP=ipv4 "$R/$NETDIR/10-vagent-5a0005000001.network"; echo $?)"
 # --- unconfigured: no file -------------------------------------------------------------------------
 R=$SCRATCH/unconf
 nics "$R" enp1s0 56:00:05:aa:bb:cd enp6s0 5a:00:05:aa:bb:cd
-run "$R" "$FIXTURES/v1-network-unconfigured.json" --manage=networkd
+run "$R" "$FIXTURES/v1-network-unconfigured.json"
 ok "$([[ $RC == 0 && $OUT == "changed: enp1s0 public, interfaces[1] unconfigured;"* ]]; echo $?)" \
 	"unconfigured: reported ($OUT)"
 ok "$(test "$(ls "$R/$NETDIR")" = 10-vagent-560005aabbcd.network; echo $?)" \
@@ -129,7 +148,7 @@ ok "$(test "$(ls "$R/$NETDIR")" = 10-vagent-560005aabbcd.network; echo $?)" \
 # --- a MAC that matches no NIC: one warning, no file ---------------------------------------------
 R=$SCRATCH/nonic
 nics "$R" enp1s0 56:00:05:aa:bb:cc
-run "$R" "$FIXTURES/v1-network.json" --manage=networkd
+run "$R" "$FIXTURES/v1-network.json"
 ok "$([[ $RC == 0 && $OUT == *"interfaces[1] (5a:00:05:aa:bb:cc) matches no NIC"* ]]; echo $?)" \
 	"MAC without a NIC: in the outcome ($OUT)"
 ok "$(test "$(grep -c 'matches no NIC' <<<"$ERR")" = 1; echo $?)" "MAC without a NIC: one warning"
@@ -138,7 +157,7 @@ ok "$(test "$(ls "$R/$NETDIR")" = "$PUB"; echo $?)" "MAC without a NIC: no file 
 # --- a malformed netmask: an error naming the field, the other interface still configured --------
 R=$SCRATCH/bad
 nics "$R" enp1s0 56:00:05:aa:bb:ce enp6s0 5a:00:05:aa:bb:ce
-run "$R" "$FIXTURES/v1-network-bad-netmask.json" --manage=networkd
+run "$R" "$FIXTURES/v1-network-bad-netmask.json"
 ok "$([[ $RC == 1 && $OUT == "failed: "*"field 'interfaces[1].ipv4.netmask': not an IPv4 netmask"* ]]; echo $?)" \
 	"malformed netmask: failed, naming the field (rc=$RC: $OUT)"
 ok "$(test "$(ls "$R/$NETDIR")" = 10-vagent-560005aabbce.network; echo $?)" \
@@ -148,19 +167,21 @@ ok "$(! grep -q '255.0.255.0' <<<"$OUT$ERR"; echo $?)" "malformed netmask: the v
 # --- [network] manage ------------------------------------------------------------------------------
 R=$SCRATCH/manage
 nics "$R" enp1s0 56:00:05:aa:bb:cc enp6s0 5a:00:05:aa:bb:cc
-run "$R" "$FIXTURES/v1-network.json" --manage=no
-ok "$([[ $RC == 0 && $OUT == "skipped: disabled by [network] manage = no" && ! -e $R/run ]]; echo $?)" \
+conf no
+run "$R" "$FIXTURES/v1-network.json"
+ok "$([[ $RC == 0 && $OUT == "skipped: disabled by [network] manage = no" && ! -e $R/$NETDIR ]]; echo $?)" \
 	"manage = no: skipped, nothing written ($OUT)"
 mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
 ln -s /lib/systemd/system/NetworkManager.service \
 	"$R/etc/systemd/system/multi-user.target.wants/NetworkManager.service"
-run "$R" "$FIXTURES/v1-network.json" --manage=auto
-ok "$([[ $RC == 0 && $OUT == "skipped: systemd-networkd is not enabled (NetworkManager in use): enp1s0 public left unconfigured, enp6s0 private left unconfigured" && ! -e $R/run ]]; echo $?)" \
+conf auto
+run "$R" "$FIXTURES/v1-network.json"
+ok "$([[ $RC == 0 && $OUT == "skipped: systemd-networkd is not enabled (NetworkManager is in use): enp1s0 public left unconfigured, enp6s0 private left unconfigured" && ! -e $R/$NETDIR ]]; echo $?)" \
 	"manage = auto without networkd: one line naming the manager and the NICs ($OUT)"
 rm "$R/etc/systemd/system/multi-user.target.wants/NetworkManager.service"
 ln -s /lib/systemd/system/systemd-networkd.service \
 	"$R/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
-run "$R" "$FIXTURES/v1-network.json" --manage=auto
+run "$R" "$FIXTURES/v1-network.json"
 ok "$([[ $RC == 0 && $OUT == "changed: "* ]] && same "$R/$NETDIR/$PRIV" "$EXPECT/network-private.network"; echo $?)" \
 	"manage = auto with networkd enabled: written ($OUT)"
 
@@ -168,6 +189,7 @@ ok "$([[ $RC == 0 && $OUT == "changed: "* ]] && same "$R/$NETDIR/$PRIV" "$EXPECT
 if [ "$(id -u)" != 0 ] || [ -n "${VAGENT_SKIP_ROOT_TESTS:-}" ] || ! command -v ip >/dev/null; then
 	echo "# skipping the network namespace part: needs root and ip(8)"
 else
+	conf networkd
 	NS=vagent-net-$$
 	if ip netns add "$NS" 2>/dev/null; then
 		on_exit "ip netns del $NS"
@@ -176,16 +198,23 @@ else
 			ip -n "$NS" link add enp6s0 type veth peer name p6 &&
 			ip -n "$NS" link set enp6s0 address 5a:00:05:aa:bb:cc
 		ok $? "netns: veth NICs carrying the metadata's MACs"
-		# The namespace's own /sys (ip netns exec mounts it) and a private /run, so the
-		# host's /run/systemd/network is never touched.
-		ip netns exec "$NS" unshare -m --propagation private sh -c \
-			'mount -t tmpfs tmpfs /run && "$1" / "$2" --manage=networkd &&
-			 cp -r /run/systemd/network "$3"' sh "$HOOK" "$FIXTURES/v1-network.json" \
-			"$SCRATCH/netns-out" >"$SCRATCH/out" 2>"$SCRATCH/err"
+		# vagent on the real root of the namespace: its own /sys (ip netns exec mounts it),
+		# the mock service on its loopback, and private /run and /var/lib so that nothing of
+		# the host's is written (vagent writes the cache and its status there).
+		ip netns exec "$NS" unshare -m --propagation private sh -c '
+			ip link set lo up && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/lib &&
+			"$1" "$2" --port 0 --port-file /run/port --document "$3" >/dev/null 2>&1 &
+			for _ in $(seq 100); do [ -s /run/port ] && break; sleep 0.05; done
+			"$4" -c "$5" --metadata-url "http://127.0.0.1:$(cat /run/port)" --json network
+			rc=$?
+			cp -r /run/systemd/network "$6"
+			kill %1
+			exit $rc' sh "$PYTHON3" "$MOCK_METADATA" "$FIXTURES/v1-network.json" "$VAGENT" \
+			"$CONF" "$SCRATCH/netns-out" >"$SCRATCH/out" 2>"$SCRATCH/err"
 		rc=$?
-		OUT=$(tail -n 1 "$SCRATCH/out")
+		OUT=$(step_line "$SCRATCH/out" 2>&1)
 		ok "$([[ $rc == 0 && $OUT == "changed: enp1s0 public, enp6s0 private; 2 file(s) written"*"networkd not running"* ]]; echo $?)" \
-			"netns: the real sysfs NICs matched by MAC (rc=$rc: $OUT)"
+			"netns: vagent network matched the namespace's real NICs by MAC (rc=$rc: $OUT)"
 		check "netns: public file as expected" same "$SCRATCH/netns-out/$PUB" "$EXPECT/network-public.network"
 		check "netns: private file as expected" same "$SCRATCH/netns-out/$PRIV" "$EXPECT/network-private.network"
 	else

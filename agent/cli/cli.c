@@ -19,13 +19,15 @@
 
 static const struct verb verbs[] = {
 	{ "boot", "", 0, 0,
-	  "run the boot's steps: metadata, keys, hostname, storage, then user data",
+	  "run the boot's steps: metadata, keys, network, hostname, storage, then user data",
 	  verb_boot },
 	{ "metadata", "[KEY]", 0, 1,
 	  "print the metadata document (secrets redacted), or one value by dotted path",
 	  verb_metadata },
 	{ "hostname", "", 0, 0, "apply the hostname", verb_hostname },
 	{ "ssh-keys", "", 0, 0, "apply the authorized keys", verb_sshkeys },
+	{ "network", "", 0, 0, "write the systemd-networkd files for the metadata's interfaces",
+	  verb_network },
 	{ "userdata", "", 0, 0, "run the user data, once per instance", verb_userdata },
 	{ "mount", "[DEVICE...]", 0, -1,
 	  "bootstrap block storage: format blank volumes, mount vagent's volumes", verb_mount },

@@ -225,6 +225,11 @@ int verb_sshkeys(const struct invocation *inv, const struct config *cfg)
 	return run_verb(inv, cfg, 0, "ssh-keys", false);
 }
 
+int verb_network(const struct invocation *inv, const struct config *cfg)
+{
+	return run_verb(inv, cfg, 0, "network", false);
+}
+
 int verb_userdata(const struct invocation *inv, const struct config *cfg)
 {
 	return run_verb(inv, cfg, STAGE_MASK(STAGE_USERDATA), NULL, false);

@@ -12,6 +12,7 @@ int verb_boot(const struct invocation *inv, const struct config *cfg);
 int verb_metadata(const struct invocation *inv, const struct config *cfg);
 int verb_hostname(const struct invocation *inv, const struct config *cfg);
 int verb_sshkeys(const struct invocation *inv, const struct config *cfg);
+int verb_network(const struct invocation *inv, const struct config *cfg);
 int verb_userdata(const struct invocation *inv, const struct config *cfg);
 int verb_mount(const struct invocation *inv, const struct config *cfg);
 int verb_umount(const struct invocation *inv, const struct config *cfg);

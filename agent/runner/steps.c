@@ -12,6 +12,7 @@
 #include "steps/hostkeys.h"
 #include "steps/hostname.h"
 #include "steps/metadata.h"
+#include "steps/network.h"
 #include "steps/sshkeys.h"
 #include "steps/userdata.h"
 #include "steps/volumes.h"
@@ -20,6 +21,9 @@ static const struct step table[] = {
 	{ "metadata", step_metadata, STAGE_BOOT, 0, MSGID_METADATA },
 	{ "ssh-keys", step_sshkeys, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_SSHKEYS },
+	/* every boot, from the cache too (never from nothing); before bootcmd, whose commands
+	 * may need the VPC */
+	{ "network", step_network, STAGE_BOOT, STEP_NEEDS_METADATA, MSGID_NETWORK },
 	{ "bootcmd", step_bootcmd, STAGE_BOOT, STEP_NEEDS_METADATA, MSGID_BOOTCMD },
 	{ "hostname", step_hostname, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_HOSTNAME },

@@ -478,7 +478,7 @@ static bool networkd_enabled(const char *root)
 	       exists(root, "/run/systemd", "netif");
 }
 
-/* Which network manager this system uses instead, for the status line. */
+/* Which network manager this system uses instead, for the status line (NULL: none found). */
 static const char *other_manager(const char *root)
 {
 	if (unit_enabled(root, "multi-user.target.wants", "NetworkManager.service"))
@@ -488,12 +488,7 @@ static const char *other_manager(const char *root)
 	if (unit_enabled(root, "multi-user.target.wants", "networking.service") ||
 	    exists(root, "/etc/network", "interfaces"))
 		return "ifupdown";
-	return "no known manager";
-}
-
-static bool root_is_host(const char *root)
-{
-	return !root || streq(root, "/");
+	return NULL;
 }
 
 static int run_tool(char *const argv[])
@@ -573,7 +568,7 @@ int step_network(struct step_context *ctx, struct step_outcome *out)
 	struct nic *nics = NULL;
 	size_t n_nics = 0, len = 0, malformed = 0;
 	bool changed, reloaded = false;
-	const char *reload_note = "";
+	const char *reload_note = "", *other;
 	FILE *f;
 	int r;
 
@@ -593,14 +588,6 @@ int step_network(struct step_context *ctx, struct step_outcome *out)
 		return step_fail(out, r, "%m");
 	}
 
-	for (size_t k = 0; k < plan.n_entries; k++) {
-		if (plan.entries[k].fate == NETWORK_NO_NIC)
-			log_warning("Interface %zu of the metadata (MAC %s) matches no NIC, ignoring.",
-				    k, plan.entries[k].mac);
-		if (plan.entries[k].fate == NETWORK_MALFORMED)
-			malformed++;
-	}
-
 	if (ctx->cfg->network_manage == NETWORK_MANAGE_AUTO && !networkd_enabled(ctx->root)) {
 		f = open_memstream(&text, &len);
 		if (!f) {
@@ -610,9 +597,18 @@ int step_network(struct step_context *ctx, struct step_outcome *out)
 		describe(f, md, &plan, false);
 		fclose(f);
 		nic_list_free(nics, n_nics);
-		return step_set(out, STEP_SKIPPED,
-				"systemd-networkd is not enabled (%s in use): %s", other_manager(ctx->root),
-				text ? text : "");
+		other = other_manager(ctx->root);
+		return step_set(out, STEP_SKIPPED, "systemd-networkd is not enabled (%s%s): %s",
+				other ? other : "nor NetworkManager, netplan or ifupdown",
+				other ? " is in use" : "", text ? text : "");
+	}
+
+	for (size_t k = 0; k < plan.n_entries; k++) {
+		if (plan.entries[k].fate == NETWORK_NO_NIC)
+			log_warning("Interface %zu of the metadata (MAC %s) matches no NIC, ignoring.",
+				    k, plan.entries[k].mac);
+		if (plan.entries[k].fate == NETWORK_MALFORMED)
+			malformed++;
 	}
 
 	r = network_apply(ctx->root, &plan, ctx->dry_run, ctx->dry_run ? ctx->plan : NULL, &a);
