@@ -5,8 +5,8 @@
  * boot_report_from_json(). Beyond "no crash, no leak": a parsed document honours the promises of
  * metadata.h (instance id safe as a directory name, hostname without control characters, lists
  * never NULL, an interface either refused with its own error or well-formed, the .network files
- * made from it line by line well-formed), an error is one line, and a status file that loads survives a round trip through
- * boot_report_to_json() unchanged.
+ * made from it (network_plan_build()) line by line well-formed), an error is one line, and a
+ * status file that loads survives a round trip through boot_report_to_json() unchanged.
  */
 #include <errno.h>
 

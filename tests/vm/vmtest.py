@@ -13,9 +13,9 @@ metadata):
      addresses; systemd-networkd-wait-online does not hang.
   B  reboot, service up: the volumes mounted again, nothing formatted (UUIDs unchanged); the
      journal of A's shutdown shows vagent unmounting cleanly; a disk hot-attached through QMP
-     (blockdev-add + device_add virtio-blk-pci) is formatted and mounted.
+     (blockdev-add + device_add virtio-blk-pci) is formatted and mounted; the network again.
   C  reboot with the service down (connections to it are closed at once): login is reached,
-     vagent gives up within its 20 s deadline.
+     vagent gives up within its 20 s deadline; the network from the cached document.
   D  the same disk as a new instance (a new instance id): new host keys, volumes mounted, not
      formatted; and (issue 12) the mounted virtio volume resized through QMP block_resize
      while the guest runs is grown online (udev change, RESIZE=1, the hotplug unit).
