@@ -4,7 +4,9 @@
  * sys/class/net (Ethernet only, MACs lowercased, sorted), each interface's fate in the plan,
  * the details of the rendered files (routes, MTU, wait-online, both IPv6 shapes), and
  * network_apply() on a scratch root (only vagent's own names are ever removed, a symlinked
- * run/systemd/network is refused). The whole step over --root is tests/test-network.sh.
+ * run/systemd/network is refused). The whole step over --root is tests/test-networkd.sh
+ * (another name: automake gives tests/test-network and a tests/test-network.sh one log file,
+ * so only one of them would run).
  */
 #include <errno.h>
 #include <fcntl.h>

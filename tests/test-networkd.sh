@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# test-network.sh: `vagent network` end to end, the document served by the mock metadata
+# test-networkd.sh: `vagent network` end to end, the document served by the mock metadata
 # service: over --root (a fake sys/class/net carries the NICs and their MACs) and, for real, in
 # a network namespace whose veth NICs carry the metadata's MACs. The files written to
 # run/systemd/network are compared with the expected ones in tests/fixtures/network; vpc_only,
