@@ -202,13 +202,16 @@ else
 		# the mock service on its loopback, and private /run and /var/lib so that nothing of
 		# the host's is written (vagent writes the cache and its status there).
 		ip netns exec "$NS" unshare -m --propagation private sh -c '
-			ip link set lo up && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/lib &&
+			ip link set lo up && mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/lib ||
+				exit 1
 			"$1" "$2" --port 0 --port-file /run/port --document "$3" >/dev/null 2>&1 &
+			mock=$!
 			for _ in $(seq 100); do [ -s /run/port ] && break; sleep 0.05; done
 			"$4" -c "$5" --metadata-url "http://127.0.0.1:$(cat /run/port)" --json network
 			rc=$?
 			cp -r /run/systemd/network "$6"
-			kill %1
+			kill "$mock"
+			wait "$mock"
 			exit $rc' sh "$PYTHON3" "$MOCK_METADATA" "$FIXTURES/v1-network.json" "$VAGENT" \
 			"$CONF" "$SCRATCH/netns-out" >"$SCRATCH/out" 2>"$SCRATCH/err"
 		rc=$?
