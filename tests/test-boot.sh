@@ -307,7 +307,7 @@ for s in metadata ssh-keys network bootcmd hostname host-keys userdata; do
 done
 n=$(grep -cE '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err")
 ok "$([ "$n" = 7 ]; echo $?)" "no other step lines ($n)"
-[ "$n" = 5 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
+[ "$n" = 7 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
 # vagent.service's stage, then the user-data unit's: one report, each step once, with its unit.
 R9="$SCRATCH/root-stages"
 make_root "$R9"
