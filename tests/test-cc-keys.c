@@ -5,6 +5,7 @@
  * key out (with the key, line and column, never the value), the sub-keys warned about, and
  * merging of parts (a later part's key replaces the earlier one's; ASan checks nothing leaks
  * or is freed twice). */
+#include "cloudconfig/cc-apply.h"
 #include "cloudconfig/cloudconfig.h"
 #include "tap.h"
 #include "base/util.h"
@@ -155,24 +156,36 @@ static void test_refusals(void)
 	   "problems never quote the value");
 }
 
+/* Two parts of a MIME archive, merged as trees with cloud-init's default mergers. */
 static void test_merge(void)
 {
-	_cleanup_(cloud_config_freep) struct cloud_config *a = parse(
+	static const char mime[] =
+		"Content-Type: multipart/mixed; boundary=XX\n\n"
+		"--XX\nContent-Type: text/cloud-config\n\n"
 		"#cloud-config\ntimezone: UTC\napt: {sources: {x: {source: 'deb a b c'}}}\n"
-		"rsyslog: {remotes: {r: h}}\npower_state: {mode: reboot, message: one}\n");
-	_cleanup_(cloud_config_freep) struct cloud_config *b = parse(
+		"rsyslog: {remotes: {r: h}}\npower_state: {mode: reboot, message: one}\n"
+		"--XX\nContent-Type: text/cloud-config\n\n"
 		"#cloud-config\napt: {proxy: http://q}\npower_state: {mode: poweroff}\n"
-		"keyboard: {layout: fr}\n");
+		"keyboard: {layout: fr}\n"
+		"--XX--\n";
+	struct config cfg;
+	struct cc_doc d;
+	const struct cloud_config *a;
 
-	ok(cloud_config_merge(a, b) == 0, "merge");
-	ok(streq(a->timezone, "UTC") && a->rsyslog.n_remotes == 1,
-	   "merge: keys only in the first part stay");
-	ok(a->apt.n_sources == 0 && streq(a->apt.proxy[CC_APT_PROXY], "http://q"),
-	   "merge: a later apt replaces the whole key (cloud-init's default merge)");
-	ok(a->power_state.mode == CC_POWER_POWEROFF && !a->power_state.message,
-	   "merge: power_state replaced");
-	ok(streq(a->keyboard.layout, "fr") && !b->keyboard.layout && !b->apt.proxy[CC_APT_PROXY],
-	   "merge: moved, the second part left empty");
+	config_init(&cfg);
+	ok(cc_doc_decode(&cfg, mime, sizeof(mime) - 1, &d) == 0 && cc_doc_has_config(&d), "merge");
+	a = d.cc;
+	if (a) {
+		ok(streq(a->timezone, "UTC") && a->rsyslog.n_remotes == 1,
+		   "merge: keys only in the first part stay");
+		ok(a->apt.n_sources == 0 && streq(a->apt.proxy[CC_APT_PROXY], "http://q"),
+		   "merge: a later apt replaces the whole key (cloud-init's default merge)");
+		ok(a->power_state.mode == CC_POWER_POWEROFF && !a->power_state.message,
+		   "merge: power_state replaced");
+		ok(streq(a->keyboard.layout, "fr"), "merge: a key only in the second part");
+	}
+	cc_doc_done(&d);
+	config_done(&cfg);
 }
 
 int main(void)

@@ -118,12 +118,14 @@ check "mounts: two fstab lines marked, others kept" bash -c "
 	grep -qP '^UUID=0a0b\t/srv\txfs\tdefaults,noatime,X-vagent.cloud-config\t0\t0$' '$R/etc/fstab' &&
 	grep -q '^UUID=1234 / ext4 errors=remount-ro 0 1$' '$R/etc/fstab'"
 check "mounts: mount points created in the root" test -d "$R/data" -a -d "$R/srv"
-check "disk_setup/fs_setup: one warning about the storage step" test "$(grep -c 'disk_setup and fs_setup are not executed' "$SCRATCH/out-all")" = 1
+check "disk_setup/fs_setup: one warning each about the storage step" bash -c "
+	test \$(grep -c \"'disk_setup' is never executed: the storage step\" '$SCRATCH/out-all') = 1 &&
+	test \$(grep -c \"'fs_setup' is never executed: the storage step\" '$SCRATCH/out-all') = 1"
 check "unknown keys: one warning each, named" bash -c "
 	test \$(grep -c \"key 'snap' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1 &&
 	test \$(grep -c \"key 'byobu_by_default' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1"
 msg=$(step_field userdata message)
-ok $(echo "$msg" | grep -qx 'cloud-config: 6 keys applied, 2 failed (write_files, runcmd), 2 skipped under --root (packages), 4 ignored (disk_setup, fs_setup, snap, byobu_by_default)' && echo 0 || echo 1) "status: one line: $msg"
+ok $(echo "$msg" | grep -qx 'cloud-config: 6 keys applied, 2 failed (write_files, runcmd), 6 ignored (packages, package_update, disk_setup, fs_setup, ...)' && echo 0 || echo 1) "status: one line: $msg"
 check "status: userdata step failed" test "$(step_field userdata result)" = failed
 check "status: bootcmd step changed" test "$(step_field bootcmd result)" = changed
 check "secrets: content never in the output" bash -c "! grep -q SECRET-MARKER '$SCRATCH/out-all' && ! grep -rq SECRET-MARKER '$R/run' '$R/var/lib/vagent/last-boot.json'"
@@ -214,12 +216,33 @@ ok $? "dry run: exit 0"
 check "dry run: nothing written" test "$before" = "$(tree_sum "$R")"
 for want in "write_files          would write '/etc/app/plain.conf'" "would create user 'deploy'" \
 	"would write /etc/sudoers.d/90-vagent-deploy" "runcmd               would run 2 commands" \
-	"mounts               would write 2 fstab lines" "snap                 ignored: not supported" \
-	"byobu_by_default     ignored: not supported" "disk_setup/fs_setup  ignored" \
+	"mounts               would write 2 fstab lines" \
 	"packages             skipped under --root" "bootcmd              1 command, every boot"; do
 	check "dry run plan: $want" grep -qF "$want" "$SCRATCH/out-dry"
 done
 check "dry run: summary line" grep -q 'cloud-config: would apply' "$SCRATCH/out-dry"
+check "dry run: the key table" grep -qE '^byobu_by_default +ignored +not supported by vagent$' "$SCRATCH/out-dry"
+vag --dry-run --json userdata >"$SCRATCH/out-dry.json" 2>/dev/null
+"$PYTHON3" - "$SCRATCH/out-dry.json" <<'PY' >"$SCRATCH/keys.txt"
+import json, sys
+for k in json.load(open(sys.argv[1]))["keys"]:
+    print(k["key"], k["status"], k["reason"] or "")
+PY
+check "dry run --json: one entry per top-level key, in order" test "$(cut -d' ' -f1 "$SCRATCH/keys.txt" | tr '\n' ' ')" = \
+	"hostname fqdn preserve_hostname ssh_authorized_keys users write_files bootcmd runcmd packages package_update package_upgrade mounts disk_setup fs_setup snap byobu_by_default "
+check "dry run --json: statuses" bash -c "grep -qx 'write_files applied ' '$SCRATCH/keys.txt' &&
+	grep -qx 'packages ignored not run under --root (apt-get would act on the host)' '$SCRATCH/keys.txt' &&
+	grep -qx 'snap ignored not supported by vagent' '$SCRATCH/keys.txt' &&
+	grep -q '^disk_setup ignored never executed: the storage step' '$SCRATCH/keys.txt' &&
+	grep -qx 'bootcmd applied would be applied by the bootcmd step' '$SCRATCH/keys.txt'"
+
+# --- formats cloud-init runs and vagent does not: named, the step fails -------------------------
+fresh include
+printf '#include\nhttps://example.invalid/cc.yaml\n' >"$MOCK_UD"
+vag boot --no-storage >"$SCRATCH/out-inc" 2>&1
+ok "$([ $? = 1 ]; echo $?)" "#include: the boot reports a failure"
+check "#include: the warning names the format" grep -q "is #include (text/x-include-url, [0-9]* bytes): cloud-init runs this format, vagent does not" "$SCRATCH/out-inc"
+check "#include: the status too" test "$(step_field userdata message)" = "#include user data (text/x-include-url): a format vagent does not run, nothing applied"
 
 # --- MIME multipart: parts in order, script part once ------------------------------------------------
 fresh mime
@@ -252,10 +275,12 @@ http://example.invalid/
 --==BOUNDARY==--
 EOF
 vag boot --no-storage >"$SCRATCH/out-mime" 2>&1
-ok $? "MIME: boot succeeds"
+ok "$([ $? = 1 ]; echo $?)" "MIME: the include part cloud-init would fetch fails the boot"
+msg=$(step_field userdata message)
+ok "$([[ $msg == *'1 MIME part not run (part 4 (text/x-include-url))'* ]]; echo $?)" "MIME: the status names it ($msg)"
 check "MIME: later cloud-config part wins" grep -qx mime-second "$R/etc/hostname"
 check "MIME: script part, then runcmd" test "$(cat "$SCRATCH/mime.txt")" = "$(printf 'part\nruncmd')"
-check "MIME: other part warned about" grep -q 'MIME part 4 (text/x-include-url): not handled by vagent, ignoring' "$SCRATCH/out-mime"
+check "MIME: other part warned about" grep -q 'MIME part 4 (text/x-include-url): not run by vagent, ignoring' "$SCRATCH/out-mime"
 vag boot --no-storage >/dev/null 2>&1
 check "MIME: script part not run again" test "$(wc -l <"$SCRATCH/mime.txt")" = 2
 

@@ -741,6 +741,12 @@ static void test_boot_report(void)
 	r = r ?: boot_report_add_volume(&b, &v2);
 	ok(r == 0 && b.n_steps == 3 && b.n_volumes == 2 && !v1.device && !v2.device,
 	   "boot report built; volumes taken over (r=%d)", r);
+	r = boot_report_add_key(&b, "write_files", KEY_PARTIAL, "sub-key 'x' is not supported");
+	r = r ?: boot_report_add_key(&b, "timezone", KEY_IGNORED, "not supported by vagent");
+	r = r ?: boot_report_add_key(&b, "runcmd", KEY_APPLIED, NULL);
+	r = r ?: boot_report_add_key(&b, "timezone", KEY_ERROR, "replaced");
+	ok(r == 0 && b.n_keys == 3 && b.keys[1].status == KEY_ERROR,
+	   "keys: added, the same key replaced in place");
 
 	r = boot_report_to_json(&b, &text);
 	ok(r == 0 && str_has(text, "\"instance_id\": \"7c1e9a52") &&
@@ -759,7 +765,12 @@ static void test_boot_report(void)
 		same = step_eq(&b.steps[i], &c.steps[i]);
 	for (size_t i = 0; same && i < b.n_volumes; i++)
 		same = volume_eq(&b.volumes[i], &c.volumes[i]);
-	ok(same, "boot report round-trips field by field (r=%d)", r);
+	same = same && c.n_keys == 3;
+	for (size_t i = 0; same && i < b.n_keys; i++)
+		same = str_eq(b.keys[i].key, c.keys[i].key) && b.keys[i].status == c.keys[i].status &&
+		       opt_eq(b.keys[i].reason, c.keys[i].reason);
+	ok(same && str_has(text, "\"status\": \"partial\""),
+	   "boot report round-trips field by field (r=%d)", r);
 
 	r = boot_report_to_json(&c, &text2);
 	ok(r == 0 && str_eq(text, text2), "boot report JSON is stable across a round trip");
@@ -787,6 +798,8 @@ static void test_boot_report(void)
 			"{\"instance_id\": \"a\\u0000b\"}",
 			"{\"userdata_exit\": 1.5}",
 			"{\"userdata_exit\": 99999999999}",
+			"{\"keys\": [{\"key\": \"x\", \"status\": \"done\"}]}",
+			"{\"keys\": [{\"key\": \"x\"}]}",
 			"{\"started\": \"x\"",
 		};
 		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {

@@ -90,7 +90,21 @@ int main(void)
 	ok(userdata_detect("#!/bin/sh\n", 10) == USERDATA_SCRIPT, "detect: script");
 	ok(userdata_detect("#cloud-config\na: 1\n", 19) == USERDATA_CLOUD_CONFIG,
 	   "detect: cloud-config");
-	ok(userdata_detect("#cloud-configX", 14) == USERDATA_OTHER, "detect: not quite cloud-config");
+	ok(userdata_detect("#cloud-configX", 14) == USERDATA_CLOUD_CONFIG,
+	   "detect: a prefix is enough, as in cloud-init");
+	ok(userdata_detect("\n  #Cloud-Config\t\n", 19) == USERDATA_CLOUD_CONFIG,
+	   "detect: leading blank lines, any case, a tab");
+	ok(userdata_detect("#cloud-config-archive\n", 22) == USERDATA_ARCHIVE,
+	   "detect: the longest prefix first");
+	ok(userdata_detect("#include\nhttp://x\n", 18) == USERDATA_INCLUDE &&
+	       userdata_detect("#include-once\n", 14) == USERDATA_INCLUDE_ONCE &&
+	       userdata_detect("#cloud-boothook\n", 16) == USERDATA_BOOTHOOK &&
+	       userdata_detect("#part-handler\n", 14) == USERDATA_PART_HANDLER &&
+	       userdata_detect("#cloud-config-jsonp\n", 20) == USERDATA_JSONP &&
+	       userdata_detect("## Template: Jinja\n", 19) == USERDATA_JINJA,
+	   "detect: cloud-init's other formats");
+	ok(userdata_detect("X-Foo: 1\nMIME-Version: 1.0\n", 27) == USERDATA_MIME,
+	   "detect: MIME-Version within the first 4 KiB");
 	ok(userdata_detect("Content-Type: multipart/mixed; b=1\n", 35) == USERDATA_MIME,
 	   "detect: MIME");
 	ok(userdata_detect("\x1f\x8b\x08", 3) == USERDATA_GZIP, "detect: gzip");

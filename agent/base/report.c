@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.c: the life cycle of the report records declared in report.h: step result names,
- * appending steps and volumes to a boot report, and freeing them. Pure memory handling: no I/O,
+ * appending steps, volumes and cloud-config keys to a boot report, and freeing them. Pure memory handling: no I/O,
  * no JSON (json.c converts these records to and from JSON).
  */
 #include <errno.h>
@@ -33,6 +33,76 @@ int step_result_from_string(const char *s)
 		if (streq(step_result_table[i], s))
 			return (int)i;
 	return -EINVAL;
+}
+
+static const char *const key_status_table[] = {
+	[KEY_APPLIED] = "applied",
+	[KEY_PARTIAL] = "partial",
+	[KEY_IGNORED] = "ignored",
+	[KEY_ERROR] = "error",
+};
+
+const char *key_status_to_string(enum key_status s)
+{
+	if ((size_t)s >= ARRAY_SIZE(key_status_table))
+		return NULL;
+	return key_status_table[s];
+}
+
+int key_status_from_string(const char *s)
+{
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(key_status_table); i++)
+		if (streq(key_status_table[i], s))
+			return (int)i;
+	return -EINVAL;
+}
+
+void key_report_done(struct key_report *k)
+{
+	if (!k)
+		return;
+	free(k->key);
+	free(k->reason);
+	*k = (struct key_report){};
+}
+
+void boot_report_clear_keys(struct boot_report *b)
+{
+	for (size_t i = 0; i < b->n_keys; i++)
+		key_report_done(&b->keys[i]);
+	free(b->keys);
+	b->keys = NULL;
+	b->n_keys = 0;
+}
+
+int boot_report_add_key(struct boot_report *b, const char *key, enum key_status status,
+			const char *reason)
+{
+	char *k = key ? strdup(key) : NULL, *m = reason ? strdup(reason) : NULL;
+	struct key_report *keys;
+
+	if ((key && !k) || (reason && !m)) {
+		free(k);
+		free(m);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < b->n_keys; i++)
+		if (key && b->keys[i].key && streq(b->keys[i].key, key)) {
+			key_report_done(&b->keys[i]);
+			b->keys[i] = (struct key_report){ .key = k, .status = status, .reason = m };
+			return 0;
+		}
+	keys = reallocarray(b->keys, b->n_keys + 1, sizeof(*keys));
+	if (!keys) {
+		free(k);
+		free(m);
+		return -ENOMEM;
+	}
+	b->keys = keys;
+	b->keys[b->n_keys++] = (struct key_report){ .key = k, .status = status, .reason = m };
+	return 0;
 }
 
 void step_report_done(struct step_report *s)
@@ -96,6 +166,7 @@ void boot_report_done(struct boot_report *b)
 	free(b->volumes);
 	strv_free(b->host_keys);
 	strv_free(b->stages);
+	boot_report_clear_keys(b);
 	*b = (struct boot_report){ .userdata_exit = -1 };
 }
 

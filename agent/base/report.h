@@ -55,6 +55,20 @@ struct volume_report {
 	struct volume_scan scan;
 };
 
+/* What became of one top-level key of the user data's cloud-config (the userdata step's). */
+enum key_status {
+	KEY_APPLIED, /* done (with --dry-run: would be) as cloud-init does it */
+	KEY_PARTIAL, /* done, but some entries or sub-keys were dropped or fell back (REASON) */
+	KEY_IGNORED, /* not done: vagent does not support it, or a setting says no (REASON) */
+	KEY_ERROR,   /* not done: it is malformed or applying it failed (REASON) */
+};
+
+struct key_report {
+	char *key;    /* the top-level key as written ("write_files") */
+	enum key_status status;
+	char *reason; /* one line, secret-free; NULL when there is nothing to add */
+};
+
 struct boot_report {
 	char *instance_id;      /* NULL when unknown */
 	bool first_boot;
@@ -71,12 +85,18 @@ struct boot_report {
 	int userdata_exit;      /* exit status of the user-data script when it ran; -1 unknown */
 	char **host_keys;       /* the SSH host key fingerprints ("256 SHA256:... (ED25519)"), public */
 	char **stages;          /* the stages whose whole run finished this boot ("boot" ...) */
+	struct key_report *keys; /* the cloud-config's keys, as the last userdata step left them */
+	size_t n_keys;
 };
 
 const char *step_result_to_string(enum step_result r);
 int step_result_from_string(const char *s);
 
+const char *key_status_to_string(enum key_status s);
+int key_status_from_string(const char *s);
+
 void step_report_done(struct step_report *s);
+void key_report_done(struct key_report *k);
 void volume_report_done(struct volume_report *v);
 /* Copy SRC's scan into *DST (strings duplicated; DST's own freed first). */
 int volume_scan_copy(struct volume_scan *dst, const struct volume_scan *src);
@@ -85,6 +105,11 @@ void boot_report_done(struct boot_report *b);
 /* Append a copy of the step (strings duplicated), or replace the step of the same name. */
 int boot_report_add_step(struct boot_report *b, const char *name, enum step_result result,
 			 uint64_t duration_ms, const char *message);
+/* Append a copy of the key (strings duplicated), or replace the entry of the same key. */
+int boot_report_add_key(struct boot_report *b, const char *key, enum key_status status,
+			const char *reason);
+/* Drop every key entry (a new userdata pass reports its keys afresh). */
+void boot_report_clear_keys(struct boot_report *b);
 /* Append V, or replace the entry of the same device, taking ownership of its strings (V is
  * zeroed). */
 int boot_report_add_volume(struct boot_report *b, struct volume_report *v);

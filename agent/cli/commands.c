@@ -62,6 +62,12 @@ static void print_report_human(const struct boot_report *b, FILE *f)
 		for (size_t i = 0; b->host_keys[i]; i++)
 			fprintf(f, "  %s\n", shown(b->host_keys[i], x, sizeof(x)));
 	}
+	if (b->n_keys > 0)
+		fprintf(f, "\n%-24s %-8s %s\n", "CLOUD-CONFIG KEY", "STATUS", "REASON");
+	for (size_t i = 0; i < b->n_keys; i++)
+		fprintf(f, "%-24s %-8s %s\n", shown(b->keys[i].key, x, sizeof(x)),
+			key_status_to_string(b->keys[i].status),
+			b->keys[i].reason ? shown(b->keys[i].reason, y, sizeof(y)) : "");
 	if (b->n_volumes > 0)
 		fprintf(f, "\n%-16s %-12s %-16s %-24s %s\n", "DEVICE", "VERDICT", "ACTION",
 			"MOUNTPOINT", "REASON");

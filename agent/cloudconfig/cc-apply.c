@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cc-apply.c: cloud-config user data from bytes to effects. The user data is decoded once per
- * run (gunzip, MIME split, each cloud-config part parsed and merged in order), then used three
- * ways: bootcmd runs every boot before the other steps; the hostname and ssh-keys steps take
- * the hostname and keys from it; the userdata step runs the per-instance pass here, in
- * cloud-init's order, stamping each module in the instance state before it starts. Commands
+ * run (gunzip, MIME split, each cloud-config part parsed into a tree and merged into the earlier
+ * ones with cloud-init's mergers, the result read once), then used three ways: bootcmd runs
+ * every boot before the other steps; the hostname and ssh-keys steps take the hostname and keys
+ * from it; the userdata step runs the per-instance pass here, in cloud-init's order (modules[]),
+ * stamping each module in the instance state before it starts, and reports every top-level
+ * key's status from key_fates[] (who applies it), the parser's problems and the modules' word. Commands
  * run from an argv (a string is "sh -c STRING"); their output goes to the journal and to a
  * 0600 log in the instance state. Only key names, paths, counts and positions are logged:
  * never the content of the user data.
@@ -32,7 +34,10 @@
 void cc_doc_done(struct cc_doc *d)
 {
 	free(d->plain);
+	cc_node_free(d->tree);
 	cloud_config_free(d->cc);
+	free(d->merge_how);
+	free(d->merge_error);
 	for (size_t i = 0; i < d->n_scripts; i++)
 		free(d->scripts[i].data);
 	free(d->scripts);
@@ -54,31 +59,165 @@ static int doc_fail(struct cc_doc *d, int error, const char *fmt, ...)
 	return r;
 }
 
-/* Parse one cloud-config text and merge it into D->cc. WHERE prefixes errors ("part 2: "). */
-static int doc_add_config(struct cc_doc *d, const char *text, size_t len, const char *where)
+/* merge_how's list form: [{name: list, settings: [append]}, [dict, recurse_array], ...]. */
+static int merge_from_list(struct cc_merge *m, const struct cc_node *l, char *why, size_t size)
 {
-	_cleanup_(cloud_config_freep) struct cloud_config *cc = NULL;
-	struct cc_error e;
-	int r;
+	for (size_t i = 0; i < l->seq.n; i++) {
+		const struct cc_node *e = l->seq.items[i], *name = NULL, *opts = NULL;
+		_cleanup_strv_free_ char **o = NULL;
+		_cleanup_free_ char *n = NULL;
+		size_t first = 0;
+		int r;
 
-	r = cloud_config_parse_budget(text, len, &d->budget, &cc, &e);
+		if (e->type == CC_NODE_MAPPING) {
+			name = cc_map_get(e, "name");
+			opts = cc_map_get(e, "settings");
+		} else if (e->type == CC_NODE_SEQUENCE && e->seq.n > 0) {
+			name = e->seq.items[0];
+			opts = e;
+			first = 1;
+		}
+		if (!cc_scalar_str(name) || (opts && opts->type != CC_NODE_SEQUENCE)) {
+			snprintf(why, size, "entry %zu is not {name: ..., settings: [...]} or "
+				 "[name, option, ...]", i);
+			return -EINVAL;
+		}
+		n = strdup(cc_scalar_str(name));
+		if (!n)
+			return -ENOMEM;
+		for (char *c = n; *c; c++)
+			*c = *c == '-' ? '_' : *c;
+		for (size_t j = first; opts && j < opts->seq.n; j++) {
+			const char *v = cc_scalar_str(opts->seq.items[j]);
+
+			if (v && strv_push(&o, strdup(v)) < 0)
+				return -ENOMEM;
+		}
+		r = cc_merge_add_one(m, n, o, why, size);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Parse one cloud-config text (part PART, 0 when not MIME) and merge its tree into D->tree with
+ * its mergers (merge_how or merge_type in it, then MERGE_HEADER), cloud-init's default for
+ * parts when it names none. WHERE prefixes errors ("part 2: ").
+ */
+static int doc_add_config(struct cc_doc *d, const char *text, size_t len, const char *where,
+			  unsigned part, const char *merge_header)
+{
+	_cleanup_(cc_node_freep) struct cc_node *root = NULL, *how = NULL;
+	struct cc_merge m = {};
+	struct cc_error e;
+	char why[160] = "", name[160];
+	bool more = false, named = false;
+	int r = 0;
+
+	d->budget.part = part;
+	r = cloud_config_load(text, len, &d->budget, &root, &more, &e);
+	if (r >= 0 && more)
+		r = cloud_config_more_documents_error(&e);
 	if (r == -ENOMEM)
 		return r;
+	if (r == -EBADMSG && more)
+		return doc_fail(d, r, "%sthe cloud-config holds %s", where, e.problem + 2);
 	if (r == -EBADMSG)
 		return doc_fail(d, r, "%sinvalid YAML at line %u, column %u: %s", where, e.line,
 				e.column, e.problem);
 	if (r < 0)
 		return doc_fail(d, r, "%sthe cloud-config cannot be read: %s", where,
 				r == -E2BIG ? e.problem : strerror(-r));
-	if (!d->cc) {
-		d->cc = TAKE_PTR(cc);
+	d->n_configs++;
+	if (root && cc_node_is_null(root))
+		return 0;
+	if (root && root->type != CC_NODE_MAPPING)
+		return doc_fail(d, -EBADMSG, "%sthe cloud-config's top level is a %s, not a mapping",
+				where, root->type == CC_NODE_SEQUENCE ? "list" : "scalar");
+	if (!root)
+		return 0;
+
+	how = cc_map_take(root, "merge_how");
+	if (!how)
+		how = cc_map_take(root, "merge_type");
+	if (how && !cc_node_is_null(how)) {
+		named = true;
+		if (how->type == CC_NODE_SEQUENCE)
+			r = merge_from_list(&m, how, why, sizeof(why));
+		else if (cc_scalar_str(how))
+			r = cc_merge_add(&m, cc_scalar_str(how), why, sizeof(why));
+		else {
+			snprintf(why, sizeof(why), "merge_how must be a string or a list");
+			r = -EINVAL;
+		}
+	}
+	if (r >= 0 && merge_header && *merge_header) {
+		named = true;
+		r = cc_merge_add(&m, merge_header, why, sizeof(why));
+	}
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		/* cloud-init logs "Failed at merging in cloud config part" and goes on without it. */
+		log_warning("User data %smerge_how/Merge-Type not understood (%s): as cloud-init "
+			    "does, this cloud-config is left out.", where, why);
+		free(d->merge_error);
+		if (asprintf(&d->merge_error, "%snot understood (%s): that cloud-config was left "
+			     "out, as cloud-init does", where, why) < 0)
+			d->merge_error = NULL;
 		return 0;
 	}
-	r = cloud_config_merge(d->cc, cc);
-	if (r == -E2BIG)
-		return doc_fail(d, r, "%sthe parts together have more than %u top-level keys",
+	if (named) {
+		if (!m.dict)
+			log_warning("User data %smerge_how names no dict() merger: as in cloud-init, "
+				    "its keys are not merged in, ignoring them.", where);
+		free(d->merge_how);
+		d->merge_how = strdup(cc_merge_name(&m, name, sizeof(name)));
+		if (!d->merge_how)
+			return -ENOMEM;
+	} else
+		cc_merge_default(&m);
+
+	if (!d->tree) {
+		/* cloud-init merges the first part into an empty mapping too. */
+		r = cc_node_new_collection(&d->budget, CC_NODE_MAPPING, NULL, 1, 1, &d->tree);
+		if (r == -ENOMEM)
+			return r;
+	}
+	if (r >= 0)
+		r = cc_node_merge(&d->budget, &d->tree, TAKE_PTR(root), &m);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return doc_fail(d, r, "%sthe cloud-config cannot be merged: %s", where,
+				d->budget.why);
+	if (d->tree->type == CC_NODE_MAPPING && d->tree->map.n > CC_MAX_KEYS)
+		return doc_fail(d, -E2BIG, "%sthe parts together have more than %u top-level keys",
 				where, CC_MAX_KEYS);
-	return r;
+	return 0;
+}
+
+/* The merged tree read once into D->cc. */
+static int doc_finish(struct cc_doc *d)
+{
+	struct cc_error e;
+	int r;
+
+	if (d->error || d->n_configs == 0)
+		return 0;
+	r = cloud_config_from_tree(d->tree, &d->budget, &d->cc, &e);
+	cc_node_free(d->tree);
+	d->tree = NULL;
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EBADMSG)
+		return doc_fail(d, r, "invalid cloud-config at line %u, column %u: %s", e.line,
+				e.column, e.problem);
+	if (r < 0)
+		return doc_fail(d, r, "the cloud-config cannot be read: %s",
+				r == -E2BIG ? e.problem : strerror(-r));
+	return 0;
 }
 
 static const char *gunzip_error(int r)
@@ -92,15 +231,32 @@ static const char *gunzip_error(int r)
 
 static bool sniffable(const char *type)
 {
-	return streq(type, "") || streq(type, "text/plain") ||
+	return streq(type, "") || streq(type, "text/plain") || streq(type, "text/x-not-multipart") ||
 	       streq(type, "application/octet-stream") || streq(type, "application/x-gzip") ||
 	       streq(type, "application/gzip");
+}
+
+/* A MIME type cloud-init acts on and vagent does not (NULL: neither does cloud-init). */
+static const char *cloud_init_only(const char *type)
+{
+	static const char *const types[] = {
+		"text/x-include-url",	      "text/x-include-once-url",
+		"text/cloud-boothook",	      "text/part-handler",
+		"text/cloud-config-jsonp",    "text/cloud-config-archive",
+		"text/jinja2",		      "text/x-shellscript-per-boot",
+		"text/x-shellscript-per-instance", "text/x-shellscript-per-once",
+		"text/upstart-job",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if (streq(type, types[i]))
+			return types[i];
+	return NULL;
 }
 
 static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_part *p, size_t i)
 {
 	_cleanup_free_ char *plain = NULL, *where = NULL, *note = NULL;
-	const char *body = p->body;
+	const char *body = p->body, *type = p->type;
 	size_t len = p->len;
 	enum userdata_kind k;
 	int r;
@@ -111,6 +267,7 @@ static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_
 		if (asprintf(&note, "part %zu (%s, transfer encoding not supported)", i,
 			     p->type) < 0)
 			return -ENOMEM;
+		d->n_parts_not_run++;
 		return strv_push(&d->ignored_parts, TAKE_PTR(note));
 	}
 	if (gzip_is(body, len)) {
@@ -121,11 +278,14 @@ static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_
 			return doc_fail(d, r, "%sgzip data cannot be decompressed: %s", where,
 					gunzip_error(r));
 		body = plain;
+		type = ""; /* cloud-init: the type of a decompressed part is found from its start */
 	}
 	k = userdata_detect(body, len);
-	if (streq(p->type, "text/cloud-config") || (sniffable(p->type) && k == USERDATA_CLOUD_CONFIG))
-		return doc_add_config(d, body, len, where);
-	if (streq(p->type, "text/x-shellscript") || (sniffable(p->type) && k == USERDATA_SCRIPT)) {
+	if (sniffable(type) || streq(type, "text/x-shellscript"))
+		type = userdata_kind_mime_type(k) ?: type;
+	if (streq(type, "text/cloud-config"))
+		return doc_add_config(d, body, len, where, (unsigned)i, p->merge_type);
+	if (streq(type, "text/x-shellscript")) {
 		struct cc_script *n = reallocarray(d->scripts, d->n_scripts + 1, sizeof(*n));
 		char *copy = malloc(len + 1);
 
@@ -141,7 +301,9 @@ static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_
 		d->scripts[d->n_scripts++] = (struct cc_script){ .data = copy, .len = len, .index = i };
 		return 0;
 	}
-	if (asprintf(&note, "part %zu (%s)", i, *p->type ? p->type : "no type") < 0)
+	if (cloud_init_only(type))
+		d->n_parts_not_run++;
+	if (asprintf(&note, "part %zu (%s)", i, *type ? type : "no type") < 0)
 		return -ENOMEM;
 	return strv_push(&d->ignored_parts, TAKE_PTR(note));
 }
@@ -171,8 +333,10 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 	}
 	cc_budget_init(&d->budget, len);
 	d->kind = userdata_detect(data, len);
-	if (d->kind == USERDATA_CLOUD_CONFIG)
-		return doc_add_config(d, data, len, "");
+	if (d->kind == USERDATA_CLOUD_CONFIG) {
+		r = doc_add_config(d, data, len, "", 0, NULL);
+		return r < 0 ? r : doc_finish(d);
+	}
 	if (d->kind != USERDATA_MIME)
 		return 0;
 
@@ -189,6 +353,8 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 			break;
 	}
 	mime_parts_free(parts, n);
+	if (r >= 0)
+		r = doc_finish(d);
 	return r < 0 ? r : 0;
 }
 
@@ -421,70 +587,13 @@ int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
 	return r < 0 ? r : 1;
 }
 
-/* The per-instance modules, in cloud-init's order. */
-enum module {
-	MOD_WRITE_FILES,
-	MOD_USERS,
-	MOD_MOUNTS,
-	/* the system keys, in cloud-init's order (init, then config stage) */
-	MOD_CA_CERTS,
-	MOD_RSYSLOG,
-	MOD_KEYBOARD,
-	MOD_LOCALE,
-	MOD_APT,
-	MOD_NTP,
-	MOD_TIMEZONE,
-	MOD_PACKAGES,
-	MOD_SCRIPTS,
-	MOD_RUNCMD,
-	MOD_WRITE_FILES_DEFERRED,
-	MOD_FINAL_MESSAGE, /* every boot: no stamp */
-	MOD_POWER_STATE,
-	_MOD_MAX,
-};
-
-static const char *const module_stamps[_MOD_MAX] = {
-	[MOD_WRITE_FILES] = "cloud-config.write_files",
-	[MOD_USERS] = "cloud-config.users",
-	[MOD_MOUNTS] = "cloud-config.mounts",
-	[MOD_PACKAGES] = "cloud-config.packages",
-	[MOD_SCRIPTS] = NULL, /* each script part has its own stamp */
-	[MOD_RUNCMD] = "cloud-config.runcmd",
-	[MOD_WRITE_FILES_DEFERRED] = "cloud-config.write_files_deferred",
-	[MOD_CA_CERTS] = "cloud-config.ca_certs",
-	[MOD_RSYSLOG] = "cloud-config.rsyslog",
-	[MOD_KEYBOARD] = "cloud-config.keyboard",
-	[MOD_LOCALE] = "cloud-config.locale",
-	[MOD_APT] = "cloud-config.apt",
-	[MOD_NTP] = "cloud-config.ntp",
-	[MOD_TIMEZONE] = "cloud-config.timezone",
-	[MOD_FINAL_MESSAGE] = NULL,
-	[MOD_POWER_STATE] = "cloud-config.power_state", /* never twice: no reboot loop */
-};
-
-/* Modules that can run again after a pass was cut short (a reboot, the unit's time limit):
- * what they did is checked again, what they did not do is done. The others (commands) must
- * never run twice: an interrupted one is reported, not repeated. */
-static const bool module_resumes[_MOD_MAX] = {
-	[MOD_WRITE_FILES] = true,
-	[MOD_USERS] = true,
-	[MOD_MOUNTS] = true,
-	[MOD_PACKAGES] = true,
-	[MOD_WRITE_FILES_DEFERRED] = true,
-	[MOD_CA_CERTS] = true,
-	[MOD_RSYSLOG] = true,
-	[MOD_KEYBOARD] = true,
-	[MOD_LOCALE] = true,
-	[MOD_APT] = true,
-	[MOD_NTP] = true,
-	[MOD_TIMEZONE] = true,
-};
+/* --- the per-instance pass ---------------------------------------------------------------------
+ */
 
 struct tally {
 	bool failed[_CC_KEY_MAX];
-	bool skipped; /* packages under --root */
-	bool root_skipped[_CC_KEY_MAX]; /* system keys that would act on this machine */
-	bool packages_ran;		/* package_reboot_if_required: packages ran this pass */
+	bool interrupted_key[_CC_KEY_MAX];
+	bool packages_ran; /* package_reboot_if_required: packages ran this pass */
 	size_t scripts_ran, scripts_failed;
 	char **interrupted; /* "runcmd", "MIME part 2": cut short before, not run again */
 };
@@ -494,140 +603,375 @@ static void tally_done(struct tally *t)
 	strv_free(t->interrupted);
 }
 
-/* The system keys: their module and the key each applies (cc-modules.h). */
-static const struct {
-	enum module m;
-	enum cc_key k;
-	int (*fn)(const struct cc_run *c, const struct cloud_config *cc);
-} system_modules[] = {
-	{ MOD_CA_CERTS, CC_CA_CERTS, cc_ca_certs },
-	{ MOD_RSYSLOG, CC_RSYSLOG, cc_rsyslog },
-	{ MOD_KEYBOARD, CC_KEYBOARD, cc_keyboard },
-	{ MOD_LOCALE, CC_LOCALE, cc_locale },
-	{ MOD_APT, CC_APT, cc_apt },
-	{ MOD_NTP, CC_NTP, cc_ntp },
-	{ MOD_TIMEZONE, CC_TIMEZONE, cc_timezone },
-	{ MOD_FINAL_MESSAGE, CC_FINAL_MESSAGE, cc_final_message },
-};
-
-static int run_system_module(const struct cc_run *c, const struct cc_doc *d, enum module m,
-			     struct tally *t)
+static int mod_write_files(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
 {
-	const struct cloud_config *cc = d->cc;
+	int r = cc_write_files(c, d->cc, false);
+
+	t->failed[CC_WRITE_FILES] |= r < 0;
+	return r;
+}
+
+static int mod_write_files_deferred(const struct cc_run *c, const struct cc_doc *d,
+				    struct tally *t)
+{
+	int r = cc_write_files(c, d->cc, true);
+
+	t->failed[CC_WRITE_FILES] |= r < 0;
+	return r;
+}
+
+static int mod_mounts(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	int r = cc_mounts(c, d->cc);
+
+	t->failed[CC_MOUNTS] |= r < 0;
+	return r;
+}
+
+static int mod_users(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	int r = cc_users(c, d->cc);
+
+	t->failed[CC_USERS] |= r < 0;
+	return r;
+}
+
+static int mod_packages(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	static const enum cc_key keys[] = { CC_PACKAGES, CC_PACKAGE_UPDATE, CC_PACKAGE_UPGRADE };
+	int r = run_packages(c, d->cc);
+
+	t->packages_ran = r == 1 || r < 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		t->failed[keys[i]] |= r < 0;
+		if (r == 2)
+			cc_key_set(c, keys[i], KEY_IGNORED,
+				   "not run under --root (apt-get would act on the host)");
+	}
+	return r == 2 ? 0 : r;
+}
+
+/* A system key's module (cc-modules.h): 2 is "a command that would act on this machine was
+ * recorded, not run" (under --root); the files inside the root are written all the same. */
+static int system_key(const struct cc_run *c, struct tally *t, enum cc_key k,
+		      int (*fn)(const struct cc_run *c, const struct cloud_config *cc),
+		      const struct cloud_config *cc)
+{
+	int r = fn(c, cc);
+
+	t->failed[k] |= r < 0;
+	if (r == 2)
+		cc_key_set(c, k, KEY_PARTIAL, "%s inside the root; its command is recorded, not "
+			   "run under --root (it would act on this machine)",
+			   c->dry_run ? "would be written" : "written");
+	return r == 2 ? 0 : r;
+}
+
+#define SYSTEM_MODULE(name, key)                                                                   \
+	static int mod_##name(const struct cc_run *c, const struct cc_doc *d, struct tally *t)      \
+	{                                                                                          \
+		return system_key(c, t, key, cc_##name, d->cc);                                    \
+	}
+SYSTEM_MODULE(ca_certs, CC_CA_CERTS)
+SYSTEM_MODULE(rsyslog, CC_RSYSLOG)
+SYSTEM_MODULE(keyboard, CC_KEYBOARD)
+SYSTEM_MODULE(locale, CC_LOCALE)
+SYSTEM_MODULE(apt, CC_APT)
+SYSTEM_MODULE(ntp, CC_NTP)
+SYSTEM_MODULE(timezone, CC_TIMEZONE)
+SYSTEM_MODULE(final_message, CC_FINAL_MESSAGE)
+#undef SYSTEM_MODULE
+
+/* power_state, or the reboot package_reboot_if_required asks for once packages ran. */
+static int mod_power_state(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	static const enum cc_key keys[] = { CC_POWER_STATE, CC_PACKAGE_REBOOT_IF_REQUIRED };
+	int r = cc_power_state(c, d->cc, t->packages_ran);
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (!d->cc->has[keys[i]])
+			continue;
+		t->failed[keys[i]] |= r < 0;
+		if (r == 2)
+			cc_key_set(c, keys[i], KEY_IGNORED,
+				   "not run under --root (shutdown would act on this machine)");
+	}
+	return r == 2 ? 0 : r;
+}
+
+static int mod_scripts(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
 	int r = 0;
 
-	if (!cc)
-		return 0;
-	if (m == MOD_POWER_STATE) {
-		r = cc_power_state(c, cc, t->packages_ran);
-		if (r < 0)
-			t->failed[cc->has[CC_POWER_STATE] ? CC_POWER_STATE :
-							    CC_PACKAGE_REBOOT_IF_REQUIRED] = true;
-		if (r == 2) {
-			t->root_skipped[CC_POWER_STATE] = cc->has[CC_POWER_STATE];
-			t->root_skipped[CC_PACKAGE_REBOOT_IF_REQUIRED] =
-				cc->has[CC_PACKAGE_REBOOT_IF_REQUIRED];
-		}
-		return r == 2 ? 0 : r;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(system_modules); i++) {
-		if (system_modules[i].m != m)
+	for (size_t i = 0; i < d->n_scripts; i++) {
+		struct script_result u = {};
+		char base[64], stamp[80];
+		int k;
+
+		snprintf(base, sizeof(base), "user-data.part-%zu", d->scripts[i].index);
+		if (c->dry_run) {
+			cc_plan(c, "%-20s would run the shell script of MIME part %zu",
+				"x-shellscript", d->scripts[i].index);
 			continue;
-		if (!cc->has[system_modules[i].k])
-			return 0;
-		r = system_modules[i].fn(c, cc);
-		if (r < 0)
-			t->failed[system_modules[i].k] = true;
-		if (r == 2)
-			t->root_skipped[system_modules[i].k] = true;
-		return r == 2 ? 0 : r;
+		}
+		snprintf(stamp, sizeof(stamp), "%s.ran", base);
+		if (state_instance_has(c->root, c->id, stamp)) {
+			char exit_stamp[80], what[48];
+
+			/* Started before: finished (its exit status is kept) or cut short. */
+			snprintf(exit_stamp, sizeof(exit_stamp), "%s.exit", base);
+			if (state_instance_has(c->root, c->id, exit_stamp))
+				continue;
+			snprintf(what, sizeof(what), "MIME part %zu", d->scripts[i].index);
+			if (strv_push(&t->interrupted, strdup(what)) < 0)
+				return -ENOMEM;
+			r = -EINTR;
+			continue;
+		}
+		k = script_run_once(c->root, c->cfg, c->id, base, d->scripts[i].data,
+				    d->scripts[i].len, &u);
+		if (u.ran)
+			t->scripts_ran++;
+		if (k < 0) {
+			t->scripts_failed++;
+			r = k;
+		}
+		free(u.message);
 	}
+	return r;
+}
+
+static int mod_runcmd(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	size_t failed = 0;
+	int r = run_commands(c, "runcmd", d->cc->runcmd, d->cc->n_runcmd, &failed);
+
+	t->failed[CC_RUNCMD] |= r < 0;
+	return r;
+}
+
+/*
+ * The per-instance modules, in cloud-init's order (config/cloud.cfg.tmpl: write_files, mounts
+ * and users_groups in its init stage, packages and write_files_deferred in its final stage,
+ * then scripts_user: the shell-script parts and runcmd). Each is stamped in the instance state
+ * (cloud-config.NAME; NAME.started when it began). RESUMES: it may run again after a pass was
+ * cut short (it checks what it did before); commands never run twice.
+ */
+enum cc_mod {
+	MOD_NONE,
+	MOD_WRITE_FILES,
+	MOD_MOUNTS,
+	MOD_CA_CERTS,
+	MOD_RSYSLOG,
+	MOD_USERS,
+	/* cloud-init's config stage */
+	MOD_KEYBOARD,
+	MOD_LOCALE,
+	MOD_APT,
+	MOD_NTP,
+	MOD_TIMEZONE,
+	/* its final stage */
+	MOD_PACKAGES,
+	MOD_WRITE_FILES_DEFERRED,
+	MOD_SCRIPTS,
+	MOD_RUNCMD,
+	MOD_FINAL_MESSAGE,
+	MOD_POWER_STATE,
+	_MOD_MAX,
+};
+
+static const struct module_def {
+	const char *stamp; /* NULL: the module stamps each of its items itself */
+	bool resumes;
+	int (*run)(const struct cc_run *c, const struct cc_doc *d, struct tally *t);
+	enum cc_key key; /* runs only when the cloud-config has this key (_CC_KEY_MAX: always) */
+} modules[_MOD_MAX] = {
+	[MOD_WRITE_FILES] = { "cloud-config.write_files", true, mod_write_files, CC_WRITE_FILES },
+	[MOD_MOUNTS] = { "cloud-config.mounts", true, mod_mounts, CC_MOUNTS },
+	[MOD_CA_CERTS] = { "cloud-config.ca_certs", true, mod_ca_certs, CC_CA_CERTS },
+	[MOD_RSYSLOG] = { "cloud-config.rsyslog", true, mod_rsyslog, CC_RSYSLOG },
+	[MOD_USERS] = { "cloud-config.users", true, mod_users, CC_USERS },
+	[MOD_KEYBOARD] = { "cloud-config.keyboard", true, mod_keyboard, CC_KEYBOARD },
+	[MOD_LOCALE] = { "cloud-config.locale", true, mod_locale, CC_LOCALE },
+	[MOD_APT] = { "cloud-config.apt", true, mod_apt, CC_APT },
+	[MOD_NTP] = { "cloud-config.ntp", true, mod_ntp, CC_NTP },
+	[MOD_TIMEZONE] = { "cloud-config.timezone", true, mod_timezone, CC_TIMEZONE },
+	[MOD_PACKAGES] = { "cloud-config.packages", true, mod_packages, _CC_KEY_MAX },
+	[MOD_WRITE_FILES_DEFERRED] = { "cloud-config.write_files_deferred", true,
+				       mod_write_files_deferred, CC_WRITE_FILES },
+	[MOD_SCRIPTS] = { NULL, false, mod_scripts, _CC_KEY_MAX },
+	[MOD_RUNCMD] = { "cloud-config.runcmd", false, mod_runcmd, CC_RUNCMD },
+	/* every boot (cc_apply_always() on the boots after the first): no stamp */
+	[MOD_FINAL_MESSAGE] = { NULL, true, mod_final_message, CC_FINAL_MESSAGE },
+	/* never twice: no reboot loop; it looks at both of its keys itself */
+	[MOD_POWER_STATE] = { "cloud-config.power_state", false, mod_power_state, _CC_KEY_MAX },
+};
+
+/*
+ * Who applies each key vagent knows, one row per key: a module of this pass (MODULE), another
+ * step (STEP: its name), or nobody (IGNORED: why). The status of a key follows from its row,
+ * what the parser found (invalid, partial) and what its module reported (cc_key_set()).
+ */
+static const struct key_fate {
+	enum cc_mod module;
+	const char *step;
+	const char *ignored;
+} key_fates[_CC_KEY_MAX] = {
+	[CC_HOSTNAME] = { .step = "hostname" },
+	[CC_FQDN] = { .step = "hostname" },
+	[CC_PRESERVE_HOSTNAME] = { .step = "hostname" },
+	[CC_SSH_AUTHORIZED_KEYS] = { .step = "ssh-keys" },
+	[CC_USERS] = { MOD_USERS },
+	[CC_WRITE_FILES] = { MOD_WRITE_FILES },
+	[CC_BOOTCMD] = { .step = "bootcmd" },
+	[CC_RUNCMD] = { MOD_RUNCMD },
+	[CC_PACKAGES] = { MOD_PACKAGES },
+	[CC_PACKAGE_UPDATE] = { MOD_PACKAGES },
+	[CC_PACKAGE_UPGRADE] = { MOD_PACKAGES },
+	[CC_MOUNTS] = { MOD_MOUNTS },
+	[CC_SSH_DELETEKEYS] = { .step = "host-keys" },
+	[CC_SSH_GENKEYTYPES] = { .step = "host-keys" },
+	[CC_DISK_SETUP] = { .ignored = "never executed: the storage step partitions, formats and "
+				       "mounts blank volumes under its blank-only rule" },
+	[CC_FS_SETUP] = { .ignored = "never executed: the storage step partitions, formats and "
+				     "mounts blank volumes under its blank-only rule" },
+	[CC_TIMEZONE] = { MOD_TIMEZONE },
+	[CC_LOCALE] = { MOD_LOCALE },
+	[CC_KEYBOARD] = { MOD_KEYBOARD },
+	[CC_NTP] = { MOD_NTP },
+	[CC_APT] = { MOD_APT },
+	[CC_CA_CERTS] = { MOD_CA_CERTS },
+	[CC_RSYSLOG] = { MOD_RSYSLOG },
+	[CC_PACKAGE_REBOOT_IF_REQUIRED] = { MOD_POWER_STATE },
+	[CC_POWER_STATE] = { MOD_POWER_STATE },
+	[CC_FINAL_MESSAGE] = { MOD_FINAL_MESSAGE },
+};
+
+/* REASON with the parser's first problem for K and how many more there were. */
+static int with_why(const struct cloud_config *cc, enum cc_key k, const char *reason, char **ret)
+{
+	const char *why = cc->why[k];
+	unsigned more = cc->n_why[k] > 1 ? cc->n_why[k] - 1 : 0;
+	char tail[48] = "";
+
+	if (more)
+		snprintf(tail, sizeof(tail), "; %u more problem%s in the log", more,
+			 more == 1 ? "" : "s");
+	if (asprintf(ret, "%s%s%s%s", reason ? reason : "", reason && why ? "; " : "",
+		     why ? why : "", tail) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
-static int run_module(const struct cc_run *c, const struct cc_doc *d, enum module m,
-		      struct tally *t)
+/* The status of known key K once the pass is over (or planned). */
+static int key_status(const struct cc_run *c, const struct cc_doc *d, const struct tally *t,
+		      enum cc_key k, enum key_status *ret, char **ret_reason)
 {
 	const struct cloud_config *cc = d->cc;
-	size_t failed = 0;
+	const struct key_fate *f = &key_fates[k];
+	const struct cc_key_state *st = &c->keys[k];
+	_cleanup_free_ char *base = NULL;
+
+	*ret_reason = NULL;
+	if (cc->invalid[k]) {
+		*ret = KEY_ERROR;
+		return with_why(cc, k, "not applied", ret_reason);
+	}
+	if (f->ignored) {
+		*ret = KEY_IGNORED;
+		return message_set(ret_reason, 0, "%s", f->ignored);
+	}
+	if (st->set) {
+		*ret = st->status;
+		if (*ret == KEY_APPLIED && cc->partial[k])
+			*ret = KEY_PARTIAL;
+		return *ret == KEY_PARTIAL ? with_why(cc, k, st->reason, ret_reason) :
+					     message_set(ret_reason, 0, "%s", st->reason ?: "");
+	}
+	if (t->interrupted_key[k]) {
+		*ret = KEY_ERROR;
+		return message_set(ret_reason, 0, "cut short by an earlier boot; not run again");
+	}
+	if (t->failed[k]) {
+		*ret = KEY_ERROR;
+		return with_why(cc, k, "failed (the journal says why)", ret_reason);
+	}
+	if (f->step && asprintf(&base, "%s by the %s step", c->dry_run ? "would be applied" :
+				"applied", f->step) < 0)
+		return -ENOMEM;
+	*ret = cc->partial[k] ? KEY_PARTIAL : KEY_APPLIED;
+	if (cc->partial[k])
+		return with_why(cc, k, base, ret_reason);
+	return message_set(ret_reason, 0, "%s", base ?: "");
+}
+
+/* Every top-level key, in document order, into REPORT (and the plan), with the counts. */
+struct counts {
+	size_t n[4];
+	char **names[4];
+};
+
+static void counts_done(struct counts *n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(n->names); i++)
+		strv_free(n->names[i]);
+}
+
+static int report_key(struct boot_report *report, struct counts *n,
+		      const char *key, enum key_status st, const char *reason)
+{
 	int r = 0;
 
-	switch (m) {
-	case MOD_WRITE_FILES:
-	case MOD_WRITE_FILES_DEFERRED:
-		if (cc && cc->has[CC_WRITE_FILES])
-			r = cc_write_files(c, cc, m == MOD_WRITE_FILES_DEFERRED);
-		if (r < 0)
-			t->failed[CC_WRITE_FILES] = true;
-		break;
-	case MOD_USERS:
-		if (cc && cc->has[CC_USERS])
-			r = cc_users(c, cc);
-		if (r < 0)
-			t->failed[CC_USERS] = true;
-		break;
-	case MOD_MOUNTS:
-		if (cc && cc->has[CC_MOUNTS])
-			r = cc_mounts(c, cc);
-		if (r < 0)
-			t->failed[CC_MOUNTS] = true;
-		break;
-	case MOD_PACKAGES:
-		if (cc)
-			r = run_packages(c, cc);
-		if (r < 0)
-			t->failed[CC_PACKAGES] = true;
-		t->skipped = r == 2;
-		t->packages_ran = r == 1 || r < 0;
-		break;
-	case MOD_SCRIPTS:
-		for (size_t i = 0; i < d->n_scripts; i++) {
-			struct script_result u = {};
-			char base[64], stamp[80];
-			int k;
+	n->n[st]++;
+	if (st != KEY_APPLIED)
+		r = strv_push(&n->names[st], strdup(key));
+	if (r >= 0 && report)
+		r = boot_report_add_key(report, key, st, reason && *reason ? reason : NULL);
+	return r;
+}
 
-			snprintf(base, sizeof(base), "user-data.part-%zu", d->scripts[i].index);
-			if (c->dry_run) {
-				cc_plan(c, "%-20s would run the shell script of MIME part %zu",
-					"x-shellscript", d->scripts[i].index);
-				continue;
-			}
-			snprintf(stamp, sizeof(stamp), "%s.ran", base);
-			if (state_instance_has(c->root, c->id, stamp)) {
-				char exit_stamp[80], what[48];
+static int report_keys(const struct cc_run *c, const struct cc_doc *d, const struct tally *t,
+		       const char *all_ignored, struct boot_report *report, struct counts *n)
+{
+	const struct cloud_config *cc = d->cc;
+	int r = 0;
 
-				/* Started before: finished (its exit status is kept) or cut short. */
-				snprintf(exit_stamp, sizeof(exit_stamp), "%s.exit", base);
-				if (state_instance_has(c->root, c->id, exit_stamp))
-					continue;
-				snprintf(what, sizeof(what), "MIME part %zu", d->scripts[i].index);
-				if (strv_push(&t->interrupted, strdup(what)) < 0)
-					return -ENOMEM;
-				r = -EINTR;
-				continue;
-			}
-			k = script_run_once(c->root, c->cfg, c->id, base, d->scripts[i].data,
-					    d->scripts[i].len, &u);
-			if (u.ran)
-				t->scripts_ran++;
-			if (k < 0) {
-				t->scripts_failed++;
-				r = k;
-			}
-			free(u.message);
-		}
-		break;
-	case MOD_RUNCMD:
-		if (cc && cc->has[CC_RUNCMD])
-			r = run_commands(c, "runcmd", cc->runcmd, cc->n_runcmd, &failed);
-		if (r < 0)
-			t->failed[CC_RUNCMD] = true;
-		break;
-	case _MOD_MAX:
-		break;
-	default:
-		return run_system_module(c, d, m, t);
+	if (report)
+		boot_report_clear_keys(report);
+	if (d->merge_how || d->merge_error)
+		r = report_key(report, n, "merge_how", d->merge_error ? KEY_ERROR : KEY_APPLIED,
+			       d->merge_error ?: d->merge_how);
+	for (size_t i = 0; cc && r >= 0 && i < cc->n_top; i++) {
+		_cleanup_free_ char *reason = NULL;
+		enum key_status st;
+
+		if (all_ignored) {
+			st = KEY_IGNORED;
+			r = message_set(&reason, 0, "%s", all_ignored);
+		} else if (cc->top[i].key == _CC_KEY_MAX) {
+			st = KEY_IGNORED;
+			r = message_set(&reason, 0, "not supported by vagent");
+		} else
+			r = key_status(c, d, t, cc->top[i].key, &st, &reason);
+		if (r >= 0)
+			r = report_key(report, n, cc->top[i].name, st, reason);
 	}
+	return r;
+}
+
+int cc_doc_report_ignored(const struct cc_doc *d, const struct config *cfg, const char *why,
+			  struct boot_report *report)
+{
+	struct cc_key_state keys[_CC_KEY_MAX] = {};
+	struct cc_run c = { .cfg = cfg, .keys = keys };
+	struct tally t = {};
+	struct counts n = {};
+	int r;
+
+	if (!cc_doc_has_config(d))
+		return 0;
+	r = report_keys(&c, d, &t, why, report, &n);
+	counts_done(&n);
 	return r;
 }
 
@@ -640,59 +984,33 @@ static void append_names(FILE *f, char *const *names, size_t n)
 		fputs(", ...", f);
 }
 
-static int summary(const struct cc_doc *d, const struct tally *t, bool dry_run, char **ret)
+static int summary(const struct cc_doc *d, const struct tally *t, const struct counts *n,
+		   bool dry_run, char **ret)
 {
-	_cleanup_strv_free_ char **failed = NULL, **ignored = NULL, **skipped_names = NULL;
-	const struct cloud_config *cc = d->cc;
+	static const char *const words[] = {
+		[KEY_APPLIED] = "applied",
+		[KEY_PARTIAL] = "partly applied",
+		[KEY_IGNORED] = "ignored",
+		[KEY_ERROR] = "failed",
+	};
 	_cleanup_free_ char *buf = NULL;
-	size_t applied = 0, skipped = 0, len = 0;
+	size_t len = 0;
 	FILE *f;
-	int r = 0;
-
-	if (t->skipped && cc &&
-	    (cc->has[CC_PACKAGES] || cc->has[CC_PACKAGE_UPDATE] || cc->has[CC_PACKAGE_UPGRADE]))
-		r = strv_push(&skipped_names, strdup("packages"));
-	for (size_t i = 0; cc && i < _CC_KEY_MAX && r >= 0; i++) {
-		const char *name = cc_key_to_string((enum cc_key)i);
-
-		if (i == CC_DISK_SETUP || i == CC_FS_SETUP) {
-			if (cc->has[i] || cc->invalid[i])
-				r = strv_push(&ignored, strdup(name));
-		} else if (cc->invalid[i] || t->failed[i])
-			r = strv_push(&failed, strdup(name));
-		else if (t->skipped &&
-			 (i == CC_PACKAGES || i == CC_PACKAGE_UPDATE || i == CC_PACKAGE_UPGRADE))
-			skipped += cc->has[i];
-		else if (t->root_skipped[i]) {
-			skipped++;
-			r = strv_push(&skipped_names, strdup(name));
-		} else if (cc->has[i])
-			applied++;
-	}
-
-	for (size_t i = 0; cc && cc->unknown && cc->unknown[i] && r >= 0; i++)
-		r = strv_push(&ignored, strdup(cc->unknown[i]));
-	if (r < 0)
-		return r;
 
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "cloud-config: %s%zu key%s%s", dry_run ? "would apply " : "", applied,
-		applied == 1 ? "" : "s", dry_run ? "" : " applied");
-	if (failed) {
-		fprintf(f, ", %zu failed (", strv_length(failed));
-		append_names(f, failed, strv_length(failed));
-		fputc(')', f);
-	}
-	if (skipped) {
-		fprintf(f, ", %zu skipped under --root (", skipped);
-		append_names(f, skipped_names, strv_length(skipped_names));
-		fputc(')', f);
-	}
-	if (ignored) {
-		fprintf(f, ", %zu ignored (", strv_length(ignored));
-		append_names(f, ignored, strv_length(ignored));
+	fprintf(f, "cloud-config: %s%zu key%s%s", dry_run ? "would apply " : "", n->n[KEY_APPLIED],
+		n->n[KEY_APPLIED] == 1 ? "" : "s", dry_run ? "" : " applied");
+	static const enum key_status order[] = { KEY_ERROR, KEY_PARTIAL, KEY_IGNORED };
+
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum key_status s = order[i];
+
+		if (!n->n[s])
+			continue;
+		fprintf(f, ", %zu %s (", n->n[s], words[s]);
+		append_names(f, n->names[s], n->n[s]);
 		fputc(')', f);
 	}
 	if (d->n_scripts > 0)
@@ -704,9 +1022,13 @@ static int summary(const struct cc_doc *d, const struct tally *t, bool dry_run, 
 		append_names(f, t->interrupted, strv_length(t->interrupted));
 		fputc(')', f);
 	}
-	if (d->ignored_parts)
-		fprintf(f, ", %zu MIME part%s ignored", strv_length(d->ignored_parts),
-			strv_length(d->ignored_parts) == 1 ? "" : "s");
+	if (d->ignored_parts) {
+		size_t k = strv_length(d->ignored_parts);
+
+		fprintf(f, ", %zu MIME part%s not run (", k, k == 1 ? "" : "s");
+		append_names(f, d->ignored_parts, k);
+		fputc(')', f);
+	}
 	if (fclose(f) != 0)
 		return -ENOMEM;
 	free(*ret);
@@ -718,26 +1040,19 @@ static void report_ignored(const struct cc_run *c, const struct cc_doc *d)
 {
 	const struct cloud_config *cc = d->cc;
 
-	for (size_t i = 0; cc && cc->unknown && cc->unknown[i]; i++) {
+	for (size_t i = 0; cc && cc->unknown && cc->unknown[i]; i++)
 		log_warning("cloud-config key '%s' is not supported by vagent, ignoring.",
 			    cc->unknown[i]);
-		cc_plan(c, "%-20s ignored: not supported by vagent", cc->unknown[i]);
-	}
-	if (cc && (cc->has[CC_DISK_SETUP] || cc->has[CC_FS_SETUP] || cc->invalid[CC_DISK_SETUP] ||
-		   cc->invalid[CC_FS_SETUP])) {
-		log_warning("cloud-config disk_setup and fs_setup are not executed: vagent's storage "
-			    "step already partitions, formats and mounts blank volumes under its "
-			    "blank-only rule, ignoring.");
-		cc_plan(c, "%-20s ignored: the storage step handles blank volumes",
-			"disk_setup/fs_setup");
-	}
+	for (size_t k = 0; cc && k < _CC_KEY_MAX; k++)
+		if (key_fates[k].ignored && (cc->has[k] || cc->invalid[k]))
+			log_warning("cloud-config '%s' is %s, ignoring.",
+				    cc_key_to_string((enum cc_key)k), key_fates[k].ignored);
 	for (size_t i = 0; cc && cc->problems && cc->problems[i]; i++) {
 		log_warning("cloud-config %s, ignoring.", cc->problems[i]);
 		cc_plan(c, "%-20s problem: %s", "", cc->problems[i]);
 	}
 	for (size_t i = 0; d->ignored_parts && d->ignored_parts[i]; i++) {
-		log_warning("User data MIME %s: not handled by vagent, ignoring.",
-			    d->ignored_parts[i]);
+		log_warning("User data MIME %s: not run by vagent, ignoring.", d->ignored_parts[i]);
 		cc_plan(c, "%-20s ignored: MIME %s", "", d->ignored_parts[i]);
 	}
 }
@@ -765,9 +1080,17 @@ static void plan_other_steps(const struct cc_run *c, const struct cloud_config *
 	if (cc->has[CC_BOOTCMD])
 		cc_plan(c, "%-20s %zu command%s, every boot, by the bootcmd step", "bootcmd",
 			cc->n_bootcmd, cc->n_bootcmd == 1 ? "" : "s");
-	for (size_t i = 0; i < _CC_KEY_MAX; i++)
-		if (cc->invalid[i])
-			cc_plan(c, "%-20s not applied: wrong shape", cc_key_to_string((enum cc_key)i));
+}
+
+static bool module_wanted(const struct cc_doc *d, enum cc_mod m)
+{
+	enum cc_key k = modules[m].key;
+
+	if (m == MOD_SCRIPTS)
+		return d->n_scripts > 0;
+	if (!d->cc)
+		return false;
+	return k == _CC_KEY_MAX || d->cc->has[k];
 }
 
 int cc_apply_always(const char *root, const struct config *cfg, const char *id,
@@ -780,22 +1103,27 @@ int cc_apply_always(const char *root, const struct config *cfg, const char *id,
 			    .plan = dry_run ? plan : NULL,
 			    .log_fd = -1,
 			    .host = host };
+	struct cc_key_state keys[_CC_KEY_MAX] = {};
 	struct tally t = {};
 	int r;
 
-	if (d->error || !d->cc)
+	if (d->error || !d->cc || !d->cc->has[CC_FINAL_MESSAGE])
 		return 0;
-	r = run_system_module(&c, d, MOD_FINAL_MESSAGE, &t);
+	c.keys = keys;
+	r = mod_final_message(&c, d, &t);
 	tally_done(&t);
+	for (size_t i = 0; i < _CC_KEY_MAX; i++)
+		free(keys[i].reason);
 	return r;
 }
 
 int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
 		      const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan,
-		      char **ret_message)
+		      struct boot_report *report, char **ret_message)
 {
 	_cleanup_close_ int dfd = -1, logfd = -1;
 	size_t files_left = cfg->max_userdata_size;
+	struct cc_key_state keys[_CC_KEY_MAX] = {};
 	struct cc_run c = { .root = root,
 			    .cfg = cfg,
 			    .id = id,
@@ -803,8 +1131,10 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 			    .plan = dry_run ? plan : NULL,
 			    .log_fd = -1,
 			    .files_left = &files_left,
-			    .host = host };
+			    .host = host,
+			    .keys = keys };
 	_cleanup_(tally_done) struct tally t = {};
+	_cleanup_(counts_done) struct counts n = {};
 	bool failed = false, did = false;
 	int r;
 
@@ -829,23 +1159,27 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 	report_ignored(&c, d);
 	plan_other_steps(&c, d->cc);
 
-	for (size_t m = 0; m < _MOD_MAX; m++) {
-		const char *stamp = module_stamps[m];
+	for (size_t m = MOD_NONE + 1; m < _MOD_MAX; m++) {
+		const char *stamp = modules[m].stamp;
 		char started[80];
 
+		if (!module_wanted(d, (enum cc_mod)m))
+			continue;
 		/* STAMP: the module finished for this instance. STAMP.started: it began; without
 		 * STAMP the pass was cut short there. */
 		if (stamp && state_instance_has(root, id, stamp))
 			continue;
 		if (stamp)
 			snprintf(started, sizeof(started), "%s.started", stamp);
-		if (stamp && !module_resumes[m] && state_instance_has(root, id, started)) {
+		if (stamp && !modules[m].resumes && state_instance_has(root, id, started)) {
 			log_warning("cloud-config: '%s' of instance '%s' was cut short by an earlier "
 				    "boot; it is not run twice. To run it again: rm %s/%s/%s && vagent "
 				    "userdata", stamp + strlen("cloud-config."), id, STATE_INSTANCES, id,
 				    started);
 			if (strv_push(&t.interrupted, strdup(stamp + strlen("cloud-config."))) < 0)
 				return log_error_errno(-ENOMEM, "Out of memory.");
+			if (modules[m].key < _CC_KEY_MAX)
+				t.interrupted_key[modules[m].key] = true;
 			failed = true;
 			continue;
 		}
@@ -855,7 +1189,7 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 			if (r < 0)
 				return log_error_errno(r, "Failed to write the stamp '%s': %m", started);
 		}
-		r = run_module(&c, d, (enum module)m, &t);
+		r = modules[m].run(&c, d, &t);
 		if (r == -ENOMEM)
 			return log_error_errno(r, "Out of memory.");
 		if (r < 0)
@@ -871,6 +1205,7 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 	if (d->cc)
 		for (size_t i = 0; i < _CC_KEY_MAX; i++)
 			failed = failed || d->cc->invalid[i];
+	failed = failed || d->merge_error || d->n_parts_not_run > 0;
 
 	if (!dry_run) {
 		r = write_file_atomic_at(dfd, CC_STAMP_DONE, "", 0, 0600, (uid_t)-1, (gid_t)-1);
@@ -878,10 +1213,14 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 			log_warning_errno(r, "Failed to write the stamp '%s': %m, ignoring.",
 					  CC_STAMP_DONE);
 	}
-	r = summary(d, &t, dry_run, ret_message);
+	r = report_keys(&c, d, &t, NULL, report, &n);
+	if (r >= 0)
+		r = summary(d, &t, &n, dry_run, ret_message);
+	for (size_t i = 0; i < _CC_KEY_MAX; i++)
+		free(keys[i].reason);
 	if (r < 0)
 		return log_error_errno(r, "Out of memory.");
-	if (failed)
+	if (failed || n.n[KEY_ERROR] > 0)
 		return -EPROTO;
-	return did || cloud_config_n_keys(d->cc) > 0 || d->n_scripts > 0 ? 1 : 0;
+	return did || (d->cc && d->cc->n_top > 0) || d->n_scripts > 0 ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 
 #include "cloudconfig/cloudconfig.h"
 #include "base/config.h"
+#include "base/report.h"
 #include "cloudconfig/cc-detect.h"
 
 /* One text/x-shellscript part of a MIME archive (1-based INDEX among the parts). */
@@ -30,9 +31,14 @@ struct cc_doc {
 	char *plain;                 /* the gunzipped bytes (NULL when not gzip) */
 	size_t plain_len;
 	struct cloud_config *cc;     /* NULL: no cloud-config in it */
+	struct cc_node *tree;	     /* while decoding: the cloud-config parts merged so far */
+	size_t n_configs;	     /* cloud-config parts read */
+	char *merge_how;	     /* the mergers a part named ("list(append)+..."), NULL: none */
+	char *merge_error;	     /* a part left out for a merge_how cloud-init refuses too */
 	struct cc_script *scripts;   /* MIME x-shellscript parts, in order */
 	size_t n_scripts;
 	char **ignored_parts;        /* "part 3 (text/x-include-url)" */
+	size_t n_parts_not_run;	     /* of those, parts cloud-init would act on (vagent does not) */
 	int error;                   /* <0: not usable; ERROR_MESSAGE says why (secret-free) */
 	char *error_message;
 	struct cc_budget budget; /* what parsing its cloud-config parts may still cost */
@@ -68,18 +74,26 @@ int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
  * The per-instance pass over D (kind cloud-config or MIME). Modules already stamped for
  * instance ID are not run again (a crash resumes where it stopped). With DRY_RUN, writes
  * nothing and prints the plan to PLAN (when not NULL). HOST (may be NULL) is what the step
- * layer lends the modules (cc-types.h: a fetch function, the datasource's name).
- * *RET_MESSAGE: "cloud-config: 5 keys applied, 2 ignored (foo, bar)". Returns <0 when a module
- * failed, 0 nothing left to do, 1 applied (or would apply).
+ * layer lends the modules (cc-types.h: a fetch function, the datasource's name). Every
+ * top-level key of the merged cloud-config goes to REPORT's keys (when not NULL) with its
+ * status: applied, partial, ignored (why) or error (why). *RET_MESSAGE: "cloud-config: 5 keys
+ * applied, 1 partly applied (write_files), 2 ignored (snap, byobu_by_default)". Returns <0 when
+ * a key failed or a part cloud-init would run is not run, 0 nothing left to do, 1 applied (or
+ * would apply).
  */
 int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
 		      const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan,
-		      char **ret_message);
+		      struct boot_report *report, char **ret_message);
 
 /* The modules of every boot (final_message) on a boot whose per-instance pass is already
  * done. <0 failed, 0 none, 1 ran. */
 int cc_apply_always(const char *root, const struct config *cfg, const char *id,
 		    const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan);
+
+/* Every top-level key of D's cloud-config into REPORT as ignored for WHY ("[userdata] run =
+ * no"). */
+int cc_doc_report_ignored(const struct cc_doc *d, const struct config *cfg, const char *why,
+			  struct boot_report *report);
 
 /* The stamp written when the per-instance pass is complete. */
 #define CC_STAMP_DONE "cloud-config.done"

@@ -15,6 +15,7 @@ void mime_parts_free(struct mime_part *p, size_t n)
 {
 	for (size_t i = 0; p && i < n; i++) {
 		free(p[i].type);
+		free(p[i].merge_type);
 		free(p[i].body);
 	}
 	free(p);
@@ -88,6 +89,7 @@ struct headers {
 	char *type;     /* lowercased, parameters cut */
 	char *boundary;
 	char *encoding; /* lowercased */
+	char *merge_type;
 };
 
 static void headers_done(struct headers *h)
@@ -95,6 +97,7 @@ static void headers_done(struct headers *h)
 	free(h->type);
 	free(h->boundary);
 	free(h->encoding);
+	free(h->merge_type);
 }
 
 static char *trimmed_dup(const char *s, size_t n, bool lower)
@@ -193,6 +196,18 @@ static int parse_headers(const char **p, const char *end, struct headers *h)
 				h->encoding = trimmed_dup(colon + 1, strlen(colon + 1), true);
 				if (!h->encoding)
 					return -ENOMEM;
+			} else if (colon && ((colon - cur == 10 &&
+					      strncasecmp(cur, "merge-type", 10) == 0) ||
+					     (colon - cur == 12 &&
+					      strncasecmp(cur, "x-merge-type", 12) == 0))) {
+				/* cloud-init reads Merge-Type first, then X-Merge-Type. */
+				if (!h->merge_type || colon - cur == 10) {
+					free(h->merge_type);
+					h->merge_type =
+					    trimmed_dup(colon + 1, strlen(colon + 1), false);
+					if (!h->merge_type)
+						return -ENOMEM;
+				}
 			}
 			free(cur);
 			cur = NULL;
@@ -232,7 +247,8 @@ static int add_part(struct mime_part **parts, size_t *n, size_t *allocated, cons
 		*allocated = a;
 	}
 	part = &(*parts)[(*n)++];
-	*part = (struct mime_part){ .type = h.type ? TAKE_PTR(h.type) : strdup("") };
+	*part = (struct mime_part){ .type = h.type ? TAKE_PTR(h.type) : strdup(""),
+				    .merge_type = TAKE_PTR(h.merge_type) };
 	if (!part->type) {
 		r = -ENOMEM;
 		goto out;

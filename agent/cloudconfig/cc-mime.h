@@ -14,6 +14,7 @@
 
 struct mime_part {
 	char *type;     /* lowercased "text/x-shellscript"; "" when the part has none */
+	char *merge_type; /* its Merge-Type (or X-Merge-Type) header, NULL when none */
 	bool decoded;   /* false: a transfer encoding vagent does not handle (TYPE kept) */
 	char *body;     /* NUL-terminated (not counted); NULL when !DECODED */
 	size_t len;

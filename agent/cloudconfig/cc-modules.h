@@ -17,6 +17,14 @@
 #include "cloudconfig/cloudconfig.h"
 #include "base/config.h"
 #include "base/macro.h"
+#include "base/report.h"
+
+/* What a module says about one of its keys (cc_key_set()); unset keys get the default. */
+struct cc_key_state {
+	bool set;
+	enum key_status status;
+	char *reason;
+};
 
 struct cc_run {
 	const char *root;
@@ -27,7 +35,19 @@ struct cc_run {
 	int log_fd; /* command output copy (the instance's cloud-config.log), -1 for none */
 	size_t *files_left; /* write_files: decoded bytes still allowed, both passes together */
 	const struct cc_host *host; /* may be NULL: nothing fetched */
+	struct cc_key_state *keys; /* [_CC_KEY_MAX]: what the modules said about their keys */
 };
+
+/*
+ * The status of key K as its module found it: KEY_PARTIAL when some entries were dropped
+ * ("2 of 3 files written"), KEY_ERROR when it failed, KEY_IGNORED when it did not run (why),
+ * KEY_APPLIED with a short note. A later call for the same key keeps the worse status (a
+ * key two modules apply, write_files and its deferred files). Without a call, a key is
+ * applied, or an error when its module returned <0. The parser's problems are added to the
+ * reason by the driver.
+ */
+void cc_key_set(const struct cc_run *c, enum cc_key k, enum key_status s, const char *fmt, ...)
+	_printf_(4, 5);
 
 void cc_plan(const struct cc_run *c, const char *fmt, ...) _printf_(2, 3);
 

@@ -35,6 +35,7 @@ struct cc_budget {
 	size_t bytes;
 	size_t work;
 	size_t bytes_max; /* for messages */
+	unsigned part;	  /* the MIME part being read (1-based), 0: not MIME; nodes keep it */
 	char why[128];
 };
 
@@ -70,6 +71,7 @@ struct cc_node {
 	enum cc_node_style style;
 	bool anchored;	       /* the builder's: an anchor names it, so it is never changed */
 	unsigned line, column; /* 1-based: where the node, or the alias copied into it, starts */
+	unsigned part;	       /* the MIME part it came from (cc_budget.part when made) */
 	char *tag; /* an explicit tag as libyaml resolves it ("tag:yaml.org,2002:binary",
 		      "!foo"); NULL: none */
 	union {
@@ -135,3 +137,50 @@ int cc_node_bool(const struct cc_node *n);
 bool cc_scalar_is(const struct cc_node *n, const char *s);
 /* A scalar's text when it has no NUL byte, else NULL. */
 const char *cc_scalar_str(const struct cc_node *n);
+/* What PyYAML makes a str: a quoted or block scalar, !!str, or a plain one that YAML 1.1 does not
+ * resolve to null, a boolean, an integer, a float or a timestamp. */
+bool cc_node_is_str(const struct cc_node *n);
+/* Take KEY's value out of MAP (the key is freed, the other pairs keep their order): NULL when
+ * missing. */
+struct cc_node *cc_map_take(struct cc_node *map, const char *key);
+
+/*
+ * cloud-init's mergers (cloudinit/mergers/m_dict.py, m_list.py, m_str.py): how a later part is
+ * merged into what the earlier ones made. A part's merge_how (or merge_type) and its Merge-Type
+ * header name them, "list(append)+dict(recurse_array)+str()"; the first merger of each type
+ * counts. A type without a merger keeps the old value (as cloud-init's lookup does); with no
+ * merger named at all a part gets cloud-init's default for parts, dict(replace)+list()+str().
+ */
+enum cc_list_method {
+	CC_LIST_REPLACE, /* index by index, the old length kept */
+	CC_LIST_APPEND,
+	CC_LIST_PREPEND,
+	CC_LIST_NO_REPLACE,
+};
+
+struct cc_merge {
+	bool dict, list, str; /* the mergers named */
+	bool dict_replace, dict_recurse_str, dict_recurse_array, dict_allow_delete;
+	enum cc_list_method list_method;
+	bool list_recurse_str, list_recurse_dict, list_recurse_array;
+	bool str_append;
+};
+
+/* The default for parts: dict(replace)+list()+str(). */
+void cc_merge_default(struct cc_merge *m);
+/* Add the mergers of SPEC ("list(append)+dict(recurse_array)", cloud-init's
+ * string_extract_mergers) to M. -EINVAL when SPEC is not of that form or names another merger
+ * (cloud-init then leaves the part out); WHY says which (secret-free: merger names only). */
+int cc_merge_add(struct cc_merge *m, const char *spec, char *why, size_t why_size);
+/* Add one merger NAME with its options (merge_how's list form). */
+int cc_merge_add_one(struct cc_merge *m, const char *name, char *const *opts, char *why,
+		     size_t why_size);
+/* "dict(replace)+list()+str()": M as cloud-init would name it (static buffer of BUF). */
+const char *cc_merge_name(const struct cc_merge *m, char *buf, size_t size);
+
+/*
+ * Merge SRC into *DST as cloud-init's merger.merge(DST, SRC) does; SRC is consumed (moved into
+ * *DST or freed). Each value visited is one unit of B's work: -E2BIG when it runs out, -ENOMEM.
+ */
+int cc_node_merge(struct cc_budget *b, struct cc_node **dst, struct cc_node *src,
+		  const struct cc_merge *m);

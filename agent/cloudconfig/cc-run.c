@@ -29,6 +29,26 @@ void cc_plan(const struct cc_run *c, const char *fmt, ...)
 	fputc('\n', c->plan);
 }
 
+void cc_key_set(const struct cc_run *c, enum cc_key k, enum key_status s, const char *fmt, ...)
+{
+	struct cc_key_state *st;
+	char *reason = NULL;
+	va_list ap;
+
+	if (!c->keys || k >= _CC_KEY_MAX)
+		return;
+	st = &c->keys[k];
+	/* applied < partial < ignored < error: the worse wins (ignored only when nothing ran) */
+	if (st->set && st->status >= s)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&reason, fmt, ap) < 0)
+		reason = NULL;
+	va_end(ap);
+	free(st->reason);
+	*st = (struct cc_key_state){ .set = true, .status = s, .reason = reason };
+}
+
 static void command_line(const char *line, void *userdata)
 {
 	/* The command's own output: the user's words, one journal line each (as for scripts). */

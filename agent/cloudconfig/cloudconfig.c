@@ -21,40 +21,6 @@
 
 #define TAG_MERGE "tag:yaml.org,2002:merge"
 
-static const char *const key_names[_CC_KEY_MAX] = {
-	[CC_HOSTNAME] = "hostname",
-	[CC_FQDN] = "fqdn",
-	[CC_PRESERVE_HOSTNAME] = "preserve_hostname",
-	[CC_SSH_AUTHORIZED_KEYS] = "ssh_authorized_keys",
-	[CC_USERS] = "users",
-	[CC_WRITE_FILES] = "write_files",
-	[CC_BOOTCMD] = "bootcmd",
-	[CC_RUNCMD] = "runcmd",
-	[CC_PACKAGES] = "packages",
-	[CC_PACKAGE_UPDATE] = "package_update",
-	[CC_PACKAGE_UPGRADE] = "package_upgrade",
-	[CC_MOUNTS] = "mounts",
-	[CC_SSH_DELETEKEYS] = "ssh_deletekeys",
-	[CC_SSH_GENKEYTYPES] = "ssh_genkeytypes",
-	[CC_DISK_SETUP] = "disk_setup",
-	[CC_FS_SETUP] = "fs_setup",
-	[CC_TIMEZONE] = "timezone",
-	[CC_LOCALE] = "locale",
-	[CC_KEYBOARD] = "keyboard",
-	[CC_NTP] = "ntp",
-	[CC_APT] = "apt",
-	[CC_CA_CERTS] = "ca_certs",
-	[CC_RSYSLOG] = "rsyslog",
-	[CC_PACKAGE_REBOOT_IF_REQUIRED] = "package_reboot_if_required",
-	[CC_POWER_STATE] = "power_state",
-	[CC_FINAL_MESSAGE] = "final_message",
-};
-
-const char *cc_key_to_string(enum cc_key k)
-{
-	return k < _CC_KEY_MAX ? key_names[k] : NULL;
-}
-
 /* --- YAML events -> tree ------------------------------------------------------------------------
  */
 
@@ -566,34 +532,70 @@ struct walk {
 
 static int push_problem(struct walk *w, const struct cc_node *n, const char *what, size_t *ret)
 {
-	char *line;
+	char *line, part[24] = "";
 
+	if (n->part > 0)
+		snprintf(part, sizeof(part), " (part %u)", n->part);
+	if (w->k < _CC_KEY_MAX) {
+		struct cloud_config *cc = w->cc;
+
+		/* The key's status names its first problem (without the key: it is beside it). */
+		if (!cc->why[w->k] && asprintf(&cc->why[w->k], "%s (line %u%s)", what, n->line,
+					       part) < 0) {
+			cc->why[w->k] = NULL;
+			return -ENOMEM;
+		}
+		cc->n_why[w->k]++;
+	}
 	if (w->problems.n >= CC_MAX_PROBLEMS) {
 		w->dropped++;
 		*ret = SIZE_MAX;
 		return 0;
 	}
-	if (asprintf(&line, "'%s' at line %u, column %u: %s", w->key, n->line, n->column, what) < 0)
+	if (asprintf(&line, "'%s'%s at line %u, column %u: %s", w->key, part, n->line, n->column,
+		     what) < 0)
 		return -ENOMEM;
 	*ret = w->problems.n;
 	return strlist_push(&w->problems, line);
 }
 
-/* A problem that keeps the key out: returns -EINVAL (or -ENOMEM). */
-int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
+static int vproblem(struct walk *w, const struct cc_node *n, const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *what = NULL;
 	size_t i;
+
+	if (vasprintf(&what, fmt, ap) < 0)
+		return -ENOMEM;
+	return push_problem(w, n, what, &i);
+}
+
+/* A problem that keeps the key out: returns -EINVAL (or -ENOMEM). */
+int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
+{
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = vasprintf(&what, fmt, ap);
+	r = vproblem(w, n, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	r = push_problem(w, n, what, &i);
 	return r < 0 ? r : -EINVAL;
+}
+
+/* A problem the key survives (an entry dropped, a default used, as cloud-init does): the key is
+ * partial. Returns 0 (or -ENOMEM). */
+static int note(struct walk *w, const struct cc_node *n, const char *fmt, ...) _printf_(3, 4)
+    _unused_;
+static int note(struct walk *w, const struct cc_node *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (w->k < _CC_KEY_MAX)
+		w->cc->partial[w->k] = true;
+	va_start(ap, fmt);
+	r = vproblem(w, n, fmt, ap);
+	va_end(ap);
+	return r < 0 ? r : 0;
 }
 
 /* Sub-key K of the key being read is not supported: one problem line per name, counted. */
@@ -743,6 +745,27 @@ int node_strv(struct walk *w, const struct cc_node *n, const char *what, bool sp
 	strv_free(*ret);
 	*ret = strlist_steal(&l);
 	return 0;
+}
+
+/* A list of strings, or one string as a list of one (cloud-init wraps a lone string). */
+static int node_strv_one(struct walk *w, const struct cc_node *n, const char *what, char ***ret)
+{
+	if (n->type == CC_NODE_SCALAR && !cc_node_is_null(n)) {
+		char **l = calloc(2, sizeof(char *));
+		int r;
+
+		if (!l)
+			return -ENOMEM;
+		r = node_string(w, n, what, &l[0]);
+		if (r < 0) {
+			free(l);
+			return r;
+		}
+		strv_free(*ret);
+		*ret = l;
+		return 0;
+	}
+	return node_strv(w, n, what, false, ret);
 }
 
 /* Parse "0644", 0644 (YAML 1.1 octal), 420 or 0o644 into a mode. */
@@ -1174,59 +1197,177 @@ static int node_mounts(struct walk *w, const struct cc_node *n, struct cloud_con
 	return 0;
 }
 
-static int node_key(struct walk *w, enum cc_key k, const struct cc_node *v)
+static int read_commands(struct walk *w, const struct cc_node *v, struct cc_command **cmds,
+			 size_t *n)
 {
-	struct cloud_config *cc = w->cc;
-	struct cc_command *cmds = NULL;
-	size_t n = 0;
+	struct cc_command *l = NULL;
+	size_t k = 0;
 	int r;
 
-	switch (k) {
-	case CC_HOSTNAME:
-		return node_string(w, v, "the value", &cc->hostname);
-	case CC_FQDN:
-		return node_string(w, v, "the value", &cc->fqdn);
-	case CC_PRESERVE_HOSTNAME:
-		return node_bool(w, v, "the value", &cc->preserve_hostname);
-	case CC_SSH_AUTHORIZED_KEYS:
-		return node_strv(w, v, "the value", false, &cc->ssh_authorized_keys);
-	case CC_USERS:
-		return node_users(w, v, cc);
-	case CC_WRITE_FILES:
-		return node_files(w, v, cc);
-	case CC_BOOTCMD:
-	case CC_RUNCMD:
-		r = node_commands(w, v, &cmds, &n);
-		if (r < 0)
-			return r;
-		if (k == CC_BOOTCMD) {
-			commands_free(cc->bootcmd, cc->n_bootcmd);
-			cc->bootcmd = cmds;
-			cc->n_bootcmd = n;
-		} else {
-			commands_free(cc->runcmd, cc->n_runcmd);
-			cc->runcmd = cmds;
-			cc->n_runcmd = n;
-		}
-		return 0;
-	case CC_PACKAGES:
-		return node_packages(w, v, cc);
-	case CC_PACKAGE_UPDATE:
-		return node_bool(w, v, "the value", &cc->package_update);
-	case CC_PACKAGE_UPGRADE:
-		return node_bool(w, v, "the value", &cc->package_upgrade);
-	case CC_MOUNTS:
-		return node_mounts(w, v, cc);
-	case CC_SSH_DELETEKEYS:
-		return node_bool(w, v, "the value", &cc->ssh_deletekeys);
-	case CC_SSH_GENKEYTYPES:
-		return node_strv(w, v, "the value", false, &cc->ssh_genkeytypes);
-	case CC_DISK_SETUP:
-	case CC_FS_SETUP:
-	case _CC_KEY_MAX:
-		return 0;
-	default:
-		return cc_keys_read(w, k, v, cc);
+	r = node_commands(w, v, &l, &k);
+	if (r < 0)
+		return r;
+	commands_free(*cmds, *n);
+	*cmds = l;
+	*n = k;
+	return 0;
+}
+
+static int read_bootcmd(struct walk *w, const struct cc_node *v, struct cloud_config *cc)
+{
+	return read_commands(w, v, &cc->bootcmd, &cc->n_bootcmd);
+}
+
+static int read_runcmd(struct walk *w, const struct cc_node *v, struct cloud_config *cc)
+{
+	return read_commands(w, v, &cc->runcmd, &cc->n_runcmd);
+}
+
+static void clear_users(struct cloud_config *cc)
+{
+	users_free(cc->users, cc->n_users);
+	cc->users = NULL;
+	cc->n_users = 0;
+}
+
+static void clear_files(struct cloud_config *cc)
+{
+	files_free(cc->files, cc->n_files);
+	cc->files = NULL;
+	cc->n_files = 0;
+}
+
+static void clear_bootcmd(struct cloud_config *cc)
+{
+	commands_free(cc->bootcmd, cc->n_bootcmd);
+	cc->bootcmd = NULL;
+	cc->n_bootcmd = 0;
+}
+
+static void clear_runcmd(struct cloud_config *cc)
+{
+	commands_free(cc->runcmd, cc->n_runcmd);
+	cc->runcmd = NULL;
+	cc->n_runcmd = 0;
+}
+
+static void clear_packages(struct cloud_config *cc)
+{
+	strv_free(cc->packages);
+	cc->packages = NULL;
+}
+
+static void clear_mounts(struct cloud_config *cc)
+{
+	mounts_free(cc->mounts, cc->n_mounts);
+	cc->mounts = NULL;
+	cc->n_mounts = 0;
+}
+
+/*
+ * The keys vagent reads, one row each: the name, and either a field of struct cloud_config with
+ * a plain type (KIND, OFFSET) or a reader and what frees its fields. A key not in this table is
+ * listed as unknown (cc->unknown) and reported "ignored: not supported by vagent".
+ */
+enum key_kind {
+	KEY_NOTED,  /* recognised, never read (the status says why) */
+	KEY_STRING, /* char * */
+	KEY_BOOL,   /* bool */
+	KEY_STRV,   /* char **: a list of strings (a single string is one entry) */
+	KEY_READER, /* READ and CLEAR */
+	KEY_SYSTEM, /* a system key: cc_keys_read() and cc_keys_clear() (cc-keys.c) */
+};
+
+struct key_def {
+	const char *name;
+	enum key_kind kind;
+	size_t offset;
+	int (*read)(struct walk *w, const struct cc_node *v, struct cloud_config *cc);
+	void (*clear)(struct cloud_config *cc);
+};
+
+#define FIELD(kind, member) kind, offsetof(struct cloud_config, member)
+
+static const struct key_def key_defs[_CC_KEY_MAX] = {
+	[CC_HOSTNAME] = { "hostname", FIELD(KEY_STRING, hostname) },
+	[CC_FQDN] = { "fqdn", FIELD(KEY_STRING, fqdn) },
+	[CC_PRESERVE_HOSTNAME] = { "preserve_hostname", FIELD(KEY_BOOL, preserve_hostname) },
+	[CC_SSH_AUTHORIZED_KEYS] = { "ssh_authorized_keys",
+				     FIELD(KEY_STRV, ssh_authorized_keys) },
+	[CC_USERS] = { "users", KEY_READER, 0, node_users, clear_users },
+	[CC_WRITE_FILES] = { "write_files", KEY_READER, 0, node_files, clear_files },
+	[CC_BOOTCMD] = { "bootcmd", KEY_READER, 0, read_bootcmd, clear_bootcmd },
+	[CC_RUNCMD] = { "runcmd", KEY_READER, 0, read_runcmd, clear_runcmd },
+	[CC_PACKAGES] = { "packages", KEY_READER, 0, node_packages, clear_packages },
+	[CC_PACKAGE_UPDATE] = { "package_update", FIELD(KEY_BOOL, package_update) },
+	[CC_PACKAGE_UPGRADE] = { "package_upgrade", FIELD(KEY_BOOL, package_upgrade) },
+	[CC_MOUNTS] = { "mounts", KEY_READER, 0, node_mounts, clear_mounts },
+	[CC_SSH_DELETEKEYS] = { "ssh_deletekeys", FIELD(KEY_BOOL, ssh_deletekeys) },
+	[CC_SSH_GENKEYTYPES] = { "ssh_genkeytypes", FIELD(KEY_STRV, ssh_genkeytypes) },
+	[CC_DISK_SETUP] = { "disk_setup", KEY_NOTED },
+	[CC_FS_SETUP] = { "fs_setup", KEY_NOTED },
+	[CC_TIMEZONE] = { "timezone", KEY_SYSTEM },
+	[CC_LOCALE] = { "locale", KEY_SYSTEM },
+	[CC_KEYBOARD] = { "keyboard", KEY_SYSTEM },
+	[CC_NTP] = { "ntp", KEY_SYSTEM },
+	[CC_APT] = { "apt", KEY_SYSTEM },
+	[CC_CA_CERTS] = { "ca_certs", KEY_SYSTEM },
+	[CC_RSYSLOG] = { "rsyslog", KEY_SYSTEM },
+	[CC_PACKAGE_REBOOT_IF_REQUIRED] = { "package_reboot_if_required", KEY_SYSTEM },
+	[CC_POWER_STATE] = { "power_state", KEY_SYSTEM },
+	[CC_FINAL_MESSAGE] = { "final_message", KEY_SYSTEM },
+};
+
+const char *cc_key_to_string(enum cc_key k)
+{
+	return k < _CC_KEY_MAX ? key_defs[k].name : NULL;
+}
+
+static void clear_key(struct cloud_config *cc, enum cc_key k)
+{
+	const struct key_def *d = &key_defs[k];
+	void *field = (char *)cc + d->offset;
+
+	switch (d->kind) {
+	case KEY_STRING:
+		free(*(char **)field);
+		*(char **)field = NULL;
+		break;
+	case KEY_STRV:
+		strv_free(*(char ***)field);
+		*(char ***)field = NULL;
+		break;
+	case KEY_READER:
+		if (d->clear)
+			d->clear(cc);
+		break;
+	case KEY_SYSTEM:
+		cc_keys_clear(cc, k);
+		break;
+	case KEY_BOOL:
+	case KEY_NOTED:
+		break;
+	}
+}
+
+static int node_key(struct walk *w, enum cc_key k, const struct cc_node *v)
+{
+	const struct key_def *d = &key_defs[k];
+	void *field = (char *)w->cc + d->offset;
+
+	switch (d->kind) {
+	case KEY_STRING:
+		return node_string(w, v, "the value", (char **)field);
+	case KEY_BOOL:
+		return node_bool(w, v, "the value", (bool *)field);
+	case KEY_STRV:
+		return node_strv_one(w, v, "the value", (char ***)field);
+	case KEY_READER:
+		return d->read(w, v, w->cc);
+	case KEY_SYSTEM:
+		return cc_keys_read(w, k, v, w->cc);
+	case KEY_NOTED:
+		return touch(w);
 	}
 	return 0;
 }
@@ -1279,15 +1420,41 @@ static void walk_done(struct walk *w)
 	free(w->repeats);
 }
 
+static int top_add(struct cloud_config *cc, struct strset *seen, size_t *allocated,
+		   const char *name, enum cc_key key)
+{
+	void *a = cc->top;
+	int r;
+
+	r = strset_put(seen, name, strlen(name), cc->n_top, NULL);
+	if (r <= 0)
+		return r; /* "1" and 1 are one key here */
+	r = grow_array(&a, allocated, cc->n_top, sizeof(struct cc_top));
+	cc->top = a;
+	if (r < 0)
+		return r;
+	cc->top[cc->n_top].name = strdup(name);
+	if (!cc->top[cc->n_top].name)
+		return -ENOMEM;
+	cc->top[cc->n_top++].key = key;
+	if (key == _CC_KEY_MAX) {
+		r = strv_push(&cc->unknown, strdup(name));
+		if (r < 0)
+			return r;
+		cc->n_unknown++;
+	}
+	return 1;
+}
+
 int cloud_config_from_tree(const struct cc_node *root, struct cc_budget *b,
 			   struct cloud_config **ret, struct cc_error *err)
 {
 	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
 	 * set whenever the callee returns >= 0, see macro.h). */
 	struct cloud_config *cc = NULL;
-	struct strlist unknown = {};
-	struct strset unknown_set = {};
+	struct strset seen = {};
 	struct walk w = {.b = b, .k = _CC_KEY_MAX};
+	size_t allocated = 0;
 	int r = 0;
 
 	*err = (struct cc_error){};
@@ -1332,25 +1499,20 @@ int cloud_config_from_tree(const struct cc_node *root, struct cc_budget *b,
 			goto finish;
 		}
 		for (size_t j = 0; j < _CC_KEY_MAX; j++)
-			if (streq(name, key_names[j]))
+			if (streq(name, key_defs[j].name))
 				key = (enum cc_key)j;
-		if (key == _CC_KEY_MAX) {
-			/* Each key is once in the tree; the set guards merged trees and "1" vs 1.
-			 */
-			r = strset_put(&unknown_set, name, strlen(name), 0, NULL);
-			if (r > 0)
-				r = strlist_push(&unknown, strdup(name));
-			if (r < 0)
-				goto finish;
+		r = top_add(cc, &seen, &allocated, name, key);
+		if (r < 0)
+			goto finish;
+		if (key == _CC_KEY_MAX || r == 0)
 			continue;
-		}
-		w.key = key_names[key];
+		w.key = key_defs[key].name;
 		w.k = key;
-		cc->has[key] = cc->invalid[key] = cc->partial[key] = false;
 		r = node_key(&w, key, v);
 		if (r == -EINVAL) {
 			cc->invalid[key] = true;
 			cc->partial[key] = false;
+			clear_key(cc, key);
 			continue;
 		}
 		if (r < 0)
@@ -1368,14 +1530,11 @@ finish:
 	if (r >= 0)
 		r = walk_finish(&w);
 	walk_done(&w);
-	strset_done(&unknown_set);
+	strset_done(&seen);
 	if (r < 0) {
-		strlist_done(&unknown);
 		cloud_config_free(cc);
 		return r;
 	}
-	cc->n_unknown = unknown.n;
-	cc->unknown = strlist_steal(&unknown);
 	*ret = cc;
 	return 0;
 }
@@ -1391,10 +1550,18 @@ int cloud_config_parse_budget(const char *text, size_t len, struct cc_budget *b,
 	r = cloud_config_load(text, len, b, &root, &more, err);
 	if (r < 0)
 		return r;
-	r = cloud_config_from_tree(root, b, ret, err);
-	if (r >= 0)
-		(*ret)->more_documents = more;
-	return r;
+	if (more)
+		return cloud_config_more_documents_error(err);
+	return cloud_config_from_tree(root, b, ret, err);
+}
+
+int cloud_config_more_documents_error(struct cc_error *err)
+{
+	*err = (struct cc_error){ .line = 1, .column = 1 };
+	snprintf(err->problem, sizeof(err->problem),
+		 "a second YAML document follows the first ('---'): cloud-init reads no part of "
+		 "such user data, and neither does vagent");
+	return -EBADMSG;
 }
 
 int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
@@ -1404,208 +1571,6 @@ int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
 
 	cc_budget_init(&b, len);
 	return cloud_config_parse_budget(text, len, &b, ret, err);
-}
-
-#define MOVE(field)                                                                                \
-	do {                                                                                       \
-		dst->field = src->field;                                                           \
-		src->field = 0;                                                                    \
-	} while (0)
-
-static void clear_key(struct cloud_config *cc, enum cc_key k)
-{
-	switch (k) {
-	case CC_HOSTNAME:
-		free(cc->hostname);
-		cc->hostname = NULL;
-		break;
-	case CC_FQDN:
-		free(cc->fqdn);
-		cc->fqdn = NULL;
-		break;
-	case CC_SSH_AUTHORIZED_KEYS:
-		strv_free(cc->ssh_authorized_keys);
-		cc->ssh_authorized_keys = NULL;
-		break;
-	case CC_USERS:
-		users_free(cc->users, cc->n_users);
-		cc->users = NULL;
-		cc->n_users = 0;
-		break;
-	case CC_WRITE_FILES:
-		files_free(cc->files, cc->n_files);
-		cc->files = NULL;
-		cc->n_files = 0;
-		break;
-	case CC_BOOTCMD:
-		commands_free(cc->bootcmd, cc->n_bootcmd);
-		cc->bootcmd = NULL;
-		cc->n_bootcmd = 0;
-		break;
-	case CC_RUNCMD:
-		commands_free(cc->runcmd, cc->n_runcmd);
-		cc->runcmd = NULL;
-		cc->n_runcmd = 0;
-		break;
-	case CC_PACKAGES:
-		strv_free(cc->packages);
-		cc->packages = NULL;
-		break;
-	case CC_MOUNTS:
-		mounts_free(cc->mounts, cc->n_mounts);
-		cc->mounts = NULL;
-		cc->n_mounts = 0;
-		break;
-	case CC_SSH_GENKEYTYPES:
-		strv_free(cc->ssh_genkeytypes);
-		cc->ssh_genkeytypes = NULL;
-		break;
-	default:
-		cc_keys_clear(cc, k);
-		break;
-	}
-}
-
-/* Append SRC's unknown keys to DST's, those DST has left out; SRC ends up empty. */
-static int merge_unknown(struct cloud_config *dst, struct cloud_config *src)
-{
-	struct strlist l = {};
-	struct strset seen = {};
-	int r = 0;
-
-	l = (struct strlist){.v = dst->unknown,
-			     .n = dst->n_unknown,
-			     .allocated = dst->unknown ? dst->n_unknown + 1 : 0};
-	for (size_t i = 0; i < l.n && r >= 0; i++)
-		r = strset_put(&seen, l.v[i], strlen(l.v[i]), i, NULL);
-	for (size_t i = 0; i < src->n_unknown; i++) {
-		char *s = TAKE_PTR(src->unknown[i]);
-
-		if (r >= 0)
-			r = strset_put(&seen, s, strlen(s), l.n, NULL);
-		if (r > 0)
-			r = strlist_push(&l, s); /* the set borrows S, now owned by L */
-		else
-			free(s);
-	}
-	strset_done(&seen);
-	free(src->unknown);
-	src->unknown = NULL;
-	src->n_unknown = 0;
-	dst->unknown = l.v;
-	dst->n_unknown = l.n;
-	return r < 0 ? r : 0;
-}
-
-/* Append SRC's problems to DST's, up to CC_MAX_PROBLEMS lines plus one counting the rest. */
-static int merge_problems(struct cloud_config *dst, struct cloud_config *src)
-{
-	struct strlist l = {.v = dst->problems,
-			    .n = dst->n_problems,
-			    .allocated = dst->problems ? dst->n_problems + 1 : 0};
-	size_t dropped = dst->problems_dropped + src->problems_dropped;
-	size_t n = src->n_problems - (src->problems_dropped > 0);
-	int r = 0;
-
-	if (dst->problems_dropped > 0 && l.n > 0) {
-		free(l.v[--l.n]); /* the old trailer */
-		l.v[l.n] = NULL;
-	}
-	for (size_t i = 0; i < src->n_problems; i++) {
-		char *s = TAKE_PTR(src->problems[i]);
-
-		if (i >= n || r < 0)
-			free(s);
-		else if (l.n >= CC_MAX_PROBLEMS) {
-			dropped++;
-			free(s);
-		} else
-			r = strlist_push(&l, s);
-	}
-	if (r >= 0)
-		r = problems_trailer(&l, dropped);
-	free(src->problems);
-	src->problems = NULL;
-	src->n_problems = src->problems_dropped = 0;
-	dst->problems = l.v;
-	dst->n_problems = l.n;
-	dst->problems_dropped = dropped;
-	return r;
-}
-
-int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src)
-{
-	int r;
-
-	for (size_t i = 0; i < _CC_KEY_MAX; i++) {
-		enum cc_key k = (enum cc_key)i;
-
-		if (!src->has[k] && !src->invalid[k])
-			continue;
-		clear_key(dst, k);
-		dst->has[k] = src->has[k];
-		dst->invalid[k] = src->invalid[k];
-		dst->partial[k] = src->partial[k];
-		switch (k) {
-		case CC_HOSTNAME:
-			MOVE(hostname);
-			break;
-		case CC_FQDN:
-			MOVE(fqdn);
-			break;
-		case CC_PRESERVE_HOSTNAME:
-			MOVE(preserve_hostname);
-			break;
-		case CC_SSH_AUTHORIZED_KEYS:
-			MOVE(ssh_authorized_keys);
-			break;
-		case CC_USERS:
-			MOVE(users);
-			MOVE(n_users);
-			break;
-		case CC_WRITE_FILES:
-			MOVE(files);
-			MOVE(n_files);
-			break;
-		case CC_BOOTCMD:
-			MOVE(bootcmd);
-			MOVE(n_bootcmd);
-			break;
-		case CC_RUNCMD:
-			MOVE(runcmd);
-			MOVE(n_runcmd);
-			break;
-		case CC_PACKAGES:
-			MOVE(packages);
-			break;
-		case CC_PACKAGE_UPDATE:
-			MOVE(package_update);
-			break;
-		case CC_PACKAGE_UPGRADE:
-			MOVE(package_upgrade);
-			break;
-		case CC_MOUNTS:
-			MOVE(mounts);
-			MOVE(n_mounts);
-			break;
-		case CC_SSH_DELETEKEYS:
-			MOVE(ssh_deletekeys);
-			break;
-		case CC_SSH_GENKEYTYPES:
-			MOVE(ssh_genkeytypes);
-			break;
-		default:
-			cc_keys_move(dst, src, k);
-			break;
-		}
-	}
-	dst->more_documents = dst->more_documents || src->more_documents;
-	r = merge_unknown(dst, src);
-	if (r >= 0)
-		r = merge_problems(dst, src);
-	if (r >= 0 && dst->n_unknown + cloud_config_n_keys(dst) > CC_MAX_KEYS)
-		r = -E2BIG;
-	return r;
 }
 
 size_t cloud_config_n_keys(const struct cloud_config *cc)
@@ -1621,8 +1586,13 @@ void cloud_config_free(struct cloud_config *cc)
 {
 	if (!cc)
 		return;
-	for (size_t i = 0; i < _CC_KEY_MAX; i++)
+	for (size_t i = 0; i < _CC_KEY_MAX; i++) {
 		clear_key(cc, (enum cc_key)i);
+		free(cc->why[i]);
+	}
+	for (size_t i = 0; i < cc->n_top; i++)
+		free(cc->top[i].name);
+	free(cc->top);
 	strv_free(cc->unknown);
 	strv_free(cc->problems);
 	free(cc);

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cloudconfig.h: a "#cloud-config" document turned into plain C: the subset of cloud-init's keys
- * vagent supports (hostname, fqdn, preserve_hostname, ssh_authorized_keys, users, write_files,
- * bootcmd, runcmd, packages, package_update, package_upgrade, mounts, ssh_deletekeys,
- * ssh_genkeytypes; the system keys of cc-types.h, read by cc-keys.c; disk_setup and fs_setup
- * noted only), each checked for its shape; every other key is listed by name. A document is
- * read in two steps: YAML -> a tree (cc-node.h: aliases expanded, `<<` merge keys applied, each
- * mapping key once, every value charged to the user data's budget), then the tree -> struct
- * cloud_config. Parts can be merged as trees before the second step. cloudconfig.c is the only
- * libyaml user; nothing here does I/O or logs the document's content.
+ * vagent knows (enum cc_key; the table of readers is key_defs[] in cloudconfig.c; the system
+ * keys of cc-types.h are read by cc-keys.c), each checked for its shape; every other key is
+ * listed by name. A document is read in two steps: YAML -> a tree (cc-node.h: aliases expanded,
+ * `<<` merge keys applied, each mapping key once, every value charged to the user data's
+ * budget), then the tree -> struct cloud_config. The parts of a MIME archive are merged as
+ * trees (cc_node_merge) before the second step, so the typed view is read once. cloudconfig.c
+ * is the only libyaml user; nothing here does I/O or logs the document's content.
+ *
+ * Adding a key: its enum value here, its fields in struct cloud_config, a row in key_defs[]
+ * (name, reader, what to free), and in cc-apply.c a row in key_fates[] saying who applies it.
  */
 #pragma once
 
@@ -101,10 +103,19 @@ struct cc_mount {
 	size_t n_fields;
 };
 
+/* A top-level key of the document, in document order: a known one (KEY) or not (_CC_KEY_MAX). */
+struct cc_top {
+	char *name;
+	enum cc_key key;
+};
+
 struct cloud_config {
 	bool has[_CC_KEY_MAX];     /* present with a valid shape */
 	bool invalid[_CC_KEY_MAX]; /* present with a wrong shape: not applied */
-	bool partial[_CC_KEY_MAX]; /* valid, but some sub-keys were not supported (ignored) */
+	bool partial[_CC_KEY_MAX]; /* valid, but some entries or sub-keys were dropped or fell
+				      back to a default (see why[]) */
+	char *why[_CC_KEY_MAX];	   /* the first problem line of the key (invalid or partial) */
+	unsigned n_why[_CC_KEY_MAX]; /* how many problems the key has */
 
 	char *hostname;
 	char *fqdn;
@@ -138,14 +149,14 @@ struct cloud_config {
 	struct cc_power power_state;
 	char *final_message;
 
-	char **unknown;  /* other top-level keys, in document order, no duplicates */
+	struct cc_top *top; /* every top-level key, in document order, each once */
+	size_t n_top;
+	char **unknown;  /* the top-level keys vagent does not know, in document order */
 	size_t n_unknown;
 	char **problems; /* secret-free lines: "'runcmd' at line 5, column 3: expected a list";
 			    past CC_MAX_PROBLEMS the last line counts the others */
 	size_t n_problems;
 	size_t problems_dropped;
-
-	bool more_documents; /* the text holds another YAML document after the first (unread) */
 };
 
 /* Where and why a document is not YAML (1-based line and column). */
@@ -175,17 +186,15 @@ int cloud_config_load(const char *text, size_t len, struct cc_budget *b, struct 
 int cloud_config_from_tree(const struct cc_node *root, struct cc_budget *b,
 			   struct cloud_config **ret, struct cc_error *err);
 
-/* Both steps, charged to B (shared by every part of one user data). */
+/* Both steps, charged to B. A second YAML document in TEXT is an error (-EBADMSG): cloud-init
+ * reads such a document as no cloud-config at all (PyYAML's safe_load refuses it). */
 int cloud_config_parse_budget(const char *text, size_t len, struct cc_budget *b,
 			      struct cloud_config **ret, struct cc_error *err);
+/* The error a second YAML document is (ERR filled): -EBADMSG. */
+int cloud_config_more_documents_error(struct cc_error *err);
 /* Both steps with a budget of their own (cc_budget_init(LEN)). */
 int cloud_config_parse(const char *text, size_t len, struct cloud_config **ret,
 		       struct cc_error *err);
-
-/* Merge SRC into DST the way cloud-init merges parts by default: a key present in SRC replaces
- * DST's; unknown keys (without duplicates) and problems are appended. SRC is left empty.
- * -E2BIG when the merged config would have more than CC_MAX_KEYS top-level keys. */
-int cloud_config_merge(struct cloud_config *dst, struct cloud_config *src);
 
 /* How many known keys are present (valid or not). */
 size_t cloud_config_n_keys(const struct cloud_config *cc);

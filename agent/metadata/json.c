@@ -1213,6 +1213,28 @@ static int add_step(void *parent, void *elem)
 	return boot_report_add_step(parent, s->name, s->result, s->duration_ms, s->message);
 }
 
+static const char *parse_key_status(const char *s, void *ret)
+{
+	int r = key_status_from_string(s);
+
+	if (r < 0)
+		return "not a key status";
+	*(enum key_status *)ret = (enum key_status)r;
+	return NULL;
+}
+
+static const char *format_key_status(const void *value)
+{
+	return key_status_to_string(*(const enum key_status *)value);
+}
+
+static int add_key(void *parent, void *elem)
+{
+	const struct key_report *k = elem;
+
+	return boot_report_add_key(parent, k->key, k->status, k->reason);
+}
+
 static int add_volume(void *parent, void *elem)
 {
 	return boot_report_add_volume(parent, elem);
@@ -1221,6 +1243,7 @@ static int add_volume(void *parent, void *elem)
 #define S(member) offsetof(struct step_report, member)
 #define V(member) offsetof(struct volume_report, member)
 #define B(member) offsetof(struct boot_report, member)
+#define K(member) offsetof(struct key_report, member)
 
 /* Strings may be null; control characters are kept (messages are the steps' own). */
 #define REPORT_STRING (F_NULL_NONE | F_CONTROL)
@@ -1265,6 +1288,15 @@ static const struct field volume_fields[] = {
 static const struct schema volume_schema =
 	SCHEMA(volume_fields, struct volume_report, .add = add_volume);
 
+/* {"key": "write_files", "status": "applied" | "partial" | "ignored" | "error", "reason": ...} */
+static const struct field key_fields[] = {
+	{ "key", FIELD_STRING, REPORT_STRING, K(key) },
+	{ "status", FIELD_STRING, F_REQUIRED, K(status), .parse = parse_key_status,
+	  .format = format_key_status },
+	{ "reason", FIELD_STRING, REPORT_STRING, K(reason) },
+};
+static const struct schema key_schema = SCHEMA(key_fields, struct key_report, .add = add_key);
+
 static const struct field boot_fields[] = {
 	{ "instance_id", FIELD_STRING, REPORT_STRING, B(instance_id) },
 	{ "first_boot", FIELD_BOOL, 0, B(first_boot) },
@@ -1279,6 +1311,7 @@ static const struct field boot_fields[] = {
 	  .min = INT_MIN, .max = INT_MAX },
 	{ "host_keys", FIELD_STRV, 0, B(host_keys) },
 	{ "stages", FIELD_STRV, 0, B(stages) },
+	{ "keys", FIELD_ARRAY, 0, B(keys), B(n_keys), .sub = &key_schema },
 };
 static const struct schema boot_schema = SCHEMA(boot_fields, struct boot_report);
 

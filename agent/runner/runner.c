@@ -175,6 +175,13 @@ static int merge(struct boot_report *b, const struct boot_report *run, bool with
 			r = boot_report_add_volume(b, &v);
 		volume_report_done(&v);
 	}
+	/* The keys are the last cloud-config pass's: a run that reported some replaces them all. */
+	if (r >= 0 && run->n_keys > 0) {
+		boot_report_clear_keys(b);
+		for (size_t i = 0; r >= 0 && i < run->n_keys; i++)
+			r = boot_report_add_key(b, run->keys[i].key, run->keys[i].status,
+						run->keys[i].reason);
+	}
 	if (r >= 0 && run->userdata_ran) {
 		b->userdata_ran = true;
 		b->userdata_exit = run->userdata_exit;

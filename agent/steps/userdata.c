@@ -4,9 +4,11 @@
  * instance's state directory by the metadata step and never logged; only its kind and size
  * are. It runs once per instance, from the stored copy: a "#!" script through base/script.h
  * (stamped before it starts, so a crash never runs it twice), cloud-config (plain, gzip or
- * MIME) through cloudconfig/cc-apply.h, each module stamped so an interrupted pass resumes.
- * Other formats are stored and reported as not handled. A user data that changes after it
- * ran is noted, never run again.
+ * MIME) through cloudconfig/cc-apply.h, each module stamped so an interrupted pass resumes, and
+ * each top-level key's status put into the report. A format cloud-init runs and vagent does not
+ * (#include, #cloud-boothook, #part-handler, ...) fails the step naming it; anything else is
+ * stored and reported as not run. A user data that changes after it ran is noted, never run
+ * again.
  */
 #include "base/log.h"
 #include "base/script.h"
@@ -208,6 +210,14 @@ static int run_script(struct step_context *c, struct step_outcome *o, const char
 	return r;
 }
 
+/* A format cloud-init has a handler for and vagent does not run. */
+static bool cloud_init_only(enum userdata_kind k)
+{
+	return k == USERDATA_INCLUDE || k == USERDATA_INCLUDE_ONCE || k == USERDATA_BOOTHOOK ||
+	       k == USERDATA_PART_HANDLER || k == USERDATA_JSONP || k == USERDATA_ARCHIVE ||
+	       k == USERDATA_JINJA;
+}
+
 static int apply(struct step_context *c, struct step_outcome *o, const char *data, size_t len,
 		 bool ran_before)
 {
@@ -232,26 +242,42 @@ static int apply(struct step_context *c, struct step_outcome *o, const char *dat
 			if (r < 0)
 				return step_fail(o, r, "out of memory");
 		}
-		if (doc->kind == USERDATA_SCRIPT && doc->plain)
-			kind = USERDATA_SCRIPT; /* a gzip-compressed "#!" script */
-		else
-			cc = doc->error || doc->kind == USERDATA_CLOUD_CONFIG ||
-			     doc->kind == USERDATA_MIME;
+		if (doc->gzip && !doc->error)
+			kind = doc->kind; /* what the gzip data is */
+		cc = doc->error || kind == USERDATA_CLOUD_CONFIG || kind == USERDATA_MIME;
 	}
 
+	if (cloud_init_only(kind)) {
+		/* Not "stored, not handled": cloud-init would act on it, so the user expects
+		 * something to happen. */
+		log_full_id(LOG_WARNING, MSGID_USERDATA,
+			    "User data of instance '%s' is %s (%s, %zu bytes): cloud-init runs this "
+			    "format, vagent does not; nothing of it is applied.",
+			    c->instance_id, userdata_kind_prefix(kind), userdata_kind_mime_type(kind),
+			    len);
+		return step_fail(o, -EOPNOTSUPP, "%s user data (%s): a format vagent does not "
+				 "run, nothing applied", userdata_kind_prefix(kind),
+				 userdata_kind_mime_type(kind));
+	}
 	if (!cc && kind != USERDATA_SCRIPT) {
 		if (!c->dry_run)
-			log_full_id(LOG_NOTICE, MSGID_USERDATA,
-				    "User data of instance '%s' is %s (%zu bytes): stored, not "
-				    "handled by this step.",
+			log_full_id(LOG_WARNING, MSGID_USERDATA,
+				    "User data of instance '%s' is %s (%zu bytes): not a format "
+				    "cloud-init or vagent runs (#cloud-config, #!, MIME), ignoring.",
 				    c->instance_id, userdata_kind_to_string(kind), len);
-		return step_set(o, STEP_SKIPPED, "%s user data (%zu bytes) stored, not handled by "
-				"this step", userdata_kind_to_string(kind), len);
+		return step_set(o, STEP_SKIPPED, "%s user data (%zu bytes): not #cloud-config, #! "
+				"or MIME, not run", userdata_kind_to_string(kind), len);
 	}
-	if (!c->cfg->userdata_enabled)
+	if (!c->cfg->userdata_enabled) {
+		if (cc) {
+			r = cc_doc_report_ignored(doc, c->cfg, "[userdata] run = no", c->report);
+			if (r < 0)
+				return step_fail(o, r, "out of memory");
+		}
 		return step_set(o, STEP_SKIPPED, "%s %s, not run: [userdata] run = no",
 				cc ? "cloud-config" : "script", c->dry_run ? "would be stored" :
 				"stored");
+	}
 	if (!cc) {
 		if (c->dry_run)
 			return step_set(o, STEP_CHANGED, "would run the %zu-byte user-data script",
@@ -266,7 +292,8 @@ static int apply(struct step_context *c, struct step_outcome *o, const char *dat
 			return step_fail(o, r, "cannot write the user-data stamp: %m");
 	}
 	host = userdata_host(c);
-	r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, &host, c->dry_run, c->plan, &m);
+	r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, &host, c->dry_run, c->plan,
+			      c->report, &m);
 	if (r < 0)
 		return step_fail(o, r, "%s", m ? m : "cloud-config failed");
 	return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, "%s", m ? m : "cloud-config");

@@ -96,8 +96,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(strv_length(keys) <= CC_MAX_ENTRIES);
 
 	if (d.kind == USERDATA_CLOUD_CONFIG || d.kind == USERDATA_MIME) {
-		r = cc_apply_instance(root, &cfg, "i-fuzz", &d, NULL, true, devnull, &message);
+		struct boot_report report = {};
+
+		r = cc_apply_instance(root, &cfg, "i-fuzz", &d, NULL, true, devnull, &report,
+				      &message);
 		FUZZ_ASSERT(r >= -4095 && r <= 1);
+		/* one status per top-level key (and merge_how), each a known status */
+		if (cc_doc_has_config(&d))
+			FUZZ_ASSERT(report.n_keys == d.cc->n_top + !!(d.merge_how || d.merge_error));
+		for (size_t i = 0; i < report.n_keys; i++)
+			FUZZ_ASSERT(report.keys[i].key && key_status_to_string(report.keys[i].status));
+		boot_report_done(&report);
 		free(message);
 		check_untouched();
 	}
