@@ -111,7 +111,7 @@ check "write_files: a symlinked parent is refused" bash -c "test ! -e '$SCRATCH/
 check "write_files: no temp files left" bash -c "! find '$R' -name '.#*' | grep -q ."
 check "bootcmd ran once" test "$(cat "$SCRATCH/bootcmd.txt")" = boot
 check "runcmd: string (sh -c, INSTANCE_ID set) and list" test "$(cat "$SCRATCH/runcmd.txt")" = "$(printf 'run %s\nlist' "$ID")"
-check "runcmd: a failing command is named with its index" grep -q 'runcmd\[2\] exited with status 1' "$SCRATCH/out-all"
+check "runcmd: one script; its exit status is the last command's" grep -q "The script 'runcmd.script' of instance '$ID' exited with status 1" "$SCRATCH/out-all"
 check "packages: skipped under --root" grep -q 'skipped under --root' "$SCRATCH/out-all"
 check "mounts: two fstab lines marked, others kept" bash -c "
 	grep -qP '^/dev/vdc\t/data\text4\tdefaults,nofail,X-vagent.cloud-config\t0\t2$' '$R/etc/fstab' &&

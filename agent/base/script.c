@@ -22,8 +22,8 @@ static void script_line(const char *line, void *userdata)
 	log_full_id(LOG_INFO, MSGID_USERDATA, "%s output: %s", (const char *)userdata, line);
 }
 
-int script_run_once(const char *root, const struct config *cfg, const char *id, const char *base,
-		    const char *data, size_t len, struct script_result *ret)
+static int run(const char *root, const struct config *cfg, const char *id, const char *base,
+	       const char *data, size_t len, bool once, struct script_result *ret)
 {
 	_cleanup_free_ char *dir = NULL, *script = NULL, *n_script = NULL, *n_log = NULL,
 			    *n_ran = NULL, *n_exit = NULL, *e_id = NULL, *e_script = NULL;
@@ -45,7 +45,7 @@ int script_run_once(const char *root, const struct config *cfg, const char *id, 
 		return log_error_errno(r, "Failed to write the user-data script '%s': %m", n_script);
 
 	/* Once per instance: the stamp comes first, so a crash mid-script never runs it twice. */
-	r = write_file_atomic_at(dfd, n_ran, "", 0, 0600, (uid_t)-1, (gid_t)-1);
+	r = once ? write_file_atomic_at(dfd, n_ran, "", 0, 0600, (uid_t)-1, (gid_t)-1) : 0;
 	if (r < 0)
 		return log_error_errno(r, "Failed to write the user-data stamp: %m");
 
@@ -111,3 +111,15 @@ int script_run_once(const char *root, const struct config *cfg, const char *id, 
 	return 1;
 }
 
+
+int script_run_once(const char *root, const struct config *cfg, const char *id, const char *base,
+		    const char *data, size_t len, struct script_result *ret)
+{
+	return run(root, cfg, id, base, data, len, true, ret);
+}
+
+int script_run(const char *root, const struct config *cfg, const char *id, const char *base,
+	       const char *data, size_t len, struct script_result *ret)
+{
+	return run(root, cfg, id, base, data, len, false, ret);
+}

@@ -26,3 +26,7 @@ struct script_result {
  */
 int script_run_once(const char *root, const struct config *cfg, const char *id, const char *base,
 		    const char *data, size_t len, struct script_result *ret);
+
+/* The same without the BASE.ran stamp: a script that runs every boot (cloud-config bootcmd). */
+int script_run(const char *root, const struct config *cfg, const char *id, const char *base,
+	       const char *data, size_t len, struct script_result *ret);

@@ -28,7 +28,6 @@
 #include "base/util.h"
 
 #define CC_LOG "cloud-config.log"
-#define BOOTCMD_LOG "bootcmd.log"
 #define NAMES_SHOWN 4
 
 void cc_doc_done(struct cc_doc *d)
@@ -449,33 +448,37 @@ int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret)
 	return 0;
 }
 
-/* bootcmd or runcmd: each entry on its own, in order; a failure does not stop the next. */
-static int run_commands(const struct cc_run *c, const char *key, const struct cc_command *cmds,
-			size_t n, size_t *ret_failed)
+/* bootcmd or runcmd as one /bin/sh script (cloud-init's shellify), so cd, variables and export
+ * carry over from one entry to the next; BASE.script in the instance state, output in
+ * BASE.log. ONCE: stamped before it starts (runcmd), else every boot (bootcmd). */
+static int run_shellified(const struct cc_run *c, enum cc_key key, const struct cc_command *cmds,
+			  size_t n, bool once, char **ret_message)
 {
-	size_t failed = 0, shell = 0;
+	const char *name = cc_key_to_string(key);
+	_cleanup_free_ char *script = NULL;
+	struct script_result u = {};
+	size_t len = 0;
+	int r;
 
-	for (size_t i = 0; i < n; i++)
-		shell += !!cmds[i].shell;
 	if (c->dry_run) {
-		cc_plan(c, "%-20s would run %zu command%s (%zu through sh -c, %zu directly)", key, n,
-			n == 1 ? "" : "s", shell, n - shell);
-		*ret_failed = 0;
-		return n > 0;
+		cc_plan(c, "%-20s would run %zu command%s as one /bin/sh script", name, n,
+			n == 1 ? "" : "s");
+		return message_set(ret_message, 0, "would run %zu command%s as one script", n,
+				   n == 1 ? "" : "s") ?: 1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char what[48];
-		char *sh[] = { "sh", "-c", cmds[i].shell, NULL };
-
-		snprintf(what, sizeof(what), "%s[%zu]", key, i);
-		if (cc_spawn(c, what, cmds[i].shell ? sh : cmds[i].argv, NULL) < 0)
-			failed++;
+	r = cc_shellify(cmds, n, &script, &len);
+	if (r < 0)
+		return log_error_errno(r, "Out of memory.");
+	r = once ? script_run_once(c->root, c->cfg, c->id, name, script, len, &u)
+		 : script_run(c->root, c->cfg, c->id, name, script, len, &u);
+	if (ret_message) {
+		free(*ret_message);
+		*ret_message = TAKE_PTR(u.message);
 	}
-	*ret_failed = failed;
-	if (failed > 0)
-		return log_warning_errno(EPROTO, "cloud-config %s: %zu of %zu command%s failed.",
-					 key, failed, n, n == 1 ? "" : "s");
-	return n > 0;
+	free(u.message);
+	if (r < 0)
+		return r;
+	return 1;
 }
 
 static bool package_name_ok(const char *s)
@@ -550,9 +553,8 @@ static int run_packages(const struct cc_run *c, const struct cloud_config *cc)
 int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
 	       const struct cc_doc *d, bool dry_run, char **ret_message)
 {
-	_cleanup_close_ int dfd = -1, logfd = -1;
 	struct cc_run c = { .root = root, .cfg = cfg, .id = id, .dry_run = dry_run, .log_fd = -1 };
-	size_t failed = 0, n;
+	size_t n;
 	int r;
 
 	if (d && d->error)
@@ -569,21 +571,7 @@ int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
 	if (!cfg->userdata_enabled)
 		return message_set(ret_message, 0, "%zu command%s not run: [userdata] run = no", n,
 			       n == 1 ? "" : "s") ?: 2;
-	if (dry_run)
-		return message_set(ret_message, 0, "would run %zu command%s", n, n == 1 ? "" : "s") ?: 1;
-
-	dfd = state_instance_open(root, id, true);
-	if (dfd < 0)
-		return log_error_errno(dfd, "Failed to open the state of instance '%s': %m", id);
-	logfd = openat(dfd, BOOTCMD_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		       0600);
-	if (logfd < 0)
-		log_warning_errno(errno, "Failed to open '%s': %m, ignoring.", BOOTCMD_LOG);
-	c.log_fd = logfd;
-
-	r = run_commands(&c, "bootcmd", d->cc->bootcmd, n, &failed);
-	message_set(ret_message, 0, "%zu command%s ran, %zu failed (output in %s/%s/%s)", n,
-		n == 1 ? "" : "s", failed, STATE_INSTANCES, id, BOOTCMD_LOG);
+	r = run_shellified(&c, CC_BOOTCMD, d->cc->bootcmd, n, false, ret_message);
 	return r < 0 ? r : 1;
 }
 
@@ -743,10 +731,11 @@ static int mod_scripts(const struct cc_run *c, const struct cc_doc *d, struct ta
 
 static int mod_runcmd(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
 {
-	size_t failed = 0;
-	int r = run_commands(c, "runcmd", d->cc->runcmd, d->cc->n_runcmd, &failed);
+	_cleanup_free_ char *m = NULL;
+	int r = run_shellified(c, CC_RUNCMD, d->cc->runcmd, d->cc->n_runcmd, true, &m);
 
 	t->failed[CC_RUNCMD] |= r < 0;
+	cc_key_set(c, CC_RUNCMD, r < 0 ? KEY_ERROR : KEY_APPLIED, "%s", m ? m : "");
 	return r;
 }
 

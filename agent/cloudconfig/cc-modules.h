@@ -81,6 +81,9 @@ const char *cc_root_has(const struct cc_run *c, const char *const *paths);
 /* systemctl ACTION UNIT (try-restart, try-reload-or-restart, restart) through
  * cc_system_command() when systemd runs the system; otherwise a notice says why not (0). */
 int cc_service(const struct cc_run *c, const char *key, const char *action, const char *unit);
+/* N commands as one shell script, as cloud-init's util.shellify: "#!/bin/sh", then each string
+ * as a line and each list as its words in single quotes (a ' as '\''), joined by spaces. */
+int cc_shellify(const struct cc_command *cmds, size_t n, char **ret, size_t *ret_len);
 
 /* write_files, the entries with defer == DEFERRED. Their decoded contents count against
  * *C->files_left (an entry beyond it fails). <0 some failed, 0 none, 1 wrote. */

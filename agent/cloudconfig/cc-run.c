@@ -239,3 +239,37 @@ int cc_service(const struct cc_run *c, const char *key, const char *action, cons
 	}
 	return cc_system_command(c, key, argv, NULL);
 }
+
+int cc_shellify(const struct cc_command *cmds, size_t n, char **ret, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return -ENOMEM;
+	fputs("#!/bin/sh\n", f);
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i].shell) {
+			fprintf(f, "%s\n", cmds[i].shell);
+			continue;
+		}
+		for (size_t j = 0; cmds[i].argv && cmds[i].argv[j]; j++) {
+			fputs(j ? " '" : "'", f);
+			for (const char *p = cmds[i].argv[j]; *p; p++)
+				if (*p == '\'')
+					fputs("'\\''", f);
+				else
+					fputc(*p, f);
+			fputc('\'', f);
+		}
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}

@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One command: SHELL ("sh -c SHELL") or ARGV (run directly). */
+/* One command: SHELL (a line as written) or ARGV (words). A bootcmd/runcmd list runs as one
+ * /bin/sh script, strings as lines and lists as quoted words (cc_shellify(), cloud-init's
+ * shellify); a single command (power_state condition) runs as "sh -c SHELL" or directly. */
 struct cc_command {
 	char *shell;
 	char **argv;

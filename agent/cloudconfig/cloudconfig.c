@@ -827,7 +827,7 @@ static int node_commands(struct walk *w, const struct cc_node *n, struct cc_comm
 			 size_t *ret_n)
 {
 	struct cc_command *l = NULL;
-	size_t total;
+	size_t total, kept = 0;
 	int r = 0;
 
 	if (n->type != CC_NODE_SEQUENCE)
@@ -839,14 +839,51 @@ static int node_commands(struct walk *w, const struct cc_node *n, struct cc_comm
 	l = calloc(total ? total : 1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	for (size_t k = 0; k < total && r >= 0; k++)
-		r = node_command(w, n->seq.items[k], &l[k]);
+	for (size_t k = 0; k < total && r >= 0; k++) {
+		const struct cc_node *c = n->seq.items[k];
+
+		if (cc_node_is_null(c))
+			continue; /* a YAML comment-only entry: cloud-init's shellify skips it */
+		if (cc_node_is_str(c))
+			r = node_string(w, c, "a command", &l[kept++].shell);
+		else if (c->type == CC_NODE_SEQUENCE) {
+			struct strlist argv = {};
+
+			/* Each word as str() makes it: True, False, None, numbers as written. */
+			for (size_t j = 0; r >= 0 && j < c->seq.n; j++) {
+				const struct cc_node *a = c->seq.items[j];
+				int b = cc_node_bool(a);
+
+				r = touch(w);
+				if (r < 0)
+					break;
+				if (a->type != CC_NODE_SCALAR)
+					r = add_problem(w, a, "a command's word must be a string");
+				else if (memchr(a->scalar.value, 0, a->scalar.len))
+					r = add_problem(w, a, "a command's word holds a NUL byte");
+				else
+					r = strlist_push(&argv, strdup(cc_node_is_null(a) ? "None" :
+								       b == 1	 ? "True" :
+								       b == 0	 ? "False" :
+										   a->scalar.value));
+			}
+			if (r < 0)
+				strlist_done(&argv);
+			else if (argv.n == 0) {
+				l[kept].shell = strdup(""); /* [] is an empty line */
+				r = l[kept++].shell ? 0 : -ENOMEM;
+			} else
+				l[kept++].argv = strlist_steal(&argv);
+		} else
+			r = add_problem(w, c, "a command must be a string or a list of strings "
+					      "(cloud-init refuses the list too)");
+	}
 	if (r < 0) {
 		commands_free(l, total);
 		return r;
 	}
 	*ret = l;
-	*ret_n = total;
+	*ret_n = kept;
 	return 0;
 }
 
