@@ -50,7 +50,8 @@ bool root_is_host(const char *root)
 	return !root || !*root || streq(root, "/");
 }
 
-int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode)
+static int open_dir(const char *root, const char *path, bool mkdir, mode_t mode, uid_t uid,
+		    gid_t gid)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
@@ -80,9 +81,21 @@ int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode)
 
 		nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0 && errno == ENOENT && mkdir) {
-			if (mkdirat(fd, c, mode) < 0 && errno != EEXIST)
-				return negative_errno();
+			bool made = true;
+
+			if (mkdirat(fd, c, mode) < 0) {
+				if (errno != EEXIST)
+					return negative_errno();
+				made = false;
+			}
 			nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			/* Only what this call made changes hands, on the open fd. */
+			if (nfd >= 0 && made && (uid != (uid_t)-1 || gid != (gid_t)-1) &&
+			    fchown(nfd, uid, gid) < 0) {
+				int r = negative_errno();
+				close(nfd);
+				return r;
+			}
 		}
 		if (nfd < 0)
 			return negative_errno();
@@ -93,7 +106,13 @@ int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode)
 	return TAKE_FD(fd);
 }
 
-int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_name)
+int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode)
+{
+	return open_dir(root, path, mkdir, mode, (uid_t)-1, (gid_t)-1);
+}
+
+static int open_parent(const char *root, const char *path, bool mkdir, uid_t uid, gid_t gid,
+		       char **ret_name)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
@@ -115,13 +134,24 @@ int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_
 	if (!name)
 		return -ENOMEM;
 
-	fd = path_open_dir(root, dir, mkdir, 0755);
+	fd = open_dir(root, dir, mkdir, 0755, uid, gid);
 	if (fd < 0) {
 		free(name);
 		return fd;
 	}
 	*ret_name = name;
 	return fd;
+}
+
+int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_name)
+{
+	return open_parent(root, path, mkdir, (uid_t)-1, (gid_t)-1, ret_name);
+}
+
+int path_open_parent_owned(const char *root, const char *path, uid_t uid, gid_t gid,
+			   char **ret_name)
+{
+	return open_parent(root, path, true, uid, gid, ret_name);
 }
 
 char *path_join(const char *a, const char *b)

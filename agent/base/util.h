@@ -22,6 +22,10 @@ int path_open_dir(const char *root, const char *path, bool mkdir, mode_t mode);
 
 /* Split "/a/b/c" into the parent "/a/b" opened as above and the last component "c". */
 int path_open_parent(const char *root, const char *path, bool mkdir, char **ret_name);
+/* The same, creating missing directories 0755 and giving each one it creates to UID:GID
+ * ((uid_t)-1 / (gid_t)-1: leave as created), as cloud-init's ensure_dir does for write_files. */
+int path_open_parent_owned(const char *root, const char *path, uid_t uid, gid_t gid,
+			   char **ret_name);
 
 /*
  * Open NAME in DIRFD for reading or running only if it is a file nobody else could have swapped

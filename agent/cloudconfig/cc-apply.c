@@ -583,6 +583,7 @@ struct tally {
 	bool interrupted_key[_CC_KEY_MAX];
 	bool packages_ran; /* package_reboot_if_required: packages ran this pass */
 	size_t scripts_ran, scripts_failed;
+	size_t files_ok, files_failed;
 	char **interrupted; /* "runcmd", "MIME part 2": cut short before, not run again */
 };
 
@@ -591,21 +592,31 @@ static void tally_done(struct tally *t)
 	strv_free(t->interrupted);
 }
 
+/* Both write_files passes say their totals: some files not written is partial, none an error. */
+static int files_pass(const struct cc_run *c, const struct cc_doc *d, struct tally *t,
+		      bool deferred)
+{
+	int r = cc_write_files(c, d->cc, deferred, &t->files_ok, &t->files_failed);
+	size_t all = t->files_ok + t->files_failed;
+
+	if (t->files_failed > 0 && t->files_ok > 0)
+		cc_key_set(c, CC_WRITE_FILES, KEY_PARTIAL, "%zu of %zu files %s", t->files_ok, all,
+			   c->dry_run ? "would be written" : "written");
+	else if (t->files_failed > 0)
+		cc_key_set(c, CC_WRITE_FILES, KEY_ERROR, "none of %zu file%s %s", all,
+			   all == 1 ? "" : "s", c->dry_run ? "could be written" : "written");
+	return r;
+}
+
 static int mod_write_files(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
 {
-	int r = cc_write_files(c, d->cc, false);
-
-	t->failed[CC_WRITE_FILES] |= r < 0;
-	return r;
+	return files_pass(c, d, t, false);
 }
 
 static int mod_write_files_deferred(const struct cc_run *c, const struct cc_doc *d,
 				    struct tally *t)
 {
-	int r = cc_write_files(c, d->cc, true);
-
-	t->failed[CC_WRITE_FILES] |= r < 0;
-	return r;
+	return files_pass(c, d, t, true);
 }
 
 static int mod_mounts(const struct cc_run *c, const struct cc_doc *d, struct tally *t)

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cc-files.c: cloud-config write_files. Each entry's content is decoded (b64, gzip, gz+b64),
- * its owner resolved in ROOT/etc/passwd and ROOT/etc/group (not the host's), and the file
+ * cc-files.c: cloud-config write_files. Each entry's content is decoded (b64, gzip, gz+b64, as
+ * Python's b64decode and gzip do), its owner (root:root by default, as cloud-init's
+ * default_owner) resolved in ROOT/etc/passwd and ROOT/etc/group (not the host's), and the file
  * written atomically inside ROOT: parents are created 0755 one component at a time without
- * following a symlink, the file itself is replaced by rename (a symlink in its place is
- * replaced, never followed). append: the old content is read through O_NOFOLLOW and the whole
- * file rewritten. source: {uri, headers} is fetched over http(s) through the step layer's fetch
- * (cc-types.h struct cc_host; the content is the fallback, as in cloud-init). Only paths,
- * sizes and modes are logged, never a source's query string or headers.
+ * following a symlink and given to the file's owner, the file itself is replaced by rename (a
+ * symlink in its place is replaced, never followed: cloud-init would write through it). append:
+ * the old content is read through O_NOFOLLOW and the whole file rewritten. source: {uri,
+ * headers} is fetched over http(s) through the step layer's fetch (cc-types.h struct cc_host;
+ * the content is the fallback, as in cloud-init). One entry that fails does not stop the
+ * others. Only paths, sizes and modes are logged, never a source's query string or headers.
  */
 #include <fcntl.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cloudconfig/cc-gzip.h"
@@ -41,7 +44,7 @@ static int decode(const struct cc_run *c, const struct cc_file *f, size_t *left,
 		*left -= n;
 		return 0;
 	case CC_ENC_B64:
-		r = base64_decode(p, n, ret, ret_len);
+		r = base64_decode(p, n, BASE64_ASCII, ret, ret_len);
 		if (r >= 0 && *ret_len > *left) {
 			free(*ret);
 			*ret = NULL;
@@ -53,7 +56,7 @@ static int decode(const struct cc_run *c, const struct cc_file *f, size_t *left,
 	case CC_ENC_GZIP:
 		return gunzip_capped(p, n, c->cfg->max_userdata_size, left, ret, ret_len);
 	case CC_ENC_GZIP_B64:
-		r = base64_decode(p, n, &b, &blen);
+		r = base64_decode(p, n, BASE64_ASCII, &b, &blen);
 		if (r < 0)
 			return r;
 		return gunzip_capped(b, blen, c->cfg->max_userdata_size, left, ret, ret_len);
@@ -97,30 +100,61 @@ static int fetch_source(const struct cc_run *c, const struct cc_file *f, size_t 
 	return 1;
 }
 
+/* cloud-init's extract_usergroup: "user:group", each part stripped; empty, "-1" or "none" is no
+ * change ((uid_t)-1, (gid_t)-1). */
+static bool owner_part_unset(const char *s, size_t n)
+{
+	return n == 0 || (n == 2 && strncmp(s, "-1", 2) == 0) ||
+	       (n == 4 && strncasecmp(s, "none", 4) == 0);
+}
+
 static int resolve_owner(const char *root, const char *owner, uid_t *ret_uid, gid_t *ret_gid)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
-	_cleanup_free_ char *user = NULL;
-	const char *colon;
+	_cleanup_free_ char *user = NULL, *group = NULL;
+	const char *colon, *u, *g = NULL;
+	size_t ulen, glen = 0;
 	gid_t primary;
 	int r;
 
-	*ret_uid = 0;
-	*ret_gid = 0;
-	if (!owner)
+	*ret_uid = (uid_t)-1;
+	*ret_gid = (gid_t)-1;
+	if (!owner) {
+		/* cloud-init's default_owner, root:root: uid and gid 0 by definition */
+		*ret_uid = 0;
+		*ret_gid = 0;
 		return 0;
+	}
 	colon = strchr(owner, ':');
-	user = strndup(owner, colon ? (size_t)(colon - owner) : strlen(owner));
-	if (!user)
-		return -ENOMEM;
-	if (*user) {
+	u = owner;
+	ulen = colon ? (size_t)(colon - owner) : strlen(owner);
+	while (ulen > 0 && (*u == ' ' || *u == '\t'))
+		u++, ulen--;
+	while (ulen > 0 && (u[ulen - 1] == ' ' || u[ulen - 1] == '\t'))
+		ulen--;
+	if (colon) {
+		g = colon + 1;
+		glen = strlen(g);
+		while (glen > 0 && (*g == ' ' || *g == '\t'))
+			g++, glen--;
+		while (glen > 0 && (g[glen - 1] == ' ' || g[glen - 1] == '\t'))
+			glen--;
+	}
+	if (!owner_part_unset(u, ulen)) {
+		user = strndup(u, ulen);
+		if (!user)
+			return -ENOMEM;
 		r = passwd_resolve_user(root, user, ret_uid, &primary);
 		if (r < 0)
 			return r;
 	}
-	if (colon && colon[1])
-		return passwd_resolve_group(root, colon + 1, ret_gid);
+	if (g && !owner_part_unset(g, glen)) {
+		group = strndup(g, glen);
+		if (!group)
+			return -ENOMEM;
+		return passwd_resolve_group(root, group, ret_gid);
+	}
 	return 0;
 }
 
@@ -142,11 +176,15 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 		if (r == -ENOMEM)
 			return log_error_errno(r, "Out of memory.");
 		from_source = r > 0;
-		if (!from_source && !f->content)
-			/* cloud-init: no content could be loaded, the entry is skipped */
-			return log_error_errno(-ENODATA, "cloud-config write_files[%zu] '%s': no "
-					       "content could be loaded, not written.", index,
-					       f->path);
+		if (!from_source && !f->content) {
+			/* cloud-init: no content could be loaded, the entry is skipped (a warning,
+			 * not a failure of the module) */
+			log_warning("cloud-config write_files[%zu] '%s': no content could be loaded, "
+				    "skipped.", index, f->path);
+			cc_key_set(c, CC_WRITE_FILES, KEY_PARTIAL, "entry %zu skipped: its source "
+				   "could not be fetched and it has no content", index);
+			return 0;
+		}
 	}
 	r = from_source ? 0 : decode(c, f, left, &data, &len);
 	if (r == -ENOMEM)
@@ -174,20 +212,25 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 					  "owner: %m", index, f->path);
 
 	if (c->dry_run && f->source_uri) {
-		cc_plan(c, "%-20s would %s '%s' from its source (fetched then%s, %04o, uid %u, gid %u)%s",
+		cc_plan(c, "%-20s would %s '%s' from its source (fetched then%s, %04o, uid %d, gid %d)%s",
 			"write_files", f->append ? "append to" : "write", f->path,
 			f->content ? "; the content if that fails" : "", (unsigned)f->mode,
-			(unsigned)uid, (unsigned)gid, f->defer ? ", deferred" : "");
+			uid == (uid_t)-1 ? 0 : (int)uid, gid == (gid_t)-1 ? 0 : (int)gid,
+			f->defer ? ", deferred" : "");
 		return 1;
 	}
 	if (c->dry_run) {
-		cc_plan(c, "%-20s would %s '%s' (%zu bytes, %04o, uid %u, gid %u)%s", "write_files",
+		cc_plan(c, "%-20s would %s '%s' (%zu bytes, %04o, uid %d, gid %d)%s", "write_files",
 			f->append ? "append to" : "write", f->path, len, (unsigned)f->mode,
-			(unsigned)uid, (unsigned)gid, f->defer ? ", deferred" : "");
+			uid == (uid_t)-1 ? 0 : (int)uid, gid == (gid_t)-1 ? 0 : (int)gid,
+			f->defer ? ", deferred" : "");
 		return 1;
 	}
 
-	dfd = path_open_parent(c->root, f->path, true, &name);
+	/* Directories it makes belong to the file's owner, as cloud-init's ensure_dir makes
+	 * them (a file in a user's home gets that user's directories). */
+	dfd = path_open_parent_owned(c->root, f->path, uid == 0 ? (uid_t)-1 : uid,
+				     gid == 0 ? (gid_t)-1 : gid, &name);
 	if (dfd == -ELOOP || dfd == -ENOTDIR)
 		return log_error_errno(dfd, "cloud-config write_files[%zu] '%s': a parent directory "
 					    "is a symlink or not a directory, refusing.",
@@ -229,9 +272,10 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 		data = TAKE_PTR(all);
 	}
 
-	/* No owner: root:root, which is who creates it (and a non-root test run can still write). */
-	r = write_file_atomic_at(dfd, name, data, len, f->mode, f->owner ? uid : (uid_t)-1,
-				 f->owner ? gid : (gid_t)-1);
+	/* root:root (cloud-init's default owner) is who creates it: no chown, so a non-root test
+	 * run can still write. */
+	r = write_file_atomic_at(dfd, name, data, len, f->mode, uid == 0 ? (uid_t)-1 : uid,
+				 gid == 0 ? (gid_t)-1 : gid);
 	if (r < 0)
 		return log_error_errno(r, "cloud-config write_files[%zu]: failed to write '%s': %m",
 				       index, f->path);
@@ -240,7 +284,8 @@ static int write_one(const struct cc_run *c, const struct cc_file *f, size_t ind
 	return 1;
 }
 
-int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool deferred)
+int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool deferred,
+		   size_t *n_ok, size_t *n_failed)
 {
 	size_t wrote = 0, failed = 0, unlimited = SIZE_MAX;
 	size_t *left = c->files_left ? c->files_left : &unlimited;
@@ -248,11 +293,13 @@ int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool d
 	for (size_t i = 0; i < cc->n_files; i++) {
 		if (cc->files[i].defer != deferred)
 			continue;
-		if (write_one(c, &cc->files[i], i, left) < 0)
+		if (write_one(c, &cc->files[i], cc->files[i].index, left) < 0)
 			failed++;
 		else
 			wrote++;
 	}
+	*n_ok += wrote;
+	*n_failed += failed;
 	if (failed > 0)
 		return -EIO;
 	return wrote > 0;

@@ -4,7 +4,7 @@
  * headers, a multipart body cut at "--boundary" lines (the line break before a delimiter
  * belongs to it, RFC 2046), each part's Content-Type and Content-Transfer-Encoding, base64
  * undone. Header continuation lines, CRLF or LF, quoted boundaries are handled; anything
- * richer (quoted-printable, nested archives) is handed back for the caller to report.
+ * richer (nested archives) is handed back for the caller to report.
  */
 #include <strings.h>
 
@@ -21,13 +21,14 @@ void mime_parts_free(struct mime_part *p, size_t n)
 	free(p);
 }
 
-int base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
+int base64_decode(const char *s, size_t len, unsigned flags, char **ret, size_t *ret_len)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
 	_cleanup_free_ char *out = malloc(len / 4 * 3 + 4);
+	unsigned quad = 0, pads = 0;
 	uint32_t acc = 0;
-	size_t n = 0, bits = 0, pad = 0;
+	size_t n = 0;
 
 	if (!out)
 		return -ENOMEM;
@@ -35,24 +36,37 @@ int base64_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 		unsigned char c = (unsigned char)s[i];
 		int v;
 
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			continue;
+		if (c >= 0x80 && (flags & BASE64_ASCII))
+			return -EBADMSG;
 		if (c == '=') {
-			pad++;
+			/* Padding counts only where a quantum can end; once it does, the data ends. */
+			if (quad >= 2 && quad + ++pads >= 4)
+				goto done;
 			continue;
 		}
 		v = base64_char_value(c);
-		if (v < 0 || pad > 0)
-			return -EBADMSG;
+		if (v < 0)
+			continue; /* not in the alphabet: skipped, as without validate=True */
+		pads = 0;
 		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (char)((acc >> bits) & 0xff);
+		if (++quad == 4) {
+			out[n++] = (char)(acc >> 16);
+			out[n++] = (char)(acc >> 8);
+			out[n++] = (char)acc;
+			quad = 0;
+			acc = 0;
 		}
 	}
-	if (bits >= 6 || pad > 2)
+	/* One character left over can never be data; two or three lack their padding. */
+	if (quad == 1 || (quad > 1 && !(flags & BASE64_PAD_OK)))
 		return -EBADMSG;
+done:
+	if (quad == 2)
+		out[n++] = (char)(acc >> 4);
+	else if (quad == 3) {
+		out[n++] = (char)(acc >> 10);
+		out[n++] = (char)(acc >> 2);
+	}
 	out[n] = 0;
 	*ret = TAKE_PTR(out);
 	*ret_len = n;
@@ -222,6 +236,54 @@ static int parse_headers(const char **p, const char *end, struct headers *h)
 	}
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Quoted-printable as Python's binascii.a2b_qp (what the email module uses): =XX is a byte, a
+ * '=' before the line break joins the lines (anything between it and the break is dropped),
+ * "==" is one '=', any other '=' stays as it is. */
+static int qp_decode(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+	char *out = malloc(len + 1);
+	size_t n = 0, i = 0;
+
+	if (!out)
+		return -ENOMEM;
+	while (i < len) {
+		if (s[i] != '=') {
+			out[n++] = s[i++];
+			continue;
+		}
+		if (++i >= len)
+			break;
+		if (s[i] == '\n' || s[i] == '\r') {
+			while (i < len && s[i] != '\n')
+				i++;
+			if (i < len)
+				i++;
+		} else if (s[i] == '=') {
+			out[n++] = '=';
+			i++;
+		} else if (i + 1 < len && hex_value(s[i]) >= 0 && hex_value(s[i + 1]) >= 0) {
+			out[n++] = (char)(hex_value(s[i]) << 4 | hex_value(s[i + 1]));
+			i += 2;
+		} else
+			out[n++] = '=';
+	}
+	out[n] = 0;
+	*ret = out;
+	*ret_len = n;
+	return 0;
+}
+
 static int add_part(struct mime_part **parts, size_t *n, size_t *allocated, const char *s,
 		    size_t len)
 {
@@ -265,10 +327,14 @@ static int add_part(struct mime_part **parts, size_t *n, size_t *allocated, cons
 		part->decoded = true;
 		r = part->body ? 0 : -ENOMEM;
 	} else if (streq(h.encoding, "base64")) {
-		r = base64_decode(p, (size_t)(end - p), &part->body, &part->len);
+		/* Python's email module adds missing padding before it decodes. */
+		r = base64_decode(p, (size_t)(end - p), BASE64_PAD_OK, &part->body, &part->len);
 		part->decoded = r >= 0;
 		if (r == -EBADMSG)
 			r = 0;
+	} else if (streq(h.encoding, "quoted-printable")) {
+		r = qp_decode(p, (size_t)(end - p), &part->body, &part->len);
+		part->decoded = r >= 0;
 	}
 out:
 	headers_done(&h);
@@ -303,8 +369,19 @@ int mime_split(const char *data, size_t len, struct mime_part **ret, size_t *ret
 	int r;
 
 	r = parse_headers(&p, end, &top);
-	if (r >= 0 && (!top.type || !startswith(top.type, "multipart/") || !top.boundary ||
-		       !*top.boundary))
+	if (r >= 0 && (!top.type || !startswith(top.type, "multipart/"))) {
+		/* A message of one part (Python's email walks it as its only part). */
+		headers_done(&top);
+		r = add_part(&parts, &n, &allocated, data, len);
+		if (r < 0) {
+			mime_parts_free(parts, n);
+			return r;
+		}
+		*ret = parts;
+		*ret_n = n;
+		return 0;
+	}
+	if (r >= 0 && (!top.boundary || !*top.boundary))
 		r = -EBADMSG;
 	for (;;) {
 		const char *line_start = p;

@@ -24,7 +24,9 @@ void mime_parts_free(struct mime_part *p, size_t n);
 
 /*
  * Split DATA (a whole message: headers, a blank line, the multipart body) into its parts, in
- * order. Returns 0, -EBADMSG when the top-level type is not multipart or has no boundary,
+ * order; a message whose type is not multipart is its own only part (its headers and body).
+ * Transfer encodings: 7bit, 8bit, binary, base64, quoted-printable. Returns 0, -EBADMSG when a
+ * multipart type has no boundary,
  * -E2BIG when it has more than MIME_MAX_PARTS parts, -ENOMEM. Nested multipart parts are returned
  * as they are (type "multipart/...").
  */
@@ -33,5 +35,16 @@ int mime_split(const char *data, size_t len, struct mime_part **ret, size_t *ret
 /* true when DATA starts like a MIME message: "Content-Type:" or "MIME-Version:" header. */
 bool mime_is(const char *data, size_t len);
 
-/* Decode base64 (RFC 4648, whitespace ignored, padding optional). -EBADMSG on bad input. */
-int base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);
+/*
+ * Decode base64 as Python's base64.b64decode(s) does (binascii without strict mode), which is
+ * what cloud-init calls: characters outside the alphabet are skipped, a '=' where no padding
+ * can be is skipped, the padding that completes a quantum ends the data (the rest is ignored).
+ * One character left over is -EBADMSG; two or three without their padding are -EBADMSG unless
+ * BASE64_PAD_OK (Python's email module adds the padding). With BASE64_ASCII a byte >= 0x80 is
+ * -EBADMSG (Python refuses a str that is not ASCII).
+ */
+enum {
+	BASE64_PAD_OK = 1 << 0,
+	BASE64_ASCII = 1 << 1,
+};
+int base64_decode(const char *s, size_t len, unsigned flags, char **ret, size_t *ret_len);

@@ -41,8 +41,9 @@ struct cc_run {
 /*
  * The status of key K as its module found it: KEY_PARTIAL when some entries were dropped
  * ("2 of 3 files written"), KEY_ERROR when it failed, KEY_IGNORED when it did not run (why),
- * KEY_APPLIED with a short note. A later call for the same key keeps the worse status (a
- * key two modules apply, write_files and its deferred files). Without a call, a key is
+ * KEY_APPLIED with a short note. A later call for the same key keeps the worse status; one as
+ * bad replaces the reason (a key two modules apply, write_files and its deferred files, says
+ * its totals). Without a call, a key is
  * applied, or an error when its module returned <0. The parser's problems are added to the
  * reason by the driver.
  */
@@ -86,8 +87,10 @@ int cc_service(const struct cc_run *c, const char *key, const char *action, cons
 int cc_shellify(const struct cc_command *cmds, size_t n, char **ret, size_t *ret_len);
 
 /* write_files, the entries with defer == DEFERRED. Their decoded contents count against
- * *C->files_left (an entry beyond it fails). <0 some failed, 0 none, 1 wrote. */
-int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool deferred);
+ * *C->files_left (an entry beyond it fails). Adds to *N_OK and *N_FAILED. <0 some failed, 0
+ * none, 1 wrote. */
+int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool deferred,
+		   size_t *n_ok, size_t *n_failed);
 
 /* users. <0 some failed, 0 nothing to do, 1 changed. */
 int cc_users(const struct cc_run *c, const struct cloud_config *cc);

@@ -39,7 +39,7 @@ void cc_key_set(const struct cc_run *c, enum cc_key k, enum key_status s, const 
 		return;
 	st = &c->keys[k];
 	/* applied < partial < ignored < error: the worse wins (ignored only when nothing ran) */
-	if (st->set && st->status >= s)
+	if (st->set && st->status > s)
 		return;
 	va_start(ap, fmt);
 	if (vasprintf(&reason, fmt, ap) < 0)

@@ -16,10 +16,12 @@
 #include <yaml.h>
 
 #include "cloudconfig/cloudconfig.h"
+#include "cloudconfig/cc-mime.h"
 #include "base/set.h"
 #include "base/util.h"
 
 #define TAG_MERGE "tag:yaml.org,2002:merge"
+#define TAG_BINARY "tag:yaml.org,2002:binary"
 
 /* --- YAML events -> tree ------------------------------------------------------------------------
  */
@@ -768,33 +770,6 @@ static int node_strv_one(struct walk *w, const struct cc_node *n, const char *wh
 	return node_strv(w, n, what, false, ret);
 }
 
-/* Parse "0644", 0644 (YAML 1.1 octal), 420 or 0o644 into a mode. */
-static int node_mode(struct walk *w, const struct cc_node *n, mode_t *ret)
-{
-	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
-	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
-	_cleanup_free_ char *s = NULL;
-	unsigned long v;
-	const char *p;
-	char *end;
-	int base = 8, r;
-
-	r = node_string(w, n, "permissions", &s);
-	if (r < 0)
-		return r;
-	p = s;
-	if (startswith(p, "0o"))
-		p += 2;
-	else if (cc_node_is_plain(n) && p[0] != '0')
-		base = 10; /* a plain integer: PyYAML reads 420 as decimal */
-	errno = 0;
-	v = strtoul(p, &end, base);
-	if (!*p || *end || errno || v > 07777)
-		return add_problem(w, n, "permissions must be an octal mode such as '0644'");
-	*ret = (mode_t)v;
-	return 0;
-}
-
 void command_done(struct cc_command *c)
 {
 	free(c->shell);
@@ -887,22 +862,129 @@ static int node_commands(struct walk *w, const struct cc_node *n, struct cc_comm
 	return 0;
 }
 
+static void file_done(struct cc_file *f)
+{
+	free(f->path);
+	free(f->content);
+	free(f->owner);
+	free(f->source_uri);
+	strv_free(f->source_headers);
+	*f = (struct cc_file){};
+}
+
 static void files_free(struct cc_file *f, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(f[i].path);
-		free(f[i].content);
-		free(f[i].owner);
-		free(f[i].source_uri);
-		strv_free(f[i].source_headers);
-	}
+	for (size_t i = 0; i < n; i++)
+		file_done(&f[i]);
 	free(f);
 }
 
+/* "TRUE " -> "true": cloud-init compares str(value).lower().strip(). */
+static void lower_strip(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	for (; *s && n + 1 < size; s++)
+		buf[n++] = (char)((*s >= 'A' && *s <= 'Z') ? *s - 'A' + 'a' : *s);
+	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\n' ||
+			 buf[n - 1] == '\r'))
+		n--;
+	buf[n] = 0;
+}
+
+/* cloud-init's translate_bool: a YAML boolean, or the text true/1/on/yes in any case; anything
+ * else is false (a word that is none of those is noted: the user meant something). */
+static int node_cibool(struct walk *w, const struct cc_node *n, const char *what, bool *ret)
+{
+	static const char *const yes[] = { "true", "1", "on", "yes" };
+	static const char *const no[] = { "false", "0", "off", "no", "" };
+	const char *s = cc_scalar_str(n);
+	char buf[16];
+	int b = cc_node_bool(n);
+
+	if (touch(w) < 0)
+		return -E2BIG;
+	if (b >= 0) {
+		*ret = b;
+		return 0;
+	}
+	*ret = false;
+	if (cc_node_is_null(n))
+		return 0;
+	if (s && strlen(s) < sizeof(buf)) {
+		lower_strip(s, buf, sizeof(buf));
+		for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+			if (streq(buf, yes[i])) {
+				*ret = true;
+				return 0;
+			}
+		for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+			if (streq(buf, no[i]))
+				return 0;
+	}
+	return note(w, n, "%s is not true or false: taken as false, as cloud-init does", what);
+}
+
+/* cloud-init's decode_perms: an integer as it is (YAML 1.1: 0644 is octal, 420 decimal, 0x1a4
+ * hex), a string in base 8 ("0644", "644", "0o644"); anything else is 0644 with a note. */
+static int node_perms(struct walk *w, const struct cc_node *n, mode_t *ret)
+{
+	const char *s = cc_scalar_str(n), *p;
+	char digits[64];
+	unsigned long v;
+	size_t k = 0;
+	int base = 8;
+	char *end;
+
+	*ret = 0644;
+	if (touch(w) < 0)
+		return -E2BIG;
+	if (cc_node_is_null(n))
+		return 0;
+	if (!s || strlen(s) >= sizeof(digits))
+		goto bad;
+	p = s;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '+')
+		p++;
+	if (cc_node_is_plain(n) && !cc_node_is_str(n)) {
+		/* a YAML 1.1 integer */
+		if (startswith(p, "0x") || startswith(p, "0X"))
+			base = 16, p += 2;
+		else if (startswith(p, "0b"))
+			base = 2, p += 2;
+		else if (p[0] != '0')
+			base = 10;
+	} else if (startswith(p, "0o") || startswith(p, "0O"))
+		p += 2;
+	/* Python allows single underscores between digits. */
+	for (; *p && k + 1 < sizeof(digits); p++) {
+		if (*p == '_' && k > 0 && p[1] && p[1] != '_')
+			continue;
+		digits[k++] = *p;
+	}
+	while (k > 0 && (digits[k - 1] == ' ' || digits[k - 1] == '\t'))
+		k--;
+	digits[k] = 0;
+	if (k == 0 || digits[0] == '-')
+		goto bad;
+	errno = 0;
+	v = strtoul(digits, &end, base);
+	if (*end || errno || v > 07777)
+		goto bad;
+	*ret = (mode_t)v;
+	return 0;
+bad:
+	return note(w, n, "permissions are not a mode: 0644 is used, as cloud-init does");
+}
+
+/* ENCODING as cloud-init's canonicalize_extraction reads it: lowercased, stripped; an unknown
+ * one is text/plain with a note. */
 static int node_encoding(struct walk *w, const struct cc_node *n, enum cc_encoding *ret)
 {
-	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
-	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	static const struct {
 		const char *name;
 		enum cc_encoding e;
@@ -911,77 +993,175 @@ static int node_encoding(struct walk *w, const struct cc_node *n, enum cc_encodi
 		{ "gz", CC_ENC_GZIP },		  { "gzip", CC_ENC_GZIP },
 		{ "gz+b64", CC_ENC_GZIP_B64 },	  { "gz+base64", CC_ENC_GZIP_B64 },
 		{ "gzip+b64", CC_ENC_GZIP_B64 },  { "gzip+base64", CC_ENC_GZIP_B64 },
-		{ "text/plain", CC_ENC_TEXT },
+		{ "text/plain", CC_ENC_TEXT },	  { "", CC_ENC_TEXT },
 	};
-	_cleanup_free_ char *s = NULL;
-	int r;
+	const char *s = cc_scalar_str(n);
+	char buf[32];
 
-	r = node_string(w, n, "encoding", &s);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
-		if (strcasecmp(s, table[i].name) == 0) {
-			*ret = table[i].e;
-			return 0;
-		}
-	return add_problem(w, n, "encoding must be b64, gzip, gz+b64 or text/plain");
+	*ret = CC_ENC_TEXT;
+	if (touch(w) < 0)
+		return -E2BIG;
+	if (cc_node_is_null(n))
+		return 0;
+	if (s && strlen(s) < sizeof(buf)) {
+		lower_strip(s, buf, sizeof(buf));
+		for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+			if (streq(buf, table[i].name)) {
+				*ret = table[i].e;
+				return 0;
+			}
+	}
+	return note(w, n, "an unknown encoding: written as text/plain, as cloud-init does");
 }
 
-static int node_file(struct walk *w, const struct cc_node *n, struct cc_file *f)
+/* os.path.abspath(P) with / as the working directory (cloud-init's, under systemd). */
+static char *abspath(const char *p)
+{
+	char *out = malloc(strlen(p) + 2);
+	size_t n = 0;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t k;
+
+		while (*p == '/')
+			p++;
+		k = strcspn(p, "/");
+		if (k == 0)
+			break;
+		if (k == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (k == 2 && p[0] == '.' && p[1] == '.') {
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--; /* the slash before it */
+		} else {
+			out[n++] = '/';
+			memcpy(out + n, p, k);
+			n += k;
+		}
+		p += k;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = 0;
+	return out;
+}
+
+/* 0 kept, 1 left out (with a note), <0 error. */
+static int node_file(struct walk *w, const struct cc_node *n, size_t index, struct cc_file *f)
 {
 	int r = 0;
 
-	f->mode = 0644;
+	*f = (struct cc_file){ .index = index, .mode = 0644 };
 	if (touch(w) < 0)
 		return -E2BIG;
-	if (n->type != CC_NODE_MAPPING)
-		return add_problem(w, n, "each entry must be a mapping with a path");
+	if (n->type != CC_NODE_MAPPING) {
+		r = note(w, n, "entry %zu is not a mapping: skipped", index);
+		return r < 0 ? r : 1;
+	}
 	for (size_t i = 0; r >= 0 && i < n->map.n; i++) {
 		const struct cc_node *k = n->map.pairs[i].key, *v = n->map.pairs[i].value;
 		const char *name = cc_scalar_str(k) ?: "";
 
-		if (streq(name, "path"))
+		if (streq(name, "path")) {
+			if (cc_node_is_null(v) || (v->type == CC_NODE_SCALAR && v->scalar.len == 0))
+				continue;
 			r = node_string(w, v, "path", &f->path);
-		else if (streq(name, "content")) {
+			if (r == -EINVAL)
+				r = 1; /* noted by node_string; the entry has no usable path */
+		} else if (streq(name, "content")) {
 			if (cc_node_is_null(v))
 				continue;
 			if (v->type != CC_NODE_SCALAR) {
-				r = add_problem(w, v, "content must be a string");
+				r = note(w, v, "entry %zu: content is not a string: skipped", index);
+				r = r < 0 ? r : 2;
 				break;
 			}
 			r = touch(w);
 			if (r < 0)
 				break;
 			free(f->content);
-			f->content = malloc(v->scalar.len + 1);
-			if (!f->content)
-				return -ENOMEM;
-			memcpy(f->content, v->scalar.value, v->scalar.len + 1);
-			f->content_len = v->scalar.len;
+			f->content = NULL;
+			if (v->tag && streq(v->tag, TAG_BINARY)) {
+				/* PyYAML gives the bytes: the encoding, if any, applies to them. */
+				r = base64_decode(v->scalar.value, v->scalar.len, BASE64_ASCII,
+						  &f->content, &f->content_len);
+				if (r == -EBADMSG) {
+					r = note(w, v, "entry %zu: !!binary content is not base64: "
+						 "skipped", index);
+					r = r < 0 ? r : 2;
+					break;
+				}
+				if (r < 0)
+					break;
+			} else {
+				f->content = malloc(v->scalar.len + 1);
+				if (!f->content)
+					return -ENOMEM;
+				memcpy(f->content, v->scalar.value, v->scalar.len + 1);
+				f->content_len = v->scalar.len;
+			}
 		} else if (streq(name, "encoding"))
 			r = node_encoding(w, v, &f->encoding);
-		else if (streq(name, "owner"))
+		else if (streq(name, "owner")) {
+			if (cc_node_is_null(v))
+				continue;
 			r = node_string(w, v, "owner", &f->owner);
-		else if (streq(name, "permissions"))
-			r = node_mode(w, v, &f->mode);
+			if (r == -EINVAL) {
+				r = note(w, v, "entry %zu: owner is not a string: skipped", index);
+				r = r < 0 ? r : 2;
+			}
+		} else if (streq(name, "permissions"))
+			r = node_perms(w, v, &f->mode);
 		else if (streq(name, "append"))
-			r = node_bool(w, v, "append", &f->append);
+			r = node_cibool(w, v, "append", &f->append);
 		else if (streq(name, "defer"))
-			r = node_bool(w, v, "defer", &f->defer);
-		else if (streq(name, "source"))
+			r = node_cibool(w, v, "defer", &f->defer);
+		else if (streq(name, "source")) {
 			r = cc_keys_read_source(w, v, f);
-		else
+			if (r == -EINVAL) {
+				/* cloud-init skips an entry it cannot read, not the key */
+				r = note(w, v, "entry %zu: the source is malformed: skipped", index);
+				r = r < 0 ? r : 2;
+				break;
+			}
+		} else
 			r = ignore_subkey(w, k);
 	}
-	if (r >= 0 && (!f->path || f->path[0] != '/'))
-		r = add_problem(w, n, "each entry needs an absolute path");
-	return r;
+	if (r == 1 || (r >= 0 && r != 2 && !f->path)) {
+		r = note(w, n, "entry %zu has no path: skipped, as cloud-init does", index);
+		return r < 0 ? r : 1;
+	}
+	if (r == 2)
+		return 1;
+	if (r < 0)
+		return r;
+	if (f->path[0] != '/' || strstr(f->path, "/.") || strstr(f->path, "//")) {
+		char *p = abspath(f->path);
+
+		if (!p)
+			return -ENOMEM;
+		if (f->path[0] != '/') {
+			r = note(w, n, "entry %zu: a relative path, taken from / as cloud-init does",
+				 index);
+			if (r < 0) {
+				free(p);
+				return r;
+			}
+		}
+		free(f->path);
+		f->path = p;
+	}
+	return 0;
 }
 
 static int node_files(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
 {
 	struct cc_file *l;
-	size_t total;
+	size_t total, kept = 0;
 	int r = 0;
 
 	if (n->type != CC_NODE_SEQUENCE)
@@ -993,15 +1173,20 @@ static int node_files(struct walk *w, const struct cc_node *n, struct cloud_conf
 	l = calloc(total ? total : 1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	for (size_t i = 0; r >= 0 && i < total; i++)
-		r = node_file(w, n->seq.items[i], &l[i]);
+	for (size_t i = 0; r >= 0 && i < total; i++) {
+		r = node_file(w, n->seq.items[i], i, &l[kept]);
+		if (r == 0)
+			kept++;
+		else
+			file_done(&l[kept]); /* left out (or failed): the slot is reused */
+	}
 	if (r < 0) {
-		files_free(l, total);
+		files_free(l, kept);
 		return r;
 	}
 	files_free(cc->files, cc->n_files);
 	cc->files = l;
-	cc->n_files = total;
+	cc->n_files = kept;
 	return 0;
 }
 

@@ -69,14 +69,16 @@ enum cc_encoding {
 	CC_ENC_GZIP_B64,
 };
 
-/* One write_files entry. CONTENT is as written in the document (still encoded). */
+/* One write_files entry. CONTENT is as written in the document (its encoding still to undo;
+ * a !!binary scalar is already its bytes). */
 struct cc_file {
-	char *path;
+	size_t index; /* in the document's list (entries cloud-init skips are left out) */
+	char *path;   /* absolute and normalised, as os.path.abspath from / makes it */
 	char *content;
 	size_t content_len;
 	enum cc_encoding encoding;
-	char *owner; /* "user[:group]"; NULL: root:root */
-	mode_t mode; /* default 0644 */
+	char *owner;  /* "user[:group]"; NULL: root:root */
+	mode_t mode;  /* default 0644 */
 	bool append;
 	bool defer;
 	char *source_uri;      /* source: {uri, headers}: fetched over http(s), NULL: none */

@@ -32,9 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	mime_parts_free(p, r < 0 ? 0 : n);
 
-	r = base64_decode((const char *)data, size, &b, &blen);
+	/* Both flags, as the write_files (ASCII) and MIME (padding optional) callers pass them. */
+	r = base64_decode((const char *)data, size, size > 0 ? (unsigned)data[0] & 3 : 0, &b,
+			  &blen);
 	if (r >= 0)
-		FUZZ_ASSERT(b && blen <= size);
+		FUZZ_ASSERT(b && blen <= size / 4 * 3 + 2 && b[blen] == 0);
+	else
+		FUZZ_ASSERT(r == -EBADMSG || r == -ENOMEM);
 	free(b);
 	return 0;
 }
