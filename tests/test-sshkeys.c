@@ -273,6 +273,39 @@ static void test_validation(void)
 		      bad[i].reason);
 	}
 	ok(sshkey_validate(NULL, &reason) == -EINVAL, "invalid: NULL");
+
+	/* From the user data, options are the user's choice (cloud-init keeps them). */
+	ok(sshkey_validate_flags(options, SSHKEY_OPTIONS_OK, NULL) == 0 &&
+		   sshkey_validate_flags(options2, SSHKEY_OPTIONS_OK, NULL) == 0,
+	   "user data: command=\"...\" and no-pty accepted");
+	{
+		static const struct {
+			const char *opts, *reason; /* NULL: valid */
+		} o[] = {
+			{ "from=\"10.0.0.0/8,::1\",no-pty,cert-authority", NULL },
+			{ "command=\"echo \\\"a b\\\"\"", NULL },
+			{ "environment=\"A=b c\",principals=\"x\"", NULL },
+			{ "no-pty,", "the options are malformed" },
+			{ ",no-pty", "the options are malformed" },
+			{ "command=\"unterminated", "the options are malformed" },
+			{ "command=bare", "the options are malformed" },
+			{ "no_pty", "the options are malformed" },
+			{ "no-pty ssh-foo", "unknown key type" },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(o); i++) {
+			char *l = NULL;
+			int r;
+
+			if (asprintf(&l, "%s %s", o[i].opts, k) < 0)
+				exit(99);
+			reason = NULL;
+			r = sshkey_validate_flags(l, SSHKEY_OPTIONS_OK, &reason);
+			ok(o[i].reason ? r == -EINVAL && reason && streq(reason, o[i].reason) : r == 0,
+			   "user data options %zu: %s (%s)", i, o[i].opts, reason ? reason : "ok");
+			ok(sshkey_validate(l, NULL) == -EINVAL, "metadata options %zu: refused", i);
+			free(l);
+		}
+	}
 }
 
 static const char *BEGIN = SSHKEYS_BLOCK_BEGIN "\n";

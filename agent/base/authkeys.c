@@ -157,7 +157,46 @@ static void trim(const char **line, size_t *len)
 		(*len)--;
 }
 
+/*
+ * sshd's options field: comma-separated NAME or NAME="VALUE" (a '\"' inside VALUE), NAME of
+ * letters, digits and '-'. The field ends at the first blank outside quotes (next_token()).
+ */
+static bool options_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i;
+
+		while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+				 (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			i++;
+		if (i == start)
+			return false;
+		if (i < n && s[i] == '=') {
+			if (++i >= n || s[i] != '"')
+				return false;
+			for (i++; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+			if (i >= n)
+				return false; /* no closing quote */
+			i++;
+		}
+		if (i == n)
+			return true;
+		if (s[i] != ',' || ++i == n)
+			return false;
+	}
+	return false;
+}
+
 int sshkey_validate(const char *line, const char **ret_reason)
+{
+	return sshkey_validate_flags(line, 0, ret_reason);
+}
+
+int sshkey_validate_flags(const char *line, unsigned flags, const char **ret_reason)
 {
 	const char *reason = NULL, *p, *end, *tok, *type;
 	size_t len, n;
@@ -184,6 +223,17 @@ int sshkey_validate(const char *line, const char **ret_reason)
 		goto invalid;
 	}
 	type = key_type_lookup(tok, n);
+	if (!type && (flags & SSHKEY_OPTIONS_OK)) {
+		/* The user's own choice (cloud-init keeps them): well-formed options, then a key. */
+		if (!options_ok(tok, n)) {
+			reason = "the options are malformed";
+			goto invalid;
+		}
+		if (!next_token(&p, end, &tok, &n) || !(type = key_type_lookup(tok, n))) {
+			reason = "unknown key type";
+			goto invalid;
+		}
+	}
 	if (!type) {
 		/* "opt,opt=... type blob": options, or a type we do not know? */
 		bool options = memchr(tok, '=', n) || memchr(tok, '"', n) || memchr(tok, ',', n);
@@ -509,13 +559,20 @@ static void write_keys(FILE *f, const struct key_list *l)
 int sshkeys_apply(const char *root, const char *user, char *const *keys, enum sshkeys_policy policy,
 		  enum sshkeys_target target, bool dry_run, char **ret_message)
 {
+	return sshkeys_apply_from(root, user, keys, NULL, policy, target, dry_run, ret_message);
+}
+
+int sshkeys_apply_from(const char *root, const char *user, char *const *keys,
+		       char *const *user_keys, enum sshkeys_policy policy,
+		       enum sshkeys_target target, bool dry_run, char **ret_message)
+{
 	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
 	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_(key_list_done) struct key_list meta = {}, old = {}, outside = {}, new = {};
 	_cleanup_free_ char *home = NULL, *ssh_display = NULL, *dir_display = NULL,
 			    *file_display = NULL, *old_buf = NULL, *new_buf = NULL, *where = NULL;
 	_cleanup_close_ int homefd = -1, sshfd = -1, subfd = -1;
-	size_t n_meta = strv_length(keys), n_invalid = 0, n_outside = 0, old_len = 0, new_len = 0;
+	size_t n_meta = strv_length(keys), n_user = strv_length(user_keys), n_invalid = 0, n_outside = 0, old_len = 0, new_len = 0;
 	size_t added = 0, removed = 0, kept = 0;
 	bool fix_ssh = false, fix_sub = false, changed, remove_file = false;
 	const bool to_file = target == SSHKEYS_TARGET_FILE;
@@ -541,7 +598,7 @@ int sshkeys_apply(const char *root, const char *user, char *const *keys, enum ss
 		size_t n;
 
 		if (sshkey_validate(keys[i], &reason) < 0) {
-			log_warning("public-keys[%zu]: %s, ignoring.", i, reason);
+			log_warning("Metadata public-keys[%zu]: %s, ignoring.", i, reason);
 			n_invalid++;
 			continue;
 		}
@@ -550,7 +607,20 @@ int sshkeys_apply(const char *root, const char *user, char *const *keys, enum ss
 		if (r < 0)
 			return log_error_errno(r, "Out of memory.");
 		if (r == 0)
-			log_info("public-keys[%zu]: duplicate key, ignoring.", i);
+			log_info("Metadata public-keys[%zu]: duplicate key, ignoring.", i);
+	}
+	/* The user data's keys after them: options allowed (the caller named and checked them). */
+	for (size_t i = 0; i < n_user; i++) {
+		const char *reason;
+
+		if (sshkey_validate_flags(user_keys[i], SSHKEY_OPTIONS_OK, &reason) < 0) {
+			log_warning("User-data key %zu for '%s': %s, ignoring.", i, user, reason);
+			n_invalid++;
+			continue;
+		}
+		r = key_list_add_line(&meta, user_keys[i], strlen(user_keys[i]), false);
+		if (r < 0)
+			return log_error_errno(r, "Out of memory.");
 	}
 	if (n_meta > 0 && meta.n == 0) {
 		/* Better stale keys than none: one bad document must not lock the admin out. */

@@ -32,6 +32,14 @@
  */
 int sshkey_validate(const char *line, const char **ret_reason);
 
+/* The same; with SSHKEY_OPTIONS_OK an options field before the key type is accepted when it
+ * is well formed (comma-separated NAME or NAME="VALUE"; else "the options are malformed"):
+ * for keys from the user data, whose options are the user's own choice, as in cloud-init. */
+enum {
+	SSHKEY_OPTIONS_OK = 1 << 0,
+};
+int sshkey_validate_flags(const char *line, unsigned flags, const char **ret_reason);
+
 /*
  * Apply KEYS (the metadata's public-keys, NULL-terminated, may be NULL or empty) for USER, whose
  * uid, gid and home come from ROOT/etc/passwd (ROOT NULL: the running system).
@@ -60,3 +68,12 @@ int sshkey_validate(const char *line, const char **ret_reason);
  */
 int sshkeys_apply(const char *root, const char *user, char *const *keys, enum sshkeys_policy policy,
 		  enum sshkeys_target target, bool dry_run, char **ret_message);
+
+/*
+ * The same with USER_KEYS (the user data's, may be NULL) after the metadata's KEYS in the
+ * block: they may carry options (SSHKEY_OPTIONS_OK); a key whose blob is already there (the
+ * metadata's) is not added twice. "None valid, nothing changed" looks at the metadata's only.
+ */
+int sshkeys_apply_from(const char *root, const char *user, char *const *keys,
+		       char *const *user_keys, enum sshkeys_policy policy,
+		       enum sshkeys_target target, bool dry_run, char **ret_message);

@@ -391,10 +391,10 @@ static int push_valid_keys(struct key_walk *k, char *const *keys, const char *la
 		char *copy;
 		int r;
 
-		if (sshkey_validate(keys[i], &reason) < 0) {
+		if (sshkey_validate_flags(keys[i], SSHKEY_OPTIONS_OK, &reason) < 0) {
 			if (k->invalid++ < CC_KEY_WARNINGS_MAX)
-				log_warning("cloud-config %s[%zu]: %s, ignoring.", label, i,
-					    reason);
+				log_warning("User-data cloud-config %s[%zu]: %s, ignoring.", label,
+					    i, reason);
 			continue;
 		}
 		if (strset_has_str(&k->seen, keys[i]))
@@ -895,6 +895,21 @@ static int key_status(const struct cc_run *c, const struct cc_doc *d, const stru
 	if (t->failed[k]) {
 		*ret = KEY_ERROR;
 		return with_why(cc, k, "failed (the journal says why)", ret_reason);
+	}
+	if (k == CC_SSH_AUTHORIZED_KEYS) {
+		/* The ssh-keys step left out the keys that are not keys (it said which). */
+		size_t all = strv_length(cc->ssh_authorized_keys), bad = 0;
+		const char *why = NULL, *reason;
+
+		for (size_t i = 0; i < all; i++)
+			if (sshkey_validate_flags(cc->ssh_authorized_keys[i], SSHKEY_OPTIONS_OK,
+						  &reason) < 0 && bad++ == 0)
+				why = reason;
+		if (bad > 0) {
+			*ret = bad == all ? KEY_ERROR : KEY_PARTIAL;
+			return message_set(ret_reason, 0, "%zu of %zu keys refused by the ssh-keys "
+					   "step (%s)", bad, all, why);
+		}
 	}
 	if (f->step && asprintf(&base, "%s by the %s step", c->dry_run ? "would be applied" :
 				"applied", f->step) < 0)

@@ -286,9 +286,10 @@ static int user_keys(const struct cc_run *c, const struct cc_user *u, size_t ind
 	for (size_t i = 0; u->ssh_authorized_keys[i]; i++) {
 		const char *reason;
 
-		if (sshkey_validate(u->ssh_authorized_keys[i], &reason) < 0) {
-			log_warning("cloud-config users[%zu].ssh_authorized_keys[%zu]: %s, ignoring.",
-				    index, i, reason);
+		if (sshkey_validate_flags(u->ssh_authorized_keys[i], SSHKEY_OPTIONS_OK, &reason) <
+		    0) {
+			log_warning("User-data cloud-config users[%zu].ssh_authorized_keys[%zu]: %s, "
+				    "ignoring.", index, i, reason);
 			continue;
 		}
 		r = strv_push(&keys, strdup(u->ssh_authorized_keys[i]));
@@ -297,8 +298,8 @@ static int user_keys(const struct cc_run *c, const struct cc_user *u, size_t ind
 	}
 	if (!keys)
 		return 0;
-	r = sshkeys_apply(c->root, u->name, keys, c->cfg->sshkeys_policy, c->cfg->sshkeys_target,
-			  c->dry_run, &m);
+	r = sshkeys_apply_from(c->root, u->name, NULL, keys, c->cfg->sshkeys_policy,
+			       c->cfg->sshkeys_target, c->dry_run, &m);
 	if (c->dry_run)
 		cc_plan(c, "%-20s keys of '%s': %s", "users", u->name, m ? m : "");
 	if (r < 0)
