@@ -4,10 +4,12 @@
  * sshkeys_apply() in a scratch --root on /dev/shm (a user "u" with this process's uid).
  * Input: FLAGS, then the existing file, then "%%KEYS%%\n", then the metadata keys separated by
  * 0x1e (so a key may hold a newline, as a JSON string can). FLAGS: bit 0 add-only, bit 1 file
- * target, bit 2 dry run, bit 3 no existing file.
+ * target, bit 2 dry run, bit 3 no existing file, bit 4 the keys are the user data's (options
+ * allowed: sshkeys_apply_from()).
  * Properties: a second run with the same keys changes nothing; a dry run writes nothing; with
  * the block target the user's bytes before the block are kept; when sync mode changed the file,
- * every line in vagent's part passes sshkey_validate().
+ * every line in vagent's part passes sshkey_validate() (with SSHKEY_OPTIONS_OK for user keys);
+ * a key valid without options is valid with SSHKEY_OPTIONS_OK.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +65,7 @@ static char *slurp(const char *path, size_t *n)
 }
 
 /* Every key line inside vagent's block (or the whole file) passes sshkey_validate(). */
-static void check_written_keys(const char *buf, bool whole)
+static void check_written_keys(const char *buf, bool whole, unsigned flags)
 {
 	char *copy = strdup(buf), *line, *save = NULL;
 	bool inside = whole;
@@ -75,7 +77,7 @@ static void check_written_keys(const char *buf, bool whole)
 		else if (strcmp(line, SSHKEYS_BLOCK_END) == 0)
 			inside = false;
 		else if (inside && line[0] != '#')
-			FUZZ_ASSERT(sshkey_validate(line, NULL) == 0);
+			FUZZ_ASSERT(sshkey_validate_flags(line, flags, NULL) == 0);
 	}
 	free(copy);
 }
@@ -85,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *tail;
 	size_t old_n, tail_n, n_keys = 0, before_n = 0, after_n = 0;
 	char **keys = NULL, *msg = NULL, *before = NULL, *after = NULL, *k, *next, *tailstr;
-	bool add_only, to_file, dry_run, no_file;
+	bool add_only, to_file, dry_run, no_file, user;
 	const char *path;
 	int r, r2;
 
@@ -95,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	to_file = data[0] & 2;
 	dry_run = data[0] & 4;
 	no_file = data[0] & 8;
+	user = data[0] & 16;
 	fuzz_split(data + 1, size - 1, "%%KEYS%%\n", &old_n, &tail, &tail_n);
 
 	/* The metadata keys, each validated on its own too. */
@@ -105,7 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		next = strchr(k, '\x1e');
 		if (next)
 			*next++ = 0;
-		(void)sshkey_validate(k, NULL);
+		if (sshkey_validate(k, NULL) == 0)
+			FUZZ_ASSERT(sshkey_validate_flags(k, SSHKEY_OPTIONS_OK, NULL) == 0);
 		keys[n_keys++] = k;
 	}
 
@@ -119,8 +123,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_write_file(path, data + 1, old_n, 0600);
 	}
 
-	r = sshkeys_apply(root, "u", keys, add_only ? SSHKEYS_ADD_ONLY : SSHKEYS_SYNC,
-			  to_file ? SSHKEYS_TARGET_FILE : SSHKEYS_TARGET_BLOCK, dry_run, &msg);
+	r = sshkeys_apply_from(root, "u", user ? NULL : keys, user ? keys : NULL,
+			       add_only ? SSHKEYS_ADD_ONLY : SSHKEYS_SYNC,
+			       to_file ? SSHKEYS_TARGET_FILE : SSHKEYS_TARGET_BLOCK, dry_run, &msg);
 	free(msg);
 	msg = NULL;
 	FUZZ_ASSERT(r >= -4095 && r <= 1);
@@ -141,11 +146,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(before_n >= old_n && memcmp(before, data + 1, old_n) == 0);
 		/* Sync rewrote vagent's part from validated keys only (r == 0 may keep old lines). */
 		if (!add_only && r == 1)
-			check_written_keys(before, to_file);
+			check_written_keys(before, to_file, user ? SSHKEY_OPTIONS_OK : 0);
 	}
 
-	r2 = sshkeys_apply(root, "u", keys, add_only ? SSHKEYS_ADD_ONLY : SSHKEYS_SYNC,
-			   to_file ? SSHKEYS_TARGET_FILE : SSHKEYS_TARGET_BLOCK, false, &msg);
+	r2 = sshkeys_apply_from(root, "u", user ? NULL : keys, user ? keys : NULL,
+			       add_only ? SSHKEYS_ADD_ONLY : SSHKEYS_SYNC,
+			       to_file ? SSHKEYS_TARGET_FILE : SSHKEYS_TARGET_BLOCK, false, &msg);
 	FUZZ_ASSERT(r2 == 0);
 	after = slurp(path, &after_n);
 	FUZZ_ASSERT(!before == !after);
