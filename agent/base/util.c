@@ -712,3 +712,78 @@ int parse_size(const char *s, uint64_t *ret)
 	};
 	return parse_with_units(s, units, ARRAY_SIZE(units), 1ULL, ret);
 }
+
+static bool host_is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+int hostname_validate(const char *name, char *reason, size_t reason_size)
+{
+	size_t len, label = 1, label_len = 0;
+	bool all_digits = true;
+
+#define INVALID(...)                                                                               \
+	do {                                                                                       \
+		if (reason && reason_size > 0)                                                     \
+			snprintf(reason, reason_size, __VA_ARGS__);                                \
+		return -EINVAL;                                                                    \
+	} while (0)
+
+	if (!name || !*name)
+		INVALID("empty");
+	len = strlen(name);
+	if (len > HOSTNAME_MAX)
+		INVALID("longer than %d characters (%zu)", HOSTNAME_MAX, len);
+	if (name[len - 1] == '.')
+		INVALID("ends with a dot");
+
+	for (const char *p = name;; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.' || c == 0) {
+			if (label_len == 0)
+				INVALID("label %zu is empty", label);
+			if (p[-1] == '-')
+				INVALID("label %zu ends with a hyphen", label);
+			if (c == 0)
+				break;
+			label++;
+			label_len = 0;
+			all_digits = true;
+			continue;
+		}
+
+		if (++label_len > HOSTNAME_LABEL_MAX)
+			INVALID("label %zu is longer than %d characters", label,
+				HOSTNAME_LABEL_MAX);
+		if (c >= '0' && c <= '9')
+			continue;
+		all_digits = false;
+		if (host_is_alpha((char)c))
+			continue;
+		if (c == '-') {
+			if (label_len == 1)
+				INVALID("label %zu starts with a hyphen", label);
+			continue;
+		}
+
+		if (c == ' ')
+			INVALID("label %zu has a space", label);
+		if (c < 0x20 || c == 0x7f)
+			INVALID("label %zu has a control character", label);
+		if (c >= 0x80)
+			INVALID("label %zu has a non-ASCII character", label);
+		INVALID("label %zu has the character '%c'", label, c);
+	}
+
+	if (all_digits)
+		INVALID("the last label is all digits (looks like an IPv4 address)");
+#undef INVALID
+	return 0;
+}
+
+bool hostname_is_valid(const char *name)
+{
+	return hostname_validate(name, NULL, 0) == 0;
+}

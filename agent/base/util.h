@@ -135,3 +135,21 @@ int parse_u64(const char *s, uint64_t *ret);
 int parse_duration_usec(const char *s, uint64_t *ret);
 /* Parse "16M", "1MiB", "4096", "1G" into bytes. */
 int parse_size(const char *s, uint64_t *ret);
+
+/* Host names (the hostname step and the cloud-config's status of hostname and fqdn). */
+#define HOSTNAME_MAX 253
+#define HOSTNAME_LABEL_MAX 63
+
+/*
+ * RFC 1123 host name: dot-separated labels of 1-63 characters from [a-z0-9-] (A-Z is accepted
+ * and lowercased when applied), no label starting or ending with a hyphen, at most 253
+ * characters, no empty label, no trailing dot, and the last label not all digits (so that an
+ * IPv4 address is never taken for a name).
+ */
+bool hostname_is_valid(const char *name);
+
+/*
+ * The same check with the reason: 0 when valid, else -EINVAL and REASON (if not NULL) gets a
+ * short text such as "label 2 has a space" (never the name itself).
+ */
+int hostname_validate(const char *name, char *reason, size_t reason_size);

@@ -362,15 +362,53 @@ bool cc_doc_has_config(const struct cc_doc *d)
 	return d && d->error == 0 && d->cc;
 }
 
-const char *cc_doc_hostname(const struct cc_doc *d, bool *ret_preserve)
+/* The first label of NAME in BUF (the part before the first dot). */
+static const char *first_label(const char *name, char *buf, size_t size)
 {
-	*ret_preserve = cc_doc_has_config(d) && d->cc->has[CC_PRESERVE_HOSTNAME] &&
-			d->cc->preserve_hostname;
-	if (!cc_doc_has_config(d))
-		return NULL;
-	if (d->cc->has[CC_FQDN])
-		return d->cc->fqdn;
-	return d->cc->has[CC_HOSTNAME] ? d->cc->hostname : NULL;
+	size_t n = strcspn(name, ".");
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, name, n);
+	buf[n] = 0;
+	return buf;
+}
+
+void cc_doc_hostname_info(const struct cc_doc *d, struct cc_hostname *h)
+{
+	const struct cloud_config *cc = cc_doc_has_config(d) ? d->cc : NULL;
+	const char *hn, *fq;
+
+	*h = (struct cc_hostname){ .manage_etc_hosts = true };
+	if (!cc)
+		return;
+	h->preserve = cc->has[CC_PRESERVE_HOSTNAME] && cc->preserve_hostname;
+	h->prefer_fqdn = cc->has[CC_PREFER_FQDN_OVER_HOSTNAME] && cc->prefer_fqdn_over_hostname;
+	h->no_hostname_file = cc->has[CC_CREATE_HOSTNAME_FILE] && !cc->create_hostname_file;
+	if (cc->has[CC_MANAGE_ETC_HOSTS])
+		h->manage_etc_hosts = cc->manage_etc_hosts;
+
+	/* cloud-init's util.get_hostname_fqdn: the hostname key wins for the short name; the fqdn
+	 * is fqdn, or a hostname with a dot (its first label the short name). */
+	hn = cc->has[CC_HOSTNAME] ? cc->hostname : NULL;
+	fq = cc->has[CC_FQDN] ? cc->fqdn : NULL;
+	if (fq) {
+		h->fqdn = fq;
+		h->hostname = hn ? hn : first_label(fq, h->label, sizeof(h->label));
+	} else if (hn && strchr(hn, '.') && hn[0] != '.') {
+		h->fqdn = hn;
+		h->hostname = first_label(hn, h->label, sizeof(h->label));
+	} else
+		h->hostname = hn;
+	if (fq && hostname_validate(fq, h->invalid_reason, sizeof(h->invalid_reason)) < 0)
+		h->invalid_key = "fqdn";
+	else if (hn && hostname_validate(hn, h->invalid_reason, sizeof(h->invalid_reason)) < 0)
+		h->invalid_key = "hostname";
+	else if (h->hostname &&
+		 hostname_validate(h->hostname, h->invalid_reason, sizeof(h->invalid_reason)) < 0)
+		h->invalid_key = fq ? "fqdn" : "hostname";
+	if (h->invalid_key)
+		h->hostname = h->fqdn = NULL;
 }
 
 /* The keys a cloud-config may add, all lists together, and the warnings about bad ones. */
@@ -820,6 +858,9 @@ static const struct key_fate {
 	[CC_HOSTNAME] = { .step = "hostname" },
 	[CC_FQDN] = { .step = "hostname" },
 	[CC_PRESERVE_HOSTNAME] = { .step = "hostname" },
+	[CC_PREFER_FQDN_OVER_HOSTNAME] = { .step = "hostname" },
+	[CC_MANAGE_ETC_HOSTS] = { .step = "hostname" },
+	[CC_CREATE_HOSTNAME_FILE] = { .step = "hostname" },
 	[CC_SSH_AUTHORIZED_KEYS] = { .step = "ssh-keys" },
 	[CC_USERS] = { MOD_USERS },
 	[CC_WRITE_FILES] = { MOD_WRITE_FILES },
@@ -895,6 +936,20 @@ static int key_status(const struct cc_run *c, const struct cc_doc *d, const stru
 	if (t->failed[k]) {
 		*ret = KEY_ERROR;
 		return with_why(cc, k, "failed (the journal says why)", ret_reason);
+	}
+	if (k == CC_HOSTNAME || k == CC_FQDN) {
+		struct cc_hostname h;
+
+		cc_doc_hostname_info(d, &h);
+		if (h.preserve) {
+			*ret = KEY_IGNORED;
+			return message_set(ret_reason, 0, "preserve_hostname is true");
+		}
+		if (h.invalid_key && streq(h.invalid_key, cc_key_to_string(k))) {
+			*ret = KEY_ERROR;
+			return message_set(ret_reason, 0, "not a valid hostname (%s): the hostname "
+					   "step uses the metadata's name", h.invalid_reason);
+		}
 	}
 	if (k == CC_SSH_AUTHORIZED_KEYS) {
 		/* The ssh-keys step left out the keys that are not keys (it said which). */

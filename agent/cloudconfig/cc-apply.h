@@ -55,9 +55,26 @@ void cc_doc_done(struct cc_doc *d);
 /* true when D holds a usable cloud-config */
 bool cc_doc_has_config(const struct cc_doc *d);
 
-/* The hostname the cloud-config asks for (fqdn, else hostname), NULL for none; *RET_PRESERVE
- * true when preserve_hostname is set. */
-const char *cc_doc_hostname(const struct cc_doc *d, bool *ret_preserve);
+/*
+ * The cloud-config's hostname keys as cloud-init reads them (util.get_hostname_fqdn): HOSTNAME
+ * the short name (the hostname key wins; else the fqdn's first label), FQDN the fqdn key or a
+ * hostname with a dot (NULL: none); both NULL when the cloud-config names none, or when one is
+ * not a valid host name (INVALID_KEY then names it, INVALID_REASON says why: the metadata's
+ * name is used). MANAGE_ETC_HOSTS: vagent's default (the key absent) is true, the 127.0.1.1
+ * line; cloud-init's is false. Pointers into D (or H->label); D must outlive H.
+ */
+struct cc_hostname {
+	const char *hostname;
+	const char *fqdn;
+	bool preserve;
+	bool prefer_fqdn;
+	bool no_hostname_file;
+	bool manage_etc_hosts;
+	const char *invalid_key;
+	char invalid_reason[128];
+	char label[64];
+};
+void cc_doc_hostname_info(const struct cc_doc *d, struct cc_hostname *ret);
 
 /*
  * The cloud-config's SSH keys for USER (the configured [ssh] user): the top-level

@@ -1445,6 +1445,38 @@ static int read_runcmd(struct walk *w, const struct cc_node *v, struct cloud_con
 	return read_commands(w, v, &cc->runcmd, &cc->n_runcmd);
 }
 
+/* get_cfg_option_bool: translate_bool of the value (a YAML boolean, "yes", "on", "1", ...). */
+static int read_ci_bool(struct walk *w, const struct cc_node *v, bool *ret)
+{
+	if (v->type != CC_NODE_SCALAR)
+		return add_problem(w, v, "expected true or false");
+	return node_cibool(w, v, "the value", ret);
+}
+
+static int read_prefer_fqdn(struct walk *w, const struct cc_node *v, struct cloud_config *cc)
+{
+	return read_ci_bool(w, v, &cc->prefer_fqdn_over_hostname);
+}
+
+static int read_create_hostname_file(struct walk *w, const struct cc_node *v,
+				     struct cloud_config *cc)
+{
+	return read_ci_bool(w, v, &cc->create_hostname_file);
+}
+
+/* cc_update_etc_hosts: translate_bool with "template" (true, deprecated) and "localhost". */
+static int read_manage_etc_hosts(struct walk *w, const struct cc_node *v,
+				 struct cloud_config *cc)
+{
+	const char *s = cc_scalar_str(v);
+
+	if (v->type == CC_NODE_SCALAR && s && (streq(s, "template") || streq(s, "localhost"))) {
+		cc->manage_etc_hosts = true;
+		return touch(w);
+	}
+	return read_ci_bool(w, v, &cc->manage_etc_hosts);
+}
+
 static void clear_users(struct cloud_config *cc)
 {
 	users_free(cc->users, cc->n_users);
@@ -1514,6 +1546,11 @@ static const struct key_def key_defs[_CC_KEY_MAX] = {
 	[CC_HOSTNAME] = { "hostname", FIELD(KEY_STRING, hostname) },
 	[CC_FQDN] = { "fqdn", FIELD(KEY_STRING, fqdn) },
 	[CC_PRESERVE_HOSTNAME] = { "preserve_hostname", FIELD(KEY_BOOL, preserve_hostname) },
+	[CC_PREFER_FQDN_OVER_HOSTNAME] = { "prefer_fqdn_over_hostname", KEY_READER, 0,
+					   read_prefer_fqdn, NULL },
+	[CC_MANAGE_ETC_HOSTS] = { "manage_etc_hosts", KEY_READER, 0, read_manage_etc_hosts, NULL },
+	[CC_CREATE_HOSTNAME_FILE] = { "create_hostname_file", KEY_READER, 0,
+				      read_create_hostname_file, NULL },
 	[CC_SSH_AUTHORIZED_KEYS] = { "ssh_authorized_keys",
 				     FIELD(KEY_STRV, ssh_authorized_keys) },
 	[CC_USERS] = { "users", KEY_READER, 0, node_users, clear_users },

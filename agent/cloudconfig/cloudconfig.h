@@ -33,6 +33,9 @@ enum cc_key {
 	CC_HOSTNAME,
 	CC_FQDN,
 	CC_PRESERVE_HOSTNAME,
+	CC_PREFER_FQDN_OVER_HOSTNAME,
+	CC_MANAGE_ETC_HOSTS,
+	CC_CREATE_HOSTNAME_FILE,
 	CC_SSH_AUTHORIZED_KEYS,
 	CC_USERS,
 	CC_WRITE_FILES,
@@ -122,6 +125,10 @@ struct cloud_config {
 	char *hostname;
 	char *fqdn;
 	bool preserve_hostname;
+	bool prefer_fqdn_over_hostname; /* /etc/hostname gets the fqdn */
+	bool manage_etc_hosts;		/* false: /etc/hosts untouched (true, "localhost",
+					   "template": the 127.0.1.1 line) */
+	bool create_hostname_file;	/* false: no /etc/hostname written (only with has[]) */
 	char **ssh_authorized_keys;
 	struct cc_user *users;
 	size_t n_users;

@@ -53,81 +53,6 @@ static void escape_name(const char *s, char buf[static ESCAPED_MAX])
 	buf[o] = 0;
 }
 
-static bool is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-int hostname_validate(const char *name, char *reason, size_t reason_size)
-{
-	size_t len, label = 1, label_len = 0;
-	bool all_digits = true;
-
-#define INVALID(...)                                                                               \
-	do {                                                                                       \
-		if (reason && reason_size > 0)                                                     \
-			snprintf(reason, reason_size, __VA_ARGS__);                                \
-		return -EINVAL;                                                                    \
-	} while (0)
-
-	if (!name || !*name)
-		INVALID("empty");
-	len = strlen(name);
-	if (len > HOSTNAME_MAX)
-		INVALID("longer than %d characters (%zu)", HOSTNAME_MAX, len);
-	if (name[len - 1] == '.')
-		INVALID("ends with a dot");
-
-	for (const char *p = name;; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '.' || c == 0) {
-			if (label_len == 0)
-				INVALID("label %zu is empty", label);
-			if (p[-1] == '-')
-				INVALID("label %zu ends with a hyphen", label);
-			if (c == 0)
-				break;
-			label++;
-			label_len = 0;
-			all_digits = true;
-			continue;
-		}
-
-		if (++label_len > HOSTNAME_LABEL_MAX)
-			INVALID("label %zu is longer than %d characters", label,
-				HOSTNAME_LABEL_MAX);
-		if (c >= '0' && c <= '9')
-			continue;
-		all_digits = false;
-		if (is_alpha((char)c))
-			continue;
-		if (c == '-') {
-			if (label_len == 1)
-				INVALID("label %zu starts with a hyphen", label);
-			continue;
-		}
-
-		if (c == ' ')
-			INVALID("label %zu has a space", label);
-		if (c < 0x20 || c == 0x7f)
-			INVALID("label %zu has a control character", label);
-		if (c >= 0x80)
-			INVALID("label %zu has a non-ASCII character", label);
-		INVALID("label %zu has the character '%c'", label, c);
-	}
-
-	if (all_digits)
-		INVALID("the last label is all digits (looks like an IPv4 address)");
-#undef INVALID
-	return 0;
-}
-
-bool hostname_is_valid(const char *name)
-{
-	return hostname_validate(name, NULL, 0) == 0;
-}
-
 /* The name the system has now: the first line of /etc/hostname, else (no ROOT) the kernel's. */
 static char *current_hostname(const char *root)
 {
@@ -257,14 +182,34 @@ static bool same_content(const char *old, size_t old_len, bool exists, const cha
 int hostname_apply(const char *root, const char *hostname, enum hostname_policy policy,
 		   bool first_boot, bool dry_run, char **ret_message)
 {
+	struct hostname_want w = { .name = hostname, .source = "metadata" };
+
+	return hostname_set(root, &w, policy, first_boot, dry_run, ret_message);
+}
+
+static char *lowercase(const char *s)
+{
+	char *l = strdup(s);
+
+	for (char *p = l; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return l;
+}
+
+int hostname_set(const char *root, const struct hostname_want *w, enum hostname_policy policy,
+		 bool first_boot, bool dry_run, char **ret_message)
+{
+	const char *hostname = w->name, *source = w->source ? w->source : "metadata";
 	/* scan-build: its leak and NULL/garbage reports here are false positives (_cleanup_ is
 	 * not modelled; an out-parameter is set whenever the callee returns >= 0; see macro.h). */
 	_cleanup_free_ char *name = NULL, *short_name = NULL, *want_hostname = NULL,
 			    *hosts_line = NULL, *old_hostname = NULL, *old_hosts = NULL,
 			    *new_hosts = NULL, *what = NULL, *set = NULL;
-	size_t old_hostname_len, old_hosts_len, new_hosts_len;
+	size_t old_hostname_len, old_hosts_len = 0, new_hosts_len;
 	bool hostname_changed, hosts_changed, kernel_changed = false;
 	struct stat hostname_st, hosts_st;
+	const char *written;
 	_cleanup_close_ int etcfd = -1;
 	char reason[128];
 	int r, hostname_exists, hosts_exists;
@@ -272,9 +217,8 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 	if (ret_message)
 		*ret_message = NULL;
 
-	if (!hostname || !*hostname) {
-		return message_set(ret_message, 0, "kept: empty hostname in metadata");
-	}
+	if (!hostname || !*hostname)
+		return message_set(ret_message, 0, "kept: empty hostname in %s", source);
 
 	if (policy == HOSTNAME_NEVER || (policy == HOSTNAME_FIRST_BOOT && !first_boot)) {
 		const char *why = policy == HOSTNAME_NEVER
@@ -289,22 +233,26 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		return message_set(ret_message, 0, "kept '%s': %s", shown, why);
 	}
 
-	if (hostname_validate(hostname, reason, sizeof(reason)) < 0) {
+	for (size_t i = 0; i < 2; i++) {
+		const char *n = i == 0 ? hostname : w->fqdn;
 		char shown[ESCAPED_MAX];
 
-		escape_name(hostname, shown);
-		return message_set(ret_message, -EINVAL, "invalid hostname '%s' in metadata: %s",
-				   shown, reason);
+		if (!n || hostname_validate(n, reason, sizeof(reason)) == 0)
+			continue;
+		escape_name(n, shown);
+		return message_set(ret_message, -EINVAL, "invalid %s '%s' in %s: %s",
+				   i == 0 ? "hostname" : "fqdn", shown, source, reason);
 	}
 
-	name = strdup(hostname);
-	if (!name)
-		return log_error_errno(-ENOMEM, "Out of memory.");
-	for (char *p = name; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	short_name = strndup(name, strcspn(name, "."));
-	if (!short_name)
+	/* NAME: the fqdn (or the short name when there is none), SHORT_NAME: the host's name. */
+	if (w->fqdn) {
+		name = lowercase(w->fqdn);
+		short_name = lowercase(hostname);
+	} else {
+		name = lowercase(hostname);
+		short_name = name ? strndup(name, strcspn(name, ".")) : NULL;
+	}
+	if (!name || !short_name)
 		return log_error_errno(-ENOMEM, "Out of memory.");
 	if (streq(name, short_name)) {
 		r = asprintf(&set, "'%s'", short_name);
@@ -315,7 +263,9 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		if (r >= 0)
 			r = asprintf(&hosts_line, HOSTS_ADDRESS "\t%s %s", name, short_name);
 	}
-	if (r < 0 || asprintf(&want_hostname, "%s\n", short_name) < 0)
+	/* cloud-init's _select_hostname: the fqdn only when preferred */
+	written = w->prefer_fqdn ? name : short_name;
+	if (r < 0 || asprintf(&want_hostname, "%s\n", written) < 0)
 		return log_error_errno(-ENOMEM, "Out of memory.");
 
 	/* Plan: read what is there, refusing symlinks before anything is written. */
@@ -331,7 +281,9 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 					&old_hostname, &old_hostname_len, &hostname_st);
 	if (hostname_exists < 0)
 		return hostname_exists;
-	hosts_exists = read_etc_file(etcfd, "hosts", HOSTS_FILE_MAX, ret_message, &old_hosts,
+	/* manage_etc_hosts: false leaves /etc/hosts unread and untouched */
+	hosts_exists = w->no_hosts ? 0 :
+		       read_etc_file(etcfd, "hosts", HOSTS_FILE_MAX, ret_message, &old_hosts,
 				     &old_hosts_len, &hosts_st);
 	if (hosts_exists < 0)
 		return hosts_exists;
@@ -340,10 +292,11 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 	if (r < 0)
 		return log_error_errno(r, "Out of memory.");
 
-	hostname_changed = !same_content(old_hostname, old_hostname_len, hostname_exists,
+	hostname_changed = !w->no_hostname_file &&
+			   !same_content(old_hostname, old_hostname_len, hostname_exists,
 					 want_hostname, strlen(want_hostname));
-	hosts_changed =
-		!same_content(old_hosts, old_hosts_len, hosts_exists, new_hosts, new_hosts_len);
+	hosts_changed = !w->no_hosts && !same_content(old_hosts, old_hosts_len, hosts_exists,
+						      new_hosts, new_hosts_len);
 	if (root_is_host(root)) {
 		char kernel[HOSTNAME_MAX + 2] = "";
 
@@ -351,7 +304,7 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 			log_warning_errno(errno,
 					  "Failed to read the kernel's hostname, ignoring: %m");
 		kernel[sizeof(kernel) - 1] = 0;
-		kernel_changed = !streq(kernel, short_name);
+		kernel_changed = !streq(kernel, written);
 	}
 
 	if (!hostname_changed && !hosts_changed && !kernel_changed)
@@ -381,9 +334,9 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 		if (r < 0)
 			return fail(ret_message, r, "Failed to write '/etc/hosts': %m");
 	}
-	if (kernel_changed && sethostname(short_name, strlen(short_name)) < 0)
+	if (kernel_changed && sethostname(written, strlen(written)) < 0)
 		return fail(ret_message, -errno, "Failed to set the kernel's hostname to '%s': %m",
-			    short_name);
+			    written);
 
 	return message_set(ret_message, 1, "set to %s (changed:%s)", set, what);
 }
@@ -391,22 +344,26 @@ int hostname_apply(const char *root, const char *hostname, enum hostname_policy 
 int step_hostname(struct step_context *c, struct step_outcome *o)
 {
 	_cleanup_free_ char *m = NULL;
-	const char *name = c->md->hostname;
-	const char *cc_name;
-	char reason[128];
-	bool preserve;
+	struct hostname_want w = { .name = c->md->hostname, .source = "metadata" };
+	struct cc_hostname h;
 	int r;
 
-	cc_name = cc_doc_hostname(userdata_doc(c), &preserve);
-	if (preserve)
+	cc_doc_hostname_info(userdata_doc(c), &h);
+	if (h.preserve)
 		return step_set(o, STEP_SKIPPED, "preserve_hostname in cloud-config: left as it is");
-	if (cc_name && hostname_validate(cc_name, reason, sizeof(reason)) < 0)
+	if (h.invalid_key)
 		/* The user's typo must not cost the instance the metadata's valid name. */
-		log_warning("cloud-config hostname/fqdn is not a valid hostname (%s), using the "
-			    "metadata's, ignoring.", reason);
-	else if (cc_name)
-		name = cc_name;
-	r = hostname_apply(c->root, name, c->cfg->hostname_policy, c->first_boot, c->dry_run, &m);
+		log_warning("User-data cloud-config %s is not a valid hostname (%s), using the "
+			    "metadata's, ignoring.", h.invalid_key, h.invalid_reason);
+	else if (h.hostname) {
+		w.name = h.hostname;
+		w.fqdn = h.fqdn;
+		w.source = "cloud-config";
+	}
+	w.prefer_fqdn = h.prefer_fqdn;
+	w.no_hostname_file = h.no_hostname_file;
+	w.no_hosts = !h.manage_etc_hosts;
+	r = hostname_set(c->root, &w, c->cfg->hostname_policy, c->first_boot, c->dry_run, &m);
 	if (r < 0)
 		return step_fail(o, r, "%s", m ? m : "failed");
 	return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, "%s", m ? m : "");

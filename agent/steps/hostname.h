@@ -10,24 +10,8 @@
 #include <stddef.h>
 
 #include "base/config.h"
+#include "base/util.h" /* hostname_validate() */
 #include "steps/step.h"
-
-#define HOSTNAME_MAX 253
-#define HOSTNAME_LABEL_MAX 63
-
-/*
- * RFC 1123 host name: dot-separated labels of 1-63 characters from [a-z0-9-] (A-Z is accepted
- * and lowercased when applied), no label starting or ending with a hyphen, at most 253
- * characters, no empty label, no trailing dot, and the last label not all digits (so that an
- * IPv4 address is never taken for a name).
- */
-bool hostname_is_valid(const char *name);
-
-/*
- * The same check with the reason: 0 when valid, else -EINVAL and REASON (if not NULL) gets a
- * short text such as "label 2 has a space" (never the name itself).
- */
-int hostname_validate(const char *name, char *reason, size_t reason_size);
 
 /*
  * Apply HOSTNAME (from the metadata). ROOT is NULL (the running system) or a directory (--root):
@@ -47,6 +31,26 @@ int hostname_validate(const char *name, char *reason, size_t reason_size);
 int hostname_apply(const char *root, const char *hostname, enum hostname_policy policy,
 		   bool first_boot, bool dry_run, char **ret_message);
 
-/* The hostname step: the cloud-config's hostname (fqdn first) or else the metadata's, through
- * hostname_apply() and its policy; preserve_hostname leaves it alone. */
+/*
+ * What hostname_set() applies: NAME (the short name; with FQDN NULL a dotted NAME is the fqdn
+ * and its first label the short name, as for the metadata's name) and FQDN, both valid;
+ * PREFER_FQDN: /etc/hostname and the kernel get the fqdn (cloud-config
+ * prefer_fqdn_over_hostname); NO_HOSTNAME_FILE: /etc/hostname is not written
+ * (create_hostname_file: false); NO_HOSTS: /etc/hosts is not touched (manage_etc_hosts:
+ * false). SOURCE names where NAME came from in messages ("metadata", "cloud-config").
+ */
+struct hostname_want {
+	const char *name;
+	const char *fqdn;
+	bool prefer_fqdn;
+	bool no_hostname_file;
+	bool no_hosts;
+	const char *source;
+};
+int hostname_set(const char *root, const struct hostname_want *w, enum hostname_policy policy,
+		 bool first_boot, bool dry_run, char **ret_message);
+
+/* The hostname step: the cloud-config's hostname and fqdn as cloud-init's get_hostname_fqdn
+ * reads them (hostname wins for the short name), or else the metadata's name, through
+ * hostname_set() and its policy; preserve_hostname leaves it alone. */
 int step_hostname(struct step_context *ctx, struct step_outcome *out);

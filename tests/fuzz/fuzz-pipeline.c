@@ -71,8 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	_cleanup_strv_free_ char **keys = NULL;
 	char *message = NULL;
 	struct cc_doc d;
-	const char *hn;
-	bool preserve;
+	struct cc_hostname h;
 	int r;
 
 	r = cc_doc_decode(&cfg, (const char *)data, size, &d);
@@ -88,8 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(d.cc->n_unknown + cloud_config_n_keys(d.cc) <= CC_MAX_KEYS);
 		FUZZ_ASSERT(d.cc->n_problems <= CC_MAX_PROBLEMS + 1);
 	}
-	hn = cc_doc_hostname(&d, &preserve);
-	FUZZ_ASSERT(!hn || cc_doc_has_config(&d));
+	cc_doc_hostname_info(&d, &h);
+	FUZZ_ASSERT(!h.hostname || cc_doc_has_config(&d));
+	/* A name is handed to the hostname step only when it is valid. */
+	FUZZ_ASSERT(!h.hostname || hostname_is_valid(h.hostname));
+	FUZZ_ASSERT(!h.fqdn || hostname_is_valid(h.fqdn));
+	FUZZ_ASSERT(!h.invalid_key || (!h.hostname && !h.fqdn));
 
 	r = cc_doc_ssh_keys(&d, "u", &keys);
 	FUZZ_ASSERT(r == 0 || r == -ENOMEM);
