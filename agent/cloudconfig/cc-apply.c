@@ -689,7 +689,8 @@ static int mod_packages(const struct cc_run *c, const struct cc_doc *d, struct t
 }
 
 /* A system key's module (cc-modules.h): 2 is "a command that would act on this machine was
- * recorded, not run" (under --root); the files inside the root are written all the same. */
+ * recorded, not run" (under --root); the files inside the root are written all the same, so
+ * the key is applied to the image, and the reason says what was not run. */
 static int system_key(const struct cc_run *c, struct tally *t, enum cc_key k,
 		      int (*fn)(const struct cc_run *c, const struct cloud_config *cc),
 		      const struct cloud_config *cc)
@@ -698,7 +699,7 @@ static int system_key(const struct cc_run *c, struct tally *t, enum cc_key k,
 
 	t->failed[k] |= r < 0;
 	if (r == 2)
-		cc_key_set(c, k, KEY_PARTIAL, "%s inside the root; its command is recorded, not "
+		cc_key_set(c, k, KEY_APPLIED, "%s inside the root; its command is recorded, not "
 			   "run under --root (it would act on this machine)",
 			   c->dry_run ? "would be written" : "written");
 	return r == 2 ? 0 : r;
