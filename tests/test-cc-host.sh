@@ -130,11 +130,11 @@ expect "rsyslog: reloaded or restarted when running" 'systemctl try-reload-or-re
 expect "keyboard: console-setup restarted (runs setupcon)" 'systemctl restart console-setup.service'
 expect "locale: locale-gen --keep-existing" 'locale-gen --keep-existing'
 expect "apt sources: apt-get update" 'apt-get -q -y update'
-expect "ntp: timesyncd restarted when running" 'systemctl try-restart systemd-timesyncd.service'
+expect "ntp: timesyncd restarted, or started (cloud-init's reload)" 'systemctl reload-or-restart systemd-timesyncd.service'
 expect "power_state: shutdown -r +1 MESSAGE, once vagent has exited" 'shutdown -r +1 vagent test (vagent gone)'
 # (systemctl show: the runner asking whether the other units are done, for boot-finished)
 check "commands in cloud-init's module order" test "$(grep -v -e '^shutdown' -e '^systemctl show' "$LOG" | cut -d' ' -f1-2 | tr '\n' '|')" = \
-	'debconf-set-selections |update-ca-certificates |systemctl try-reload-or-restart|systemctl restart|locale-gen --keep-existing|apt-get -q|systemctl try-restart|'
+	'debconf-set-selections |update-ca-certificates |systemctl try-reload-or-restart|systemctl restart|locale-gen --keep-existing|apt-get -q|systemctl reload-or-restart|'
 check "never timedatectl, reboot, poweroff or halt" bash -c "! grep -qE '^(timedatectl|reboot|poweroff|halt) ' '$LOG'"
 check "the files of the keys are in the sandbox's /etc" bash -c "
 	grep -qx vagent-ca-cert-1.crt '$SCRATCH/ns.out' && test -f '$SB/etc/rsyslog.d/20-cloud-config.conf' &&

@@ -111,6 +111,7 @@ static void test_defaults(void)
 {
 	_cleanup_(cloud_config_freep) struct cloud_config *cc = parse(
 		"#cloud-config\nntp:\napt:\nlocale: false\n"
+		"rsyslog: {install_rsyslog: false, remotes: {r: 'h'}}\n"
 		"power_state: {mode: poweroff}\n"
 		"write_files:\n"
 		"  - {path: /a, source: {uri: 'https://h/x', headers: {Authorization: 'Bearer t'}}}\n"
@@ -119,6 +120,8 @@ static void test_defaults(void)
 	ok(cc->has[CC_NTP] && cc->ntp.enabled && !cc->ntp.servers, "ntp: null is the defaults");
 	ok(cc->has[CC_APT] && !cc->apt.has_primary && !cc->apt.n_sources, "apt: null is nothing");
 	ok(cc->has[CC_LOCALE] && !cc->locale, "locale: false turns it off");
+	ok(cc->has[CC_RSYSLOG] && !cc->partial[CC_RSYSLOG] && cc->rsyslog.n_remotes == 1,
+	   "rsyslog: install_rsyslog: false (cloud-init's default) is no warning");
 	ok(streq(cc->power_state.delay, "now") && cc->power_state.timeout_usec == 30000000 &&
 		   cc->power_state.condition == CC_POWER_COND_TRUE && !cc->power_state.message,
 	   "power_state: now, 30 s, condition true");

@@ -451,8 +451,10 @@ static int read_rsyslog(struct walk *w, const struct cc_node *v, struct cc_rsysl
 			s->reload_custom = !cc_scalar_is(x, "auto");
 			if (s->reload_custom)
 				r = node_command(w, x, &s->reload);
-		} else
-			r = ignore_subkey(w, v->map.pairs[i].key); /* install_rsyslog, packages... */
+		} else if (streq(name, "install_rsyslog") && is_false(x))
+			r = touch(w); /* cloud-init's default on Debian: nothing to install */
+		else
+			r = ignore_subkey(w, v->map.pairs[i].key); /* install_rsyslog: true, packages */
 	}
 	s->n_remotes = lines.n;
 	s->remote_names = strlist_steal(&names);

@@ -79,7 +79,7 @@ int cc_system_command(const struct cc_run *c, const char *key, char *const argv[
 bool cc_systemd_running(const struct cc_run *c);
 /* The first of PATHS (NULL-terminated, absolute) that is a file inside ROOT, or NULL. */
 const char *cc_root_has(const struct cc_run *c, const char *const *paths);
-/* systemctl ACTION UNIT (try-restart, try-reload-or-restart, restart) through
+/* systemctl ACTION UNIT (reload-or-restart, try-reload-or-restart, restart) through
  * cc_system_command() when systemd runs the system; otherwise a notice says why not (0). */
 int cc_service(const struct cc_run *c, const char *key, const char *action, const char *unit);
 /* N commands as one shell script, as cloud-init's util.shellify: "#!/bin/sh", then each string

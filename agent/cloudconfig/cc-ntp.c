@@ -3,7 +3,7 @@
  * cc-ntp.c: the cloud-config key ntp, for systemd-timesyncd (Debian's client when cloud-init
  * picks one that is installed, cloudinit/config/cc_ntp.py): its servers and pools as one NTP=
  * line in a timesyncd.conf drop-in (cloud-init's timesyncd.conf template; without either, the
- * distribution's pools 0-3.debian.pool.ntp.org), then systemd-timesyncd restarted when it runs.
+ * distribution's pools 0-3.debian.pool.ntp.org), then systemd-timesyncd restarted (started when it was stopped, as cloud-init does).
  * Other clients (chrony, ntp) are refused by the reader; peers and allow mean nothing to
  * timesyncd and are warned about there.
  */
@@ -79,7 +79,9 @@ int cc_ntp(const struct cc_run *c, const struct cloud_config *cc)
 		cc_plan(c, "%-20s systemd-timesyncd is not installed: nothing restarted", "ntp");
 		return 1;
 	}
-	/* timesyncd reads its configuration only when it starts; a stopped one stays stopped. */
-	r = cc_service(c, "ntp", "try-restart", "systemd-timesyncd.service");
+	/* timesyncd reads its configuration only when it starts (it has no reload): cloud-init's
+	 * manage_service("reload") is systemctl reload-or-restart, which also starts a stopped
+	 * one, so the servers asked for are in use once the pass is done. */
+	r = cc_service(c, "ntp", "reload-or-restart", "systemd-timesyncd.service");
 	return r < 0 ? r : 1;
 }
