@@ -23,7 +23,8 @@ INST="$R/var/lib/vagent/instances/$ID"
 
 vag() { "$VAGENT" -c "$CONF" --root "$R" --metadata-url "$MOCK_URL" "$@"; }
 # The files a boot may rewrite every time (timestamps); everything else must stay put.
-sum_state() { tree_sum "$R" | grep -v -e 'run/vagent/status.json' -e 'var/lib/vagent/last-boot.json'; }
+# (A boot without the service also leaves run/vagent/metadata-late for vagent-late.service.)
+sum_state() { tree_sum "$R" | grep -v -e 'run/vagent/status.json' -e 'var/lib/vagent/last-boot.json' -e 'run/vagent/metadata-late'; }
 
 # A user-data script that proves it ran by appending to a file outside the root.
 cat >"$MOCK_UD" <<EOS
@@ -133,6 +134,7 @@ t=$((($(date +%s%N) - t0) / 1000000))
 ok $([ $rc = 1 ] && echo 0 || echo 1) "service down: exit 1 (metadata step failed), got $rc"
 ok $([ $t -lt 6000 ] && echo 0 || echo 1) "service down: bounded by the 3 s deadline (${t} ms)"
 check "service down: nothing changed" test "$before" = "$(sum_state)"
+check "service down: leaves run/vagent/metadata-late for the late path" test -s "$R/run/vagent/metadata-late"
 vag status --json >"$SCRATCH/status.json"
 check "service down: metadata_source cache" grep -q '"metadata_source": "cache"' "$SCRATCH/status.json"
 check "service down: not a first boot" grep -q '"first_boot": false' "$SCRATCH/status.json"

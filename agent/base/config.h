@@ -53,12 +53,18 @@ struct config {
 	uint64_t deadline_usec;      /* deadline: overall, all tries, default 20 s */
 	/* busy-deadline: a first boot (no cache) while the service answers 429/503, default 2 min */
 	uint64_t busy_deadline_usec;
+	/* cache-deadline: with a cached document, the boot's try before the cache, default 2 s */
+	uint64_t cache_deadline_usec;
 	uint64_t connect_timeout_usec; /* connect-timeout: per try, default 2 s */
 	uint64_t request_timeout_usec; /* request-timeout: per try, whole transfer, default 5 s */
 	uint64_t backoff_initial_usec; /* backoff-initial: default 250 ms */
 	uint64_t backoff_max_usec;   /* backoff-max: default 4 s */
 	uint64_t max_document_size;  /* max-document-size: default 1 MiB */
 	uint64_t max_userdata_size;  /* max-userdata-size: default 16 MiB */
+	/* late-backoff-initial, late-backoff-max: the late path's (`vagent late`) backoff,
+	 * default 1 s doubling to 1 min */
+	uint64_t late_backoff_initial_usec;
+	uint64_t late_backoff_max_usec;
 
 	/* [platform] */
 	bool platform_check; /* check, default yes: act only on a Vultr-style platform */

@@ -73,6 +73,8 @@ struct boot_report {
 	char *instance_id;      /* NULL when unknown */
 	bool first_boot;
 	char *metadata_source;  /* "service" "cache" "none" */
+	int metadata_late_s;    /* the document reached the service by the late path this many
+				 * seconds (at least 1) after the boot stage started; 0: not late */
 	char *boot_id;          /* the kernel's boot id when written: a report of an earlier boot is
 				 * started afresh, never merged into */
 	char *started;          /* ISO 8601 UTC */

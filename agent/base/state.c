@@ -203,6 +203,17 @@ bool state_boot_finished(const char *root)
 	return streq(text, id);
 }
 
+int state_set_metadata_late(const char *root, bool late, const char *boot_id)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (!late)
+		return rm_rf(root, RUN_METADATA_LATE);
+	if (asprintf(&text, "%s\n", boot_id ? boot_id : "") < 0)
+		return -ENOMEM;
+	return write_file_atomic(root, RUN_METADATA_LATE, text, strlen(text), 0644);
+}
+
 int state_clean(const char *root)
 {
 	static const char *const paths[] = { STATE_INSTANCES, STATE_CACHE, STATE_LAST_BOOT,

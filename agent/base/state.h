@@ -21,6 +21,9 @@
 #define RUN_LOCK_PATH RUN_DIR "/run.lock"
 /* Written by the unit that finishes last: every stage of this boot is done. */
 #define RUN_BOOT_FINISHED RUN_DIR "/boot-finished"
+/* Present while this boot's metadata did not come from the service: vagent-late.service runs
+ * only then (ConditionPathExists=). */
+#define RUN_METADATA_LATE RUN_DIR "/metadata-late"
 /* Held only while a run merges its steps into RUN_STATUS. */
 #define REPORT_LOCK_PATH RUN_DIR "/report.lock"
 
@@ -63,6 +66,8 @@ int state_boot_id(char **ret);
 /* RUN_BOOT_FINISHED: "BOOT_ID\nTIME\n" (0644), and whether it is there for the running boot. */
 int state_write_boot_finished(const char *root, const char *boot_id, const char *time);
 bool state_boot_finished(const char *root);
+/* RUN_METADATA_LATE created (holding BOOT_ID) or, LATE false, removed. */
+int state_set_metadata_late(const char *root, bool late, const char *boot_id);
 
 /* `clean`: remove instance state, the cache and the last-boot report. */
 int state_clean(const char *root);

@@ -29,6 +29,8 @@ static const struct verb verbs[] = {
 	{ "network", "", 0, 0, "write the systemd-networkd files for the metadata's interfaces",
 	  verb_network },
 	{ "userdata", "", 0, 0, "run the user data, once per instance", verb_userdata },
+	{ "late", "", 0, 0, "when this boot went on without the service: wait for it, then run "
+	  "what the boot could not (vagent-late.service)", verb_late },
 	{ "mount", "[DEVICE...]", 0, -1,
 	  "bootstrap block storage: format blank volumes, mount vagent's volumes", verb_mount },
 	{ "umount", "[DEVICE...]", 0, -1, "cleanly unmount vagent's volumes", verb_umount },

@@ -43,6 +43,9 @@ static void print_report_human(const struct boot_report *b, FILE *f)
 	fprintf(f, "instance:        %s\n", b->instance_id ? b->instance_id : "unknown");
 	fprintf(f, "first boot:      %s\n", b->first_boot ? "yes" : "no");
 	fprintf(f, "metadata source: %s\n", b->metadata_source ? b->metadata_source : "none");
+	if (b->metadata_late_s > 0)
+		fprintf(f, "metadata late:   arrived %d s after boot (vagent-late.service)\n",
+			b->metadata_late_s);
 	if (b->started)
 		fprintf(f, "started:         %s\n", b->started);
 	if (b->finished)
@@ -156,7 +159,7 @@ struct plan {
 };
 
 static int run_verb(const struct invocation *inv, const struct config *cfg, unsigned stages,
-		    const char *step, bool volumes)
+		    const char *step, bool volumes, bool late)
 {
 	_cleanup_(boot_report_done) struct boot_report b = { .userdata_exit = -1 };
 	_cleanup_free_ char *why = NULL;
@@ -168,6 +171,7 @@ static int run_verb(const struct invocation *inv, const struct config *cfg, unsi
 		.devices = inv->n_args > 0 ? inv->args : NULL,
 		.stages = stages,
 		.step = step,
+		.late = late,
 	};
 	int r, k;
 
@@ -216,39 +220,45 @@ int verb_boot(const struct invocation *inv, const struct config *cfg)
 		stages &= ~STAGE_MASK(STAGE_STORAGE);
 	if (inv->no_userdata)
 		stages &= ~STAGE_MASK(STAGE_USERDATA);
-	r = run_verb(inv, cfg, stages, NULL, false);
+	r = run_verb(inv, cfg, stages, NULL, false, false);
 	notify_ready();
 	return r;
 }
 
 int verb_hostname(const struct invocation *inv, const struct config *cfg)
 {
-	return run_verb(inv, cfg, 0, "hostname", false);
+	return run_verb(inv, cfg, 0, "hostname", false, false);
 }
 
 int verb_sshkeys(const struct invocation *inv, const struct config *cfg)
 {
-	return run_verb(inv, cfg, 0, "ssh-keys", false);
+	return run_verb(inv, cfg, 0, "ssh-keys", false, false);
 }
 
 int verb_network(const struct invocation *inv, const struct config *cfg)
 {
-	return run_verb(inv, cfg, 0, "network", false);
+	return run_verb(inv, cfg, 0, "network", false, false);
 }
 
 int verb_userdata(const struct invocation *inv, const struct config *cfg)
 {
-	return run_verb(inv, cfg, STAGE_MASK(STAGE_USERDATA), NULL, false);
+	return run_verb(inv, cfg, STAGE_MASK(STAGE_USERDATA), NULL, false, false);
+}
+
+int verb_late(const struct invocation *inv, const struct config *cfg)
+{
+	return run_verb(inv, cfg, STAGE_MASK(STAGE_BOOT) | STAGE_MASK(STAGE_USERDATA), NULL, false,
+			true);
 }
 
 int verb_mount(const struct invocation *inv, const struct config *cfg)
 {
-	return run_verb(inv, cfg, STAGE_MASK(STAGE_STORAGE), NULL, true);
+	return run_verb(inv, cfg, STAGE_MASK(STAGE_STORAGE), NULL, true, false);
 }
 
 int verb_umount(const struct invocation *inv, const struct config *cfg)
 {
-	return run_verb(inv, cfg, STAGE_MASK(STAGE_SHUTDOWN), NULL, true);
+	return run_verb(inv, cfg, STAGE_MASK(STAGE_SHUTDOWN), NULL, true, false);
 }
 
 /* Steps still running now, said by the runner's STATUS= to systemd: a volume being verified

@@ -14,6 +14,7 @@ int verb_hostname(const struct invocation *inv, const struct config *cfg);
 int verb_sshkeys(const struct invocation *inv, const struct config *cfg);
 int verb_network(const struct invocation *inv, const struct config *cfg);
 int verb_userdata(const struct invocation *inv, const struct config *cfg);
+int verb_late(const struct invocation *inv, const struct config *cfg);
 int verb_mount(const struct invocation *inv, const struct config *cfg);
 int verb_umount(const struct invocation *inv, const struct config *cfg);
 int verb_status(const struct invocation *inv, const struct config *cfg);

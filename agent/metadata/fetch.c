@@ -11,6 +11,8 @@
  * callers then keep hostname and keys as they are); with no cache the run goes on without.
  * Nothing from the bodies is ever logged: only sizes, field names and reasons.
  */
+#include <limits.h>
+
 #include "metadata/fetch.h"
 #include "metadata/http.h"
 #include "metadata/json.h"
@@ -70,6 +72,11 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 static void http_options_from_config(const struct config *cfg, uint64_t deadline,
 				     uint64_t busy_deadline, size_t max, struct http_options *o)
 {
@@ -82,6 +89,67 @@ static void http_options_from_config(const struct config *cfg, uint64_t deadline
 		.busy_deadline_usec = busy_deadline,
 		.max_size = max,
 	};
+}
+
+/* The tail of a good answer: F takes MD and BODY, the document is cached (unless DRY_RUN), the
+ * user data comes from it or from URL/latest/user-data within DEADLINE (or one full try). */
+static int take_service_document(const char *root, const struct config *cfg, bool dry_run,
+				 uint64_t deadline, uint64_t busy_deadline, struct metadata *md,
+				 char **body, size_t len, struct fetched *f)
+{
+	_cleanup_free_ char *url = NULL, *ud = NULL;
+	struct http_options o;
+	long status = 0;
+	int r;
+
+	f->md = md;
+	f->doc = TAKE_PTR(*body);
+	f->doc_len = len;
+	f->source = SOURCE_SERVICE;
+	log_debug("Fetched '%s/v1.json' (%zu bytes, instance '%s').", cfg->metadata_url, len,
+		  md->instance_id);
+
+	if (!dry_run) {
+		r = state_cache_write(root, f->doc, f->doc_len);
+		if (r < 0)
+			log_warning_errno(r, "Failed to cache the document in '%s': %m, ignoring.",
+					  STATE_CACHE);
+	}
+
+	r = take_user_data_from_document(f);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	/* The document has no user data: ask the user-data endpoint within what is left, or one
+	 * full try when the document came late (past the deadline, the service being busy). */
+	url = path_join(cfg->metadata_url, "latest/user-data");
+	if (!url)
+		return -ENOMEM;
+	deadline = max_u64(deadline, now_usec() + cfg->connect_timeout_usec + cfg->request_timeout_usec);
+	http_options_from_config(cfg, deadline, busy_deadline, cfg->max_userdata_size, &o);
+	r = http_get(url, &o, &status, &ud, &len);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to fetch '%s': %m; user data unknown for this run.",
+				  url);
+		if (asprintf(&f->user_data_error, "'%s': %s", url,
+			     r == -EFBIG ? "larger than max-userdata-size" : strerror(-r)) < 0)
+			f->user_data_error = NULL;
+		return 0;
+	}
+	f->user_data_known = true;
+	if (status == 404 || len == 0)
+		return 0;
+	if (status != 200) {
+		f->user_data_known = false;
+		log_warning("Fetching '%s' gave HTTP status %ld; user data unknown for this run.",
+			    url, status);
+		if (asprintf(&f->user_data_error, "'%s': HTTP status %ld", url, status) < 0)
+			f->user_data_error = NULL;
+		return 0;
+	}
+	f->user_data = TAKE_PTR(ud);
+	f->user_data_len = len;
+	return 0;
 }
 
 int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
@@ -115,57 +183,71 @@ int metadata_from_service(const char *root, const struct config *cfg, bool dry_r
 		set_error(f, "'%s': %s", url, perr ? perr : strerror(-r));
 		return r;
 	}
+	return take_service_document(root, cfg, dry_run, deadline, busy_deadline, md, &body, len, f);
+}
 
-	f->md = md;
-	f->doc = TAKE_PTR(body);
-	f->doc_len = len;
-	f->source = SOURCE_SERVICE;
-	log_debug("Fetched '%s' (%zu bytes, instance '%s').", url, len, md->instance_id);
+int metadata_late(const char *root, const struct config *cfg, bool dry_run, unsigned max_tries,
+		  unsigned *ret_tries, struct fetched *f)
+{
+	_cleanup_free_ char *url = path_join(cfg->metadata_url, "v1.json");
+	struct http_backoff b = {};
+	struct http_options o;
+	unsigned tries = 0;
+	int r;
 
-	if (!dry_run) {
-		r = state_cache_write(root, f->doc, f->doc_len);
-		if (r < 0)
-			log_warning_errno(r, "Failed to cache the document in '%s': %m, ignoring.",
-					  STATE_CACHE);
-	}
-
-	r = take_user_data_from_document(f);
-	if (r != 0)
-		return r < 0 ? r : 0;
-
-	/* The document has no user data: ask the user-data endpoint within what is left, or one
-	 * full try when the document came late (past the deadline, the service being busy). */
-	free(url);
-	url = path_join(cfg->metadata_url, "latest/user-data");
 	if (!url)
 		return -ENOMEM;
-	deadline = max_u64(deadline, now_usec() + cfg->connect_timeout_usec + cfg->request_timeout_usec);
-	http_options_from_config(cfg, deadline, busy_deadline, cfg->max_userdata_size, &o);
-	free(body);
-	body = NULL;
-	r = http_get(url, &o, &status, &body, &len);
-	if (r < 0) {
-		log_warning_errno(r, "Failed to fetch '%s': %m; user data unknown for this run.",
-				  url);
-		if (asprintf(&f->user_data_error, "'%s': %s", url,
-			     r == -EFBIG ? "larger than max-userdata-size" : strerror(-r)) < 0)
-			f->user_data_error = NULL;
-		return 0;
+	for (;;) {
+		_cleanup_free_ char *body = NULL, *perr = NULL;
+		struct metadata *md = NULL;
+		uint64_t wait = 0;
+		size_t len = 0;
+		long status = 0;
+
+		/* No deadline: each try has its own timeouts; the backoff is the late one. */
+		http_options_from_config(cfg, 0, 0, cfg->max_document_size, &o);
+		o.backoff_initial_usec = cfg->late_backoff_initial_usec;
+		o.backoff_max_usec = cfg->late_backoff_max_usec;
+		r = http_get_once(url, &o, &b, &wait, &status, &body, &len);
+		tries++;
+		if (r == -ENOMEM || r == -EINVAL)
+			break;
+		if (r == 0 && status != 200) {
+			snprintf(b.reason, sizeof(b.reason), "HTTP status %ld", status);
+			r = -EPROTO;
+		}
+		if (r == 0) {
+			r = metadata_parse(body, len, &md, &perr);
+			if (r == -ENOMEM)
+				break;
+			if (r >= 0) {
+				r = take_service_document(root, cfg, dry_run,
+							  now_usec() + cfg->deadline_usec, 0, md,
+							  &body, len, f);
+				break;
+			}
+			snprintf(b.reason, sizeof(b.reason), "%s", perr ? perr : "not a valid document");
+		}
+		if (r != -EAGAIN) {
+			/* A final answer that is not a document (a 404, a broken body): the service
+			 * may be half up; later, with the same backoff, never in a tight loop. */
+			if (b.failures < UINT_MAX)
+				b.failures++;
+			b.retry_after_usec = 0;
+			wait = http_backoff_wait(&o, &b);
+		}
+		set_error(f, "'%s': %s", url, b.reason[0] ? b.reason : strerror(-r));
+		if (max_tries > 0 && tries >= max_tries) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		log_info("Metadata still unavailable ('%s': %s, %u tries); next try in %.1f s.", url,
+			 b.reason[0] ? b.reason : strerror(-r), tries, (double)wait / 1e6);
+		http_sleep(wait);
 	}
-	f->user_data_known = true;
-	if (status == 404 || len == 0)
-		return 0;
-	if (status != 200) {
-		f->user_data_known = false;
-		log_warning("Fetching '%s' gave HTTP status %ld; user data unknown for this run.",
-			    url, status);
-		if (asprintf(&f->user_data_error, "'%s': HTTP status %ld", url, status) < 0)
-			f->user_data_error = NULL;
-		return 0;
-	}
-	f->user_data = TAKE_PTR(body);
-	f->user_data_len = len;
-	return 0;
+	if (ret_tries)
+		*ret_tries = tries;
+	return r;
 }
 
 static int from_cache(const char *root, const struct config *cfg, struct fetched *f)
@@ -209,11 +291,16 @@ int metadata_acquire(const char *root, const struct config *cfg, bool service, b
 	*f = (struct fetched){};
 
 	if (service) {
-		uint64_t now = now_usec(), deadline = now + cfg->deadline_usec, busy = deadline;
+		uint64_t now = now_usec(), deadline, busy;
 
-		/* No cache: nothing to fall back on, the instance would boot without its keys. */
-		if (!cache_exists(root, cfg))
+		/* No cache: nothing to fall back on, the instance would boot without its keys: the
+		 * deadline, and while the service is busy the busy deadline. With a cache, a short
+		 * first try (cache-deadline), then the cache, and the late path reconciles. */
+		if (!cache_exists(root, cfg)) {
+			deadline = now + cfg->deadline_usec;
 			busy = now + max_u64(cfg->deadline_usec, cfg->busy_deadline_usec);
+		} else
+			busy = deadline = now + min_u64(cfg->deadline_usec, cfg->cache_deadline_usec);
 		r = metadata_from_service(root, cfg, dry_run, deadline, busy, f);
 		if (r == -ENOMEM)
 			return r;

@@ -54,3 +54,15 @@ int metadata_acquire(const char *root, const struct config *cfg, bool from_servi
  */
 int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
 			  uint64_t deadline, uint64_t busy_deadline, struct fetched *f);
+
+/*
+ * The late path (`vagent late`, vagent-late.service): ask the service until it answers with a
+ * valid document, one request at a time, with no deadline: capped exponential backoff with full
+ * jitter between tries (late-backoff-initial doubling up to late-backoff-max), a Retry-After
+ * taken as a floor (http_backoff_wait()); final answers that are no document (a 404, a broken
+ * body) are waited on the same way, never retried in a tight loop. One info line per failed
+ * try with the next wait. MAX_TRIES 0: no limit, else -ETIMEDOUT after that many. *RET_TRIES
+ * (may be NULL): the document requests made. 0: F as for metadata_from_service().
+ */
+int metadata_late(const char *root, const struct config *cfg, bool dry_run, unsigned max_tries,
+		  unsigned *ret_tries, struct fetched *f);

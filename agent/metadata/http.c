@@ -138,7 +138,7 @@ static uint64_t backoff_cap(uint64_t base, uint64_t cap, unsigned n)
 	return base << n;
 }
 
-static void sleep_usec(uint64_t usec)
+void http_sleep(uint64_t usec)
 {
 	struct timespec ts = {
 		.tv_sec = (time_t)(usec / USEC_PER_SEC),
@@ -663,7 +663,7 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 		}
 		log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms.", shown(url, &o),
 			 b.reason, wait / USEC_PER_MSEC);
-		sleep_usec(wait);
+		http_sleep(wait);
 	}
 
 	return log_warning_errno(r, "Failed to fetch '%s' (%u %s in %" PRIu64 " ms, last: %s): %m",

@@ -104,3 +104,6 @@ int http_get_once(const char *url, const struct http_options *o, struct http_bac
  * O NULL: the defaults.
  */
 uint64_t http_backoff_wait(const struct http_options *o, const struct http_backoff *b);
+
+/* Sleep USEC on CLOCK_MONOTONIC (signals do not cut it short): the waits between tries. */
+void http_sleep(uint64_t usec);

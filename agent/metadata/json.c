@@ -1301,6 +1301,7 @@ static const struct field boot_fields[] = {
 	{ "instance_id", FIELD_STRING, REPORT_STRING, B(instance_id) },
 	{ "first_boot", FIELD_BOOL, 0, B(first_boot) },
 	{ "metadata_source", FIELD_STRING, REPORT_STRING, B(metadata_source) },
+	{ "metadata_late_s", FIELD_INT, 0, B(metadata_late_s), .min = 0, .max = INT_MAX },
 	{ "boot_id", FIELD_STRING, REPORT_STRING, B(boot_id) },
 	{ "steps", FIELD_ARRAY, 0, B(steps), B(n_steps), .sub = &step_schema },
 	{ "started", FIELD_STRING, REPORT_STRING, B(started) },

@@ -6,10 +6,13 @@
  * lock, so `vagent status` shows what every unit of a booting VM did.
  */
 #include <fcntl.h>
+#include <limits.h>
+#include <time.h>
 
 #include "base/lock.h"
 #include "base/log.h"
 #include "base/platform.h"
+#include "base/process.h"
 #include "base/state.h"
 #include "base/units.h"
 #include "base/util.h"
@@ -33,6 +36,7 @@ struct run {
 	int storage_lock;
 	bool ran_metadata;
 	bool failed;
+	struct boot_report earlier; /* late: this boot's report before the late run */
 };
 
 static bool selected(const struct run_options *o, const struct step *s)
@@ -64,6 +68,11 @@ static const char *precondition(struct run *run, const struct step *s)
 	if ((s->flags & STEP_PER_INSTANCE) && c->instance_id && stamp_name(s, stamp, sizeof(stamp)) >= 0 &&
 	    state_instance_has(c->root, c->instance_id, stamp))
 		return "already done for this instance";
+	if (c->late && (s->flags & STEP_ONCE_PER_BOOT))
+		for (size_t i = 0; i < run->earlier.n_steps; i++)
+			if (streq(run->earlier.steps[i].name, s->name) &&
+			    run->earlier.steps[i].result != STEP_SKIPPED)
+				return "already ran this boot";
 	return NULL;
 }
 
@@ -150,7 +159,8 @@ static int merge(struct boot_report *b, const struct boot_report *run, bool with
 			r = free_and_strdup(&b->metadata_source, run->metadata_source);
 		if (with_metadata) {
 			b->first_boot = run->first_boot;
-			if (r >= 0)
+			b->metadata_late_s = run->metadata_late_s;
+			if (r >= 0 && !run->metadata_late_s)
 				r = free_and_strdup(&b->started, run->started);
 		}
 	}
@@ -302,6 +312,89 @@ static void context_done(struct run *run)
 	}
 	fetched_done(&run->fetched);
 	run->storage_lock = safe_close(run->storage_lock);
+	boot_report_done(&run->earlier);
+}
+
+/* Seconds from ISO (format_iso8601()'s "YYYY-MM-DDTHH:MM:SS.mmmZ") to now, at least 1. */
+static int seconds_since(const char *iso)
+{
+	struct tm tm = {};
+	time_t t, now = (time_t)(now_realtime_usec() / 1000000ULL);
+
+	if (!iso || sscanf(iso, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || now <= t)
+		return 1;
+	return now - t > INT_MAX ? INT_MAX : (int)(now - t);
+}
+
+/*
+ * The late path, before any lock: 1 with *RET_WHY when nothing is late (this boot's metadata
+ * came from the service, or no boot stage ran this boot); else wait for the service's document
+ * into RUN's fetched (logged), 0.
+ */
+static int late_wait(struct run *run, char **ret_why)
+{
+	const struct run_options *o = run->o;
+	unsigned tries = 0;
+	bool cached;
+	int r;
+
+	r = runner_read_report(o->root, true, &run->earlier, NULL);
+	if (r == -ENOENT || (r >= 0 && run->earlier.metadata_source &&
+			     streq(run->earlier.metadata_source, "service"))) {
+		if (!o->dry_run)
+			(void)state_set_metadata_late(o->root, false, NULL);
+		*ret_why = strdup(r == -ENOENT ? "no boot stage ran this boot" :
+						 "this boot's metadata came from the service");
+		if (!*ret_why)
+			return log_error_errno(-ENOMEM, "Out of memory.");
+		log_notice("Nothing late: %s.", *ret_why);
+		return 1;
+	}
+	if (r < 0)
+		return log_error_errno(r, "Failed to read this boot's report: %m");
+	cached = run->earlier.metadata_source && streq(run->earlier.metadata_source, "cache");
+	notify_status("Waiting for the metadata service (this boot went on %s)...",
+		      cached ? "from the cache" : "without metadata");
+	log_info("This boot went on %s; asking the metadata service until it answers.",
+		 cached ? "from the cached document" : "without metadata");
+	r = metadata_late(o->root, o->cfg, o->dry_run, 0, &tries, &run->fetched);
+	if (r < 0)
+		return log_error_errno(r, "Failed to get the metadata: %m");
+	log_info("Metadata arrived after %u tries, %d s after the boot started.", tries,
+		 seconds_since(run->earlier.started));
+	return 0;
+}
+
+/* Host keys made by the late path: sshd must load them (or start, having had none). */
+static void late_reload_ssh(const struct run *run, const struct boot_report *report)
+{
+	char *argv[] = { (char *)"systemctl", (char *)"--no-block", (char *)"reload-or-restart",
+			 (char *)"ssh.service", NULL };
+	struct spawn_options so = { .timeout_usec = 30ULL * 1000000, .log_fd = -1 };
+	int r, status;
+
+	for (size_t i = 0; i < report->n_steps; i++) {
+		if (!streq(report->steps[i].name, "host-keys") ||
+		    report->steps[i].result != STEP_CHANGED)
+			continue;
+		if (run->o->root || run->o->dry_run || access("/run/systemd/system", F_OK) < 0) {
+			log_info("New host keys; not on the running system: ssh.service left alone.");
+			return;
+		}
+		r = spawn_run(argv, &so, &status);
+		if (r < 0 || status != 0)
+			log_warning("Failed to reload ssh.service for the new host keys (%s), "
+				    "ignoring.", r < 0 ? strerror(-r) : "systemctl failed");
+		else
+			log_info("New host keys: ssh.service reloaded (or started).");
+		return;
+	}
 }
 
 int runner_run(const struct run_options *o, struct boot_report *report, char **ret_why)
@@ -334,11 +427,23 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 		has_metadata_step = has_metadata_step || table[i].run == step_metadata;
 	}
 
+	/* Late: wait for the service before taking the run lock (the user-data unit and `vagent
+	 * hostname` by hand must not wait behind a service that is down). */
+	if (o->late) {
+		r = late_wait(&run, ret_why);
+		if (r != 0) {
+			context_done(&run);
+			return r;
+		}
+	}
+
 	/* A dry run writes nothing, not even a lock file, and waits for no one. */
 	if (need_run_lock && !o->dry_run) {
 		run_lock = lock_file(o->root, RUN_LOCK_PATH, "the run lock", RUN_LOCK_TIMEOUT_USEC);
-		if (run_lock < 0)
+		if (run_lock < 0) {
+			context_done(&run);
 			return run_lock;
+		}
 	}
 
 	run.ctx = (struct step_context){
@@ -349,6 +454,7 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 		.devices = o->devices,
 		.fetched = &run.fetched,
 		.report = report,
+		.late = o->late,
 	};
 	if (need_metadata && !has_metadata_step) {
 		r = metadata_load(&run.ctx);
@@ -381,11 +487,22 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 				return log_error_errno(-ENOMEM, "Out of memory.");
 			}
 			report->first_boot = run.ctx.first_boot;
+			if (o->late && run.fetched.source == SOURCE_SERVICE)
+				report->metadata_late_s = seconds_since(run.earlier.started);
 		}
 	}
 
 	if (run.ran_metadata)
 		metadata_mark_booted(&run.ctx);
+	/* vagent-late.service runs (ConditionPathExists=) while the service has not been heard. */
+	if (run.ran_metadata && !o->dry_run && (o->stages & STAGE_MASK(STAGE_BOOT))) {
+		_cleanup_free_ char *boot_id = NULL;
+
+		(void)state_boot_id(&boot_id);
+		r = state_set_metadata_late(o->root, run.fetched.source != SOURCE_SERVICE, boot_id);
+		if (r < 0)
+			log_warning_errno(r, "Failed to update '%s': %m, ignoring.", RUN_METADATA_LATE);
+	}
 	/* Whole stages (not one step by hand) count for this boot's progress. */
 	for (size_t s = 0; !o->step && !o->dry_run && s < _STAGE_MAX; s++)
 		if ((o->stages & STAGE_MASK(s)) &&
@@ -394,8 +511,12 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 			return log_error_errno(-ENOMEM, "Out of memory.");
 		}
 	stamp_now(&report->finished);
+	if (o->late && report->metadata_late_s)
+		(void)free_and_strdup(&report->started, run.earlier.started);
 	if (!o->dry_run)
 		record(&run, report);
+	if (o->late)
+		late_reload_ssh(&run, report);
 	notify_status("%s", run.failed ? "Finished with failures (see `vagent status`)." :
 					 "Finished.");
 	if (run.ran_metadata)

@@ -25,12 +25,17 @@ struct run_options {
 	unsigned stages;       /* STAGE_MASK()s of the stages to run ... */
 	const char *step;      /* ... or one step by name (the metadata step runs first if the
 				* step needs a document) */
+	/* The late path (`vagent late`): when this boot's metadata did not come from the service,
+	 * wait for it (no deadline, the late backoff, no lock held), then run STAGES' steps with
+	 * it, a step of STEP_ONCE_PER_BOOT only if it has not run this boot; record when the
+	 * document came, and reload ssh.service when the host keys changed. */
+	bool late;
 };
 
 /*
  * Run the selected steps in table order, filling *REPORT with this run's steps (and volumes).
  * Returns 0 when every step succeeded or was skipped, 1 when nothing ran because this machine
- * is opted out or not a Vultr-style platform (*RET_WHY says why, once), -EPROTO when a step
+ * is opted out or not a Vultr-style platform, or, late, nothing is late (*RET_WHY says why), -EPROTO when a step
  * failed (the report says which), another negative errno when the run could not happen (lock,
  * out of memory).
  */

@@ -24,7 +24,8 @@ static const struct step table[] = {
 	/* every boot, from the cache too (never from nothing); before bootcmd, whose commands
 	 * may need the VPC */
 	{ "network", step_network, STAGE_BOOT, STEP_NEEDS_METADATA, MSGID_NETWORK },
-	{ "bootcmd", step_bootcmd, STAGE_BOOT, STEP_NEEDS_METADATA, MSGID_BOOTCMD },
+	{ "bootcmd", step_bootcmd, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_ONCE_PER_BOOT,
+	  MSGID_BOOTCMD },
 	{ "hostname", step_hostname, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_HOSTNAME },
 	{ "host-keys", step_hostkeys, STAGE_BOOT, 0, MSGID_HOSTKEYS },

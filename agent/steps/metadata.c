@@ -27,8 +27,13 @@ int step_metadata(struct step_context *c, struct step_outcome *o)
 	struct fetched *f = c->fetched;
 	int r;
 
-	fetched_done(f);
-	r = metadata_acquire(c->root, c->cfg, true, c->dry_run, f);
+	/* The late path: the runner already waited for the service's document. */
+	if (c->late && f->source == SOURCE_SERVICE)
+		r = 0;
+	else {
+		fetched_done(f);
+		r = metadata_acquire(c->root, c->cfg, true, c->dry_run, f);
+	}
 	if (r == -ENODATA)
 		return step_fail(o, r, "%s and no cached document (%s)",
 				 f->invalid ? "the service's document is invalid" : "service unavailable",

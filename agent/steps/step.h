@@ -48,6 +48,9 @@ enum {
 	/* About the whole system, not one disk: not run (nor recorded) when the command line
 	 * names devices (`vagent mount DEV`, the hotplug unit). */
 	STEP_NO_DEVICES = 1 << 4,
+	/* Once per boot (bootcmd): the late path (`vagent late`) skips it when it already ran this
+	 * boot (from the cache), runs it when it was skipped for want of a document. */
+	STEP_ONCE_PER_BOOT = 1 << 5,
 };
 
 /* What a step ended with. The runner fills RESULT from the return value when the step did not
@@ -73,6 +76,8 @@ struct step_context {
 	const char *instance_id;      /* NULL: no document this run */
 	bool first_boot;              /* the instance's first boot (never with a cached document) */
 	bool degraded;                /* the document came from the cache */
+	bool late;                    /* the late path: the runner waited for the service's
+				       * document (in fetched) before taking the run lock */
 
 	struct boot_report *report;   /* steps may add volumes */
 
