@@ -33,7 +33,8 @@ request; the request counter of the *-then-ok modes restarts whenever that file 
 
 The port is printed on the first line of stdout (and written to --port-file). With --log, one
 line per request is appended: "GET /v1.json 200" (status "-" when no answer is sent); the line
-is written when the request arrives, before the answer. Runs until killed.
+is written when the request arrives, before the answer. With --header-log, each request's
+headers are appended there as "PATH<TAB>Name: value" lines. Runs until killed.
 """
 
 import argparse
@@ -102,6 +103,14 @@ class State:
             self.count += 1
             return mode, fail_count, retry_after, index
 
+    def log_headers(self, path, headers):
+        if not self.args.header_log:
+            return
+        with self.lock:
+            with open(self.args.header_log, "a", encoding="utf-8") as f:
+                for k, v in headers.items():
+                    f.write(f"{path}\t{k}: {v}\n")
+
     def log(self, method, path, status):
         if not self.args.log:
             return
@@ -163,6 +172,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         state = self.server.state
+        state.log_headers(self.path, self.headers)
         mode, fail_count, retry_after, index = state.next_request()
         retry_after = retry_after_header(retry_after)
 
@@ -309,6 +319,7 @@ def main():
                    help='Retry-After: seconds, "date:SECONDS" (an HTTP date), "none"')
     p.add_argument("--delay", type=float, default=1.0, help="seconds (slow-ok)")
     p.add_argument("--log", help="append one line per request to this file")
+    p.add_argument("--header-log", help="append each request's headers to this file")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
 

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <strings.h>
 
 #include "base/config.h"
 #include "base/log.h"
@@ -49,6 +50,15 @@ int config_init(struct config *c)
 		.verify_budget_usec = 120ULL * 1000000ULL,
 	};
 	c->metadata_url = strdup("http://169.254.169.254");
+	/* Vultr shapes the vendor data by the request's headers; this is what cloud-init sends,
+	 * so vagent gets the document cloud-init gets (its own User-Agent stays). */
+	c->metadata_headers = calloc(2, sizeof(char *));
+	if (c->metadata_headers)
+		c->metadata_headers[0] = strdup(DEFAULT_METADATA_HEADER);
+	if (!c->metadata_headers || !c->metadata_headers[0]) {
+		config_done(c);
+		return -ENOMEM;
+	}
 	c->ssh_user = strdup("root");
 	c->mount_dir = strdup("/mnt");
 	c->storage_devices = strdup("auto");
@@ -65,6 +75,8 @@ void config_done(struct config *c)
 	free(c->ssh_user);
 	free(c->mount_dir);
 	free(c->storage_devices);
+	strv_free(c->metadata_headers);
+	c->metadata_headers = NULL;
 	c->metadata_url = c->ssh_user = c->mount_dir = c->storage_devices = NULL;
 }
 
@@ -111,7 +123,7 @@ const char *verify_mode_to_string(enum verify_mode m)
 }
 
 
-enum kind { K_STRING, K_URL, K_PATH, K_USER, K_DURATION, K_SIZE, K_BOOL, K_ENUM };
+enum kind { K_HEADERS, K_STRING, K_URL, K_PATH, K_USER, K_DURATION, K_SIZE, K_BOOL, K_ENUM };
 
 struct option_def {
 	const char *section;
@@ -126,6 +138,7 @@ struct option_def {
 #define E(t) t, ARRAY_SIZE(t)
 static const struct option_def options[] = {
 	{ "metadata", "url", K_URL, O(metadata_url), NULL, 0 },
+	{ "metadata", "header", K_HEADERS, O(metadata_headers), NULL, 0 },
 	{ "metadata", "deadline", K_DURATION, O(deadline_usec), NULL, 0 },
 	{ "metadata", "busy-deadline", K_DURATION, O(busy_deadline_usec), NULL, 0 },
 	{ "metadata", "cache-deadline", K_DURATION, O(cache_deadline_usec), NULL, 0 },
@@ -198,6 +211,31 @@ static bool valid_user(const char *v)
 	return true;
 }
 
+/* "Name: value": an HTTP token, a colon, a value; not one vagent sets itself. */
+static bool header_ok(const char *v, const char **ret_reason)
+{
+	static const char *const own[] = { "user-agent", "host", "content-length", "accept-encoding",
+					   "transfer-encoding", "connection" };
+	const char *colon = strchr(v, ':');
+	size_t n = colon ? (size_t)(colon - v) : 0;
+
+	if (!colon || n == 0) {
+		*ret_reason = "not 'Name: value'";
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)v[i]) || strchr("!#$%&'*+-.^_`|~", v[i]))) {
+			*ret_reason = "not 'Name: value' (the name is not an HTTP token)";
+			return false;
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		if (n == strlen(own[i]) && strncasecmp(v, own[i], n) == 0) {
+			*ret_reason = "a header vagent sets itself";
+			return false;
+		}
+	return true;
+}
+
 static int set_option(struct config *c, const struct option_def *d, const char *v,
 		      const char **ret_reason)
 {
@@ -205,6 +243,17 @@ static int set_option(struct config *c, const struct option_def *d, const char *
 	int r;
 
 	switch (d->kind) {
+	case K_HEADERS: {
+		/* Repeatable: each line adds one (the file's first replaces the default);
+		 * "none" sends none. */
+		char ***l = (char ***)(base + d->offset);
+
+		if (streq(v, "none"))
+			return 0;
+		if (!header_ok(v, ret_reason))
+			return -EINVAL;
+		return strv_push(l, strdup(v));
+	}
 	case K_URL:
 		if (!startswith(v, "http://") && !startswith(v, "https://")) {
 			*ret_reason = "must start with http:// or https://";
@@ -265,6 +314,7 @@ int config_load(struct config *c, const char *path, bool must_exist)
 {
 	_cleanup_free_ char *buf = NULL;
 	char section[64] = "";
+	bool headers_seen = false;
 	unsigned line = 0;
 	size_t len;
 	char *p, *next;
@@ -340,6 +390,13 @@ int config_load(struct config *c, const char *path, bool must_exist)
 		if (!*val)
 			return log_error_errno(EINVAL, "%s:%u: '%s' has an empty value", path,
 					       line, key);
+		if (d->kind == K_HEADERS && !headers_seen) {
+			headers_seen = true;
+			strv_free(c->metadata_headers);
+			c->metadata_headers = calloc(1, sizeof(char *));
+			if (!c->metadata_headers)
+				return log_error_errno(-ENOMEM, "Out of memory");
+		}
 		r = set_option(c, d, val, &reason);
 		if (r == -ENOMEM)
 			return log_error_errno(r, "Out of memory");
@@ -385,6 +442,8 @@ static const char *format_value(const struct config *c, const struct option_def 
 	const char *base = (const char *)c;
 
 	switch (d->kind) {
+	case K_HEADERS:
+		return ""; /* config_dump() prints one line each */
 	case K_STRING:
 	case K_URL:
 	case K_PATH:
@@ -415,6 +474,15 @@ void config_dump(const struct config *c, FILE *f)
 		if (!section || !streq(section, d->section)) {
 			fprintf(f, "%s[%s]\n", section ? "\n" : "", d->section);
 			section = d->section;
+		}
+		if (d->kind == K_HEADERS) {
+			char *const *l = *(char **const *)((const char *)c + d->offset);
+
+			if (!l || !l[0])
+				fprintf(f, "%s = none\n", d->key);
+			for (size_t k = 0; l && l[k]; k++)
+				fprintf(f, "%s = %s\n", d->key, l[k]);
+			continue;
 		}
 		fprintf(f, "%s = %s\n", d->key, format_value(c, d, buf, sizeof(buf)));
 	}

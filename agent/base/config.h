@@ -47,6 +47,8 @@ enum verify_mode {
 	VERIFY_QUICK, /* the structured scan */
 };
 
+#define DEFAULT_METADATA_HEADER "Metadata-Token: cloudinit"
+
 struct config {
 	/* [metadata] */
 	char *metadata_url;          /* url, default http://169.254.169.254 */
@@ -65,6 +67,8 @@ struct config {
 	 * default 1 s doubling to 1 min */
 	uint64_t late_backoff_initial_usec;
 	uint64_t late_backoff_max_usec;
+	char **metadata_headers;     /* header (repeatable): "Name: value" request headers,
+				      * default "Metadata-Token: cloudinit"; never NULL */
 
 	/* [platform] */
 	bool platform_check; /* check, default yes: act only on a Vultr-style platform */

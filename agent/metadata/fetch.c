@@ -88,6 +88,7 @@ static void http_options_from_config(const struct config *cfg, uint64_t deadline
 		.deadline_usec = deadline,
 		.busy_deadline_usec = busy_deadline,
 		.max_size = max,
+		.headers = cfg->metadata_headers,
 	};
 }
 
