@@ -62,7 +62,7 @@ ok $? "status --json works"
 check "status: first boot" grep -q '"first_boot": true' "$SCRATCH/status.json"
 check "status: metadata from service" grep -q '"metadata_source": "service"' "$SCRATCH/status.json"
 check "status: user data exit 0" grep -q '"userdata_exit": 0' "$SCRATCH/status.json"
-for s in metadata hostname ssh-keys userdata; do
+for s in metadata hostname ssh-keys user-scripts; do
 	check "status: step $s changed" "$PYTHON3" -c "
 import json,sys; d=json.load(open('$SCRATCH/status.json'))
 st={s['name']:s for s in d['steps']}; sys.exit(0 if st['$s']['result']=='changed' and 'duration_ms' in st['$s'] else 1)"
@@ -260,6 +260,7 @@ check "dry-run says what it would do" grep -q 'would' "$SCRATCH/out7"
 import json, sys, os
 d = json.load(open(sys.argv[1]))
 d["user-data"] = "#!/bin/sh\n# SECRET-MARKER-1\nexit 0\n"
+d["startup-script"] = "# SECRET-MARKER-3 (it runs: its output is its own, its text never shown)\ntrue\n"
 open(sys.argv[2] + ".tmp", "w").write(json.dumps(d)); os.replace(sys.argv[2] + ".tmp", sys.argv[2])
 PY
 R6="$SCRATCH/root-secrets"
@@ -296,20 +297,21 @@ check "vagent userdata: the script ran" test "$(wc -l <"$SCRATCH/ran.txt")" = $(
 check "status: the userdata step recorded next to the boot's steps" "$PYTHON3" -c "
 import json,sys; d=json.load(open('$R7/run/vagent/status.json'))
 st={s['name']:s['result'] for s in d['steps']}
-sys.exit(0 if st.get('userdata')=='changed' and st.get('hostname')=='changed' and d['userdata_exit']==0 else 1)"
+sys.exit(0 if st.get('user-scripts')=='changed' and st.get('hostname')=='changed' and d['userdata_exit']==0 else 1)"
 
 # --- one runner: exactly one log line per step, each with its result -------------------------
 R8="$SCRATCH/root-lines"
 make_root "$R8"
 "$VAGENT" -v -c "$CONF" --root "$R8" --metadata-url "$MOCK_URL" boot --no-storage >/dev/null 2>"$SCRATCH/lines.err"
 ok $? "boot -v succeeds"
-for s in metadata ssh-keys network bootcmd hostname host-keys userdata; do
+for s in metadata ssh-keys network bootcmd hostname host-keys userdata vendor-scripts startup-script \
+	scripts-per-once scripts-per-boot scripts-per-instance user-scripts; do
 	n=$(grep -cE "^vagent: $s: (changed|unchanged|skipped|failed)( |$)" "$SCRATCH/lines.err")
 	ok "$([ "$n" = 1 ]; echo $?)" "one log line for step $s ($n)"
 done
 n=$(grep -cE '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err")
-ok "$([ "$n" = 7 ]; echo $?)" "no other step lines ($n)"
-[ "$n" = 7 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
+ok "$([ "$n" = 13 ]; echo $?)" "no other step lines ($n)"
+[ "$n" = 13 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
 # vagent.service's stage, then the user-data unit's: one report, each step once, with its unit.
 R9="$SCRATCH/root-stages"
 make_root "$R9"
@@ -320,7 +322,7 @@ check "boot --stage=boot runs no user data" bash -c "! grep -q '^userdata' '$SCR
 ok $? "then vagent userdata succeeds"
 "$VAGENT" -c "$CONF" --root "$R9" status >"$SCRATCH/stage.status"
 check "status: metadata recorded by vagent.service" grep -qE '^metadata +changed +[0-9]+ms +vagent.service ' "$SCRATCH/stage.status"
-check "status: userdata recorded by vagent-userdata.service" grep -qE '^userdata +changed +[0-9]+ms +vagent-userdata.service ' "$SCRATCH/stage.status"
+check "status: user-scripts recorded by vagent-userdata.service" grep -qE '^user-scripts +changed +[0-9]+ms +vagent-userdata.service ' "$SCRATCH/stage.status"
 check "status: still the first boot's facts" grep -q '^first boot: *yes' "$SCRATCH/stage.status"
 
 # --- status while a volume is verified: the scan's progress file of a live process -------------

@@ -125,7 +125,10 @@ check "unknown keys: one warning each, named" bash -c "
 	test \$(grep -c \"key 'snap' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1 &&
 	test \$(grep -c \"key 'byobu_by_default' is not supported by vagent, ignoring\" '$SCRATCH/out-all') = 1"
 msg=$(step_field userdata message)
-ok $(echo "$msg" | grep -qx 'cloud-config: 5 keys applied, 1 failed (runcmd), 2 partly applied (ssh_authorized_keys, write_files), 6 ignored (packages, package_update, disk_setup, fs_setup, ...)' && echo 0 || echo 1) "status: one line: $msg"
+ok $(echo "$msg" | grep -qx 'cloud-config: 6 keys applied, 2 partly applied (ssh_authorized_keys, write_files), 6 ignored (packages, package_update, disk_setup, fs_setup, ...)' && echo 0 || echo 1) "status: one line: $msg"
+msg=$(step_field user-scripts message)
+ok $(echo "$msg" | grep -qx 'runcmd: 3 commands ran with failures' && echo 0 || echo 1) "status: user-scripts: $msg"
+check "status: user-scripts step failed (a runcmd command failed)" test "$(step_field user-scripts result)" = failed
 check "status: userdata step failed" test "$(step_field userdata result)" = failed
 check "status: bootcmd step changed" test "$(step_field bootcmd result)" = changed
 check "secrets: content never in the output" bash -c "! grep -q SECRET-MARKER '$SCRATCH/out-all' && ! grep -rq SECRET-MARKER '$R/run' '$R/var/lib/vagent/last-boot.json'"
@@ -150,24 +153,25 @@ cp "$FIXTURES/v1-typical.json" "$MOCK_DOC"
 
 # --- an interrupted pass resumes where it stopped ---------------------------------------------
 # Cut short before runcmd began: runcmd runs, nothing else runs again.
-rm -f "$INST/cloud-config.done" "$INST/cloud-config.runcmd" "$INST/cloud-config.runcmd.started"
+rm -f "$INST/cloud-config.done" "$INST/user-scripts.done" "$INST/cloud-config.runcmd" "$INST/cloud-config.runcmd.started"
 vag boot --no-storage >/dev/null 2>&1
 check "resume: only the unstamped module runs (runcmd)" test "$(wc -l <"$SCRATCH/runcmd.txt")" = 4
 check "resume: done again" test -e "$INST/cloud-config.done"
 # Cut short while users and runcmd ran (a reboot, the unit's time limit): users resumes (it is
 # idempotent), runcmd is reported as interrupted and never run twice, with how to re-run it.
-rm -f "$INST/cloud-config.done" "$INST/cloud-config.runcmd" "$INST/cloud-config.users"
+rm -f "$INST/cloud-config.done" "$INST/user-scripts.done" "$INST/cloud-config.runcmd" "$INST/cloud-config.users"
 vag -v boot --no-storage >"$SCRATCH/out-int" 2>&1
 ok "$([ $? = 1 ]; echo $?)" "interrupted runcmd: the boot reports a failure"
 check "interrupted runcmd: not run again" test "$(wc -l <"$SCRATCH/runcmd.txt")" = 4
 check "interrupted runcmd: the users module ran again" grep -q "cloud-config users: 'deploy' exists" "$SCRATCH/out-int"
-check "interrupted runcmd: the userdata step failed" test "$(step_field userdata result)" = failed
-msg=$(step_field userdata message)
+check "interrupted runcmd: the user-scripts step failed" test "$(step_field user-scripts result)" = failed
+msg=$(step_field user-scripts message)
 ok "$([[ $msg == *'interrupted by an earlier boot and not run again (runcmd)'* ]]; echo $?)" \
 	"interrupted runcmd: the step's message names it ($msg)"
 check "interrupted runcmd: the log says how to re-run it" grep -q "rm .*cloud-config.runcmd.started && vagent userdata" "$SCRATCH/out-int"
 vag boot --no-storage >/dev/null 2>&1
-check "interrupted runcmd: the next boot is done with it" test "$(step_field userdata message)" = 'cloud-config already applied for this instance'
+check "interrupted runcmd: the next boot is done with it" test "$(step_field userdata message)" = 'cloud-config already applied for this instance' -a \
+	"$(step_field user-scripts message)" = 'the user-data scripts and runcmd already ran for this instance'
 
 # --- the shared fixture (its runcmd writes /var/log/first-boot.txt: a private /var/log) --------
 fresh fixture

@@ -40,8 +40,10 @@ struct result {
 	char message[512];
 };
 
-/* One run of the step for instance ID with DATA as this run's fetched user data (KNOWN false:
- * it could not be fetched). The metadata step stores the user data first (not in a dry run). */
+/* One run of the user-data steps (the cloud-config one, then the user's scripts, as the stage
+ * runs them) for instance ID with DATA as this run's fetched user data (KNOWN false: it could
+ * not be fetched). The metadata step stores the user data first (not in a dry run). The
+ * result is the weightier of the two outcomes: failed, changed, unchanged, skipped. */
 static struct result run(struct config *cfg, const char *id, const char *data, bool known,
 			 bool dry_run)
 {
@@ -50,12 +52,23 @@ static struct result run(struct config *cfg, const char *id, const char *data, b
 			     .user_data = (char *)data, .user_data_len = data ? strlen(data) : 0 };
 	struct step_context c = { .root = root, .cfg = cfg, .dry_run = dry_run, .fetched = &f,
 				  .instance_id = id, .report = &report };
-	struct step_outcome o = { .result = STEP_UNCHANGED };
+	struct step_outcome o = { .result = STEP_UNCHANGED }, o2 = { .result = STEP_UNCHANGED };
+	static const int weight[] = { [STEP_FAILED] = 3, [STEP_CHANGED] = 2, [STEP_UNCHANGED] = 1,
+				      [STEP_SKIPPED] = 0 };
 	struct result res = {};
+	int r2;
 
 	if (!dry_run)
 		(void)userdata_store(&c);
 	res.r = step_userdata(&c, &o);
+	r2 = step_user_scripts(&c, &o2);
+	if (weight[o2.result] > weight[o.result]) {
+		step_outcome_done(&o);
+		o = o2;
+		o2 = (struct step_outcome){};
+		res.r = r2;
+	}
+	step_outcome_done(&o2);
 	res.res = o.result;
 	res.ran = report.userdata_ran;
 	res.exit_status = report.userdata_exit;

@@ -26,6 +26,9 @@
 #define MSGID_BOOTCMD "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b14"
 #define MSGID_HOSTKEYS "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b15"
 #define MSGID_NETWORK "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b16"
+#define MSGID_SCRIPTS "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b17"
+#define MSGID_STARTUP "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b18"
+#define MSGID_VENDOR "3d5f7b9a1c2e4f6a8b0c2d4e6f8a0b19"
 /* A step's outcome line when its table entry names no MESSAGE_ID of its own. */
 #define MSGID_STEP "5f0b6a0e2c8d4c1e9a3b7d1f4e6a2c91"
 

@@ -53,10 +53,10 @@ static void print_report_human(const struct boot_report *b, FILE *f)
 	if (b->userdata_ran)
 		fprintf(f, "user data exit:  %d\n", b->userdata_exit);
 	if (b->n_steps > 0)
-		fprintf(f, "\n%-10s %-10s %8s  %-24s %s\n", "STEP", "RESULT", "TIME", "UNIT",
+		fprintf(f, "\n%-20s %-10s %8s  %-24s %s\n", "STEP", "RESULT", "TIME", "UNIT",
 			"MESSAGE");
 	for (size_t i = 0; i < b->n_steps; i++)
-		fprintf(f, "%-10s %-10s %6llums  %-24s %s\n", b->steps[i].name,
+		fprintf(f, "%-20s %-10s %6llums  %-24s %s\n", b->steps[i].name,
 			step_result_to_string(b->steps[i].result),
 			(unsigned long long)b->steps[i].duration_ms, unit_of(b->steps[i].name),
 			b->steps[i].message ? shown(b->steps[i].message, x, sizeof(x)) : "");

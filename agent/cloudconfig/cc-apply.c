@@ -205,9 +205,9 @@ static int doc_finish(struct cc_doc *d)
 
 	if (d->error || d->n_configs == 0)
 		return 0;
+	/* The tree is kept: cc_doc_merge() merges the vendor data's, the startup script's and
+	 * the user data's trees and reads the result again. */
 	r = cloud_config_from_tree(d->tree, &d->budget, &d->cc, &e);
-	cc_node_free(d->tree);
-	d->tree = NULL;
 	if (r == -ENOMEM)
 		return r;
 	if (r == -EBADMSG)
@@ -297,7 +297,8 @@ static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_
 		memcpy(copy, body, len);
 		copy[len] = 0;
 		d->scripts = n;
-		d->scripts[d->n_scripts++] = (struct cc_script){ .data = copy, .len = len, .index = i };
+		d->scripts[d->n_scripts++] = (struct cc_script){ .data = copy, .len = len, .index = i,
+								 .origin = "user-data" };
 		return 0;
 	}
 	if (cloud_init_only(type))
@@ -355,6 +356,71 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 	if (r >= 0)
 		r = doc_finish(d);
 	return r < 0 ? r : 0;
+}
+
+int cc_doc_merge(struct cc_doc *dst, struct cc_doc *src)
+{
+	int r;
+
+	if (src->tree && !dst->tree) {
+		dst->tree = TAKE_PTR(src->tree);
+		dst->budget = src->budget;
+		cloud_config_free(dst->cc);
+		dst->cc = TAKE_PTR(src->cc);
+	} else if (src->tree) {
+		/* SRC's tree over DST's with cloud-init's default mergers (dict(replace)+list()
+		 * +str()): SRC's keys win, mappings are merged key by key. The result is read
+		 * again, by the same key_defs[]; the budget is both documents' together. */
+		struct cc_merge m = {};
+		struct cc_error e;
+		struct cc_budget b;
+
+		cc_budget_init(&b, (dst->budget.bytes_max + src->budget.bytes_max) / 4);
+		cc_merge_default(&m);
+		r = cc_node_merge(&b, &dst->tree, TAKE_PTR(src->tree), &m);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return doc_fail(dst, r, "the vendor data and the user data cannot be merged: "
+					"%s", b.why);
+		cloud_config_free(dst->cc);
+		dst->cc = NULL;
+		r = cloud_config_from_tree(dst->tree, &b, &dst->cc, &e);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			return doc_fail(dst, r, "the merged cloud-config cannot be read: %s",
+					r == -E2BIG || r == -EBADMSG ? e.problem : strerror(-r));
+		dst->budget = b;
+	}
+	/* The user data's (merged last) merge_how is what the report shows. */
+	free(dst->merge_how);
+	free(dst->merge_error);
+	dst->merge_how = TAKE_PTR(src->merge_how);
+	dst->merge_error = TAKE_PTR(src->merge_error);
+	dst->n_parts_not_run += src->n_parts_not_run;
+	dst->n_configs += src->n_configs;
+	if (src->n_scripts > 0) {
+		struct cc_script *n = reallocarray(dst->scripts, dst->n_scripts + src->n_scripts,
+						   sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		memcpy(n + dst->n_scripts, src->scripts, src->n_scripts * sizeof(*n));
+		dst->scripts = n;
+		dst->n_scripts += src->n_scripts;
+		free(src->scripts);
+		src->scripts = NULL;
+		src->n_scripts = 0;
+	}
+	for (size_t i = 0; src->ignored_parts && src->ignored_parts[i]; i++) {
+		r = strv_push(&dst->ignored_parts, TAKE_PTR(src->ignored_parts[i]));
+		if (r < 0)
+			return r;
+	}
+	strv_free(src->ignored_parts);
+	src->ignored_parts = NULL;
+	return 0;
 }
 
 bool cc_doc_has_config(const struct cc_doc *d)
@@ -620,7 +686,8 @@ struct tally {
 	bool failed[_CC_KEY_MAX];
 	bool interrupted_key[_CC_KEY_MAX];
 	bool packages_ran; /* package_reboot_if_required: packages ran this pass */
-	size_t scripts_ran, scripts_failed;
+	size_t scripts, scripts_ran, scripts_failed;
+	size_t commands, commands_failed; /* runcmd's entries, when its script ran */
 	size_t files_ok, files_failed;
 	char **interrupted; /* "runcmd", "MIME part 2": cut short before, not run again */
 };
@@ -737,37 +804,56 @@ static int mod_power_state(const struct cc_run *c, const struct cc_doc *d, struc
 	return r == 2 ? 0 : r;
 }
 
-static int mod_scripts(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+/* The shell scripts of ORIGIN ("user-data", "vendor-data"), each once per instance (stamped
+ * before it starts; one that started and never finished is reported as interrupted, never run
+ * twice). */
+static int run_scripts(const struct cc_run *c, const struct cc_doc *d, const char *origin,
+		       struct tally *t)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < d->n_scripts; i++) {
+		const struct cc_script *s = &d->scripts[i];
 		struct script_result u = {};
 		char base[64], stamp[80];
 		int k;
 
-		snprintf(base, sizeof(base), "user-data.part-%zu", d->scripts[i].index);
+		if (!streq(s->origin, origin))
+			continue;
+		t->scripts++;
+		if (s->index)
+			snprintf(base, sizeof(base), "%s.part-%zu", s->origin, s->index);
+		else
+			snprintf(base, sizeof(base), "%s", s->origin);
 		if (c->dry_run) {
-			cc_plan(c, "%-20s would run the shell script of MIME part %zu",
-				"x-shellscript", d->scripts[i].index);
+			if (s->index)
+				cc_plan(c, "%-20s would run the shell script of MIME part %zu of the "
+					"%s", "x-shellscript", s->index, s->origin);
+			else
+				cc_plan(c, "%-20s would run the %s script", "x-shellscript",
+					s->origin);
 			continue;
 		}
 		snprintf(stamp, sizeof(stamp), "%s.ran", base);
 		if (state_instance_has(c->root, c->id, stamp)) {
-			char exit_stamp[80], what[48];
+			char exit_stamp[80], what[64];
 
 			/* Started before: finished (its exit status is kept) or cut short. */
 			snprintf(exit_stamp, sizeof(exit_stamp), "%s.exit", base);
 			if (state_instance_has(c->root, c->id, exit_stamp))
 				continue;
-			snprintf(what, sizeof(what), "MIME part %zu", d->scripts[i].index);
+			if (s->index && streq(s->origin, "user-data"))
+				snprintf(what, sizeof(what), "MIME part %zu", s->index);
+			else if (s->index)
+				snprintf(what, sizeof(what), "%s MIME part %zu", s->origin, s->index);
+			else
+				snprintf(what, sizeof(what), "the %s script", s->origin);
 			if (strv_push(&t->interrupted, strdup(what)) < 0)
 				return -ENOMEM;
 			r = -EINTR;
 			continue;
 		}
-		k = script_run_once(c->root, c->cfg, c->id, base, d->scripts[i].data,
-				    d->scripts[i].len, &u);
+		k = script_run_once(c->root, c->cfg, c->id, base, s->data, s->len, &u);
 		if (u.ran)
 			t->scripts_ran++;
 		if (k < 0) {
@@ -776,6 +862,41 @@ static int mod_scripts(const struct cc_run *c, const struct cc_doc *d, struct ta
 		}
 		free(u.message);
 	}
+	return r < 0 ? r : t->scripts_ran > 0;
+}
+
+static int mod_scripts(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	return run_scripts(c, d, "user-data", t);
+}
+
+static int mod_vendor_scripts(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	return run_scripts(c, d, "vendor-data", t);
+}
+
+/* chpasswd, or the top-level password for the [ssh] user (cc-passwords.c). */
+static int mod_passwords(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	int r = cc_passwords(c, d->cc);
+
+	if (r < 0) {
+		t->failed[CC_CHPASSWD] |= d->cc->has[CC_CHPASSWD];
+		t->failed[CC_PASSWORD] |= !d->cc->has[CC_CHPASSWD] && d->cc->has[CC_PASSWORD];
+	}
+	if (d->cc->has[CC_CHPASSWD] && d->cc->has[CC_PASSWORD] && d->cc->n_chpasswd > 0)
+		cc_key_set(c, CC_PASSWORD, KEY_IGNORED, "chpasswd names the passwords (cloud-init's "
+			   "rule)");
+	return r;
+}
+
+static int mod_ssh_pwauth(const struct cc_run *c, const struct cc_doc *d, struct tally *t)
+{
+	int r = cc_ssh_pwauth(c, d->cc);
+
+	t->failed[CC_SSH_PWAUTH] |= r < 0;
+	if (r >= 0 && d->cc->ssh_pwauth == CC_PWAUTH_UNCHANGED)
+		cc_key_set(c, CC_SSH_PWAUTH, KEY_APPLIED, "unchanged: sshd left alone");
 	return r;
 }
 
@@ -785,6 +906,10 @@ static int mod_runcmd(const struct cc_run *c, const struct cc_doc *d, struct tal
 	int r = run_shellified(c, CC_RUNCMD, d->cc->runcmd, d->cc->n_runcmd, true, &m);
 
 	t->failed[CC_RUNCMD] |= r < 0;
+	if (r != 0) {
+		t->commands = d->cc->n_runcmd;
+		t->commands_failed = r < 0;
+	}
 	cc_key_set(c, CC_RUNCMD, r < 0 ? KEY_ERROR : KEY_APPLIED, "%s", m ? m : "");
 	return r;
 }
@@ -806,13 +931,16 @@ enum cc_mod {
 	/* cloud-init's config stage */
 	MOD_KEYBOARD,
 	MOD_LOCALE,
+	MOD_PASSWORDS, /* set_passwords: chpasswd, password, ssh_pwauth */
+	MOD_SSH_PWAUTH,
 	MOD_APT,
 	MOD_NTP,
 	MOD_TIMEZONE,
 	/* its final stage */
 	MOD_PACKAGES,
 	MOD_WRITE_FILES_DEFERRED,
-	MOD_SCRIPTS,
+	MOD_VENDOR_SCRIPTS, /* the vendor-scripts step's phase (scripts_vendor) */
+	MOD_SCRIPTS,        /* the user-scripts step's phase (scripts_user), with runcmd */
 	MOD_RUNCMD,
 	MOD_FINAL_MESSAGE,
 	MOD_POWER_STATE,
@@ -824,6 +952,7 @@ static const struct module_def {
 	bool resumes;
 	int (*run)(const struct cc_run *c, const struct cc_doc *d, struct tally *t);
 	enum cc_key key; /* runs only when the cloud-config has this key (_CC_KEY_MAX: always) */
+	enum cc_phase phase; /* the step that runs it (cc-apply.h) */
 } modules[_MOD_MAX] = {
 	[MOD_WRITE_FILES] = { "cloud-config.write_files", true, mod_write_files, CC_WRITE_FILES },
 	[MOD_MOUNTS] = { "cloud-config.mounts", true, mod_mounts, CC_MOUNTS },
@@ -832,14 +961,19 @@ static const struct module_def {
 	[MOD_USERS] = { "cloud-config.users", true, mod_users, CC_USERS },
 	[MOD_KEYBOARD] = { "cloud-config.keyboard", true, mod_keyboard, CC_KEYBOARD },
 	[MOD_LOCALE] = { "cloud-config.locale", true, mod_locale, CC_LOCALE },
+	[MOD_PASSWORDS] = { "cloud-config.passwords", true, mod_passwords, _CC_KEY_MAX },
+	[MOD_SSH_PWAUTH] = { "cloud-config.ssh_pwauth", true, mod_ssh_pwauth, CC_SSH_PWAUTH },
 	[MOD_APT] = { "cloud-config.apt", true, mod_apt, CC_APT },
 	[MOD_NTP] = { "cloud-config.ntp", true, mod_ntp, CC_NTP },
 	[MOD_TIMEZONE] = { "cloud-config.timezone", true, mod_timezone, CC_TIMEZONE },
 	[MOD_PACKAGES] = { "cloud-config.packages", true, mod_packages, _CC_KEY_MAX },
 	[MOD_WRITE_FILES_DEFERRED] = { "cloud-config.write_files_deferred", true,
 				       mod_write_files_deferred, CC_WRITE_FILES },
-	[MOD_SCRIPTS] = { NULL, false, mod_scripts, _CC_KEY_MAX },
-	[MOD_RUNCMD] = { "cloud-config.runcmd", false, mod_runcmd, CC_RUNCMD },
+	[MOD_VENDOR_SCRIPTS] = { NULL, false, mod_vendor_scripts, _CC_KEY_MAX,
+				 CC_PHASE_VENDOR_SCRIPTS },
+	[MOD_SCRIPTS] = { NULL, false, mod_scripts, _CC_KEY_MAX, CC_PHASE_USER_SCRIPTS },
+	[MOD_RUNCMD] = { "cloud-config.runcmd", false, mod_runcmd, CC_RUNCMD,
+			 CC_PHASE_USER_SCRIPTS },
 	/* every boot (cc_apply_always() on the boots after the first): no stamp */
 	[MOD_FINAL_MESSAGE] = { NULL, true, mod_final_message, CC_FINAL_MESSAGE },
 	/* never twice: no reboot loop; it looks at both of its keys itself */
@@ -873,6 +1007,11 @@ static const struct key_fate {
 	[CC_MOUNTS] = { MOD_MOUNTS },
 	[CC_SSH_DELETEKEYS] = { .step = "host-keys" },
 	[CC_SSH_GENKEYTYPES] = { .step = "host-keys" },
+	[CC_VENDOR_DATA] = { .step = "userdata" },
+	[CC_CHPASSWD] = { MOD_PASSWORDS },
+	[CC_PASSWORD] = { MOD_PASSWORDS },
+	[CC_SSH_PWAUTH] = { MOD_SSH_PWAUTH },
+	[CC_DISABLE_ROOT] = { .step = "ssh-keys" },
 	[CC_DISK_SETUP] = { .ignored = "never executed: the storage step partitions, formats and "
 				       "mounts blank volumes under its blank-only rule" },
 	[CC_FS_SETUP] = { .ignored = "never executed: the storage step partitions, formats and "
@@ -912,6 +1051,7 @@ static int key_status(const struct cc_run *c, const struct cc_doc *d, const stru
 	const struct cloud_config *cc = d->cc;
 	const struct key_fate *f = &key_fates[k];
 	const struct cc_key_state *st = &c->keys[k];
+	const char *step = f->step;
 	_cleanup_free_ char *base = NULL;
 
 	*ret_reason = NULL;
@@ -952,6 +1092,11 @@ static int key_status(const struct cc_run *c, const struct cc_doc *d, const stru
 					   "step uses the metadata's name", h.invalid_reason);
 		}
 	}
+	if (k == CC_DISABLE_ROOT && cc->disable_root && streq(c->cfg->ssh_user, "root")) {
+		*ret = KEY_IGNORED;
+		return message_set(ret_reason, 0, "root is the [ssh] user: disabling it would lock "
+				   "root out");
+	}
 	if (k == CC_SSH_AUTHORIZED_KEYS) {
 		/* The ssh-keys step left out the keys that are not keys (it said which). */
 		size_t all = strv_length(cc->ssh_authorized_keys), bad = 0;
@@ -967,8 +1112,11 @@ static int key_status(const struct cc_run *c, const struct cc_doc *d, const stru
 					   "step (%s)", bad, all, why);
 		}
 	}
-	if (f->step && asprintf(&base, "%s by the %s step", c->dry_run ? "would be applied" :
-				"applied", f->step) < 0)
+	/* runcmd: the user-scripts step runs it after this one (cloud-init's scripts_user). */
+	if (!step && f->module != MOD_NONE && modules[f->module].phase == CC_PHASE_USER_SCRIPTS)
+		step = "user-scripts";
+	if (step && asprintf(&base, "%s by the %s step", c->dry_run ? "would be applied" :
+			     "applied", step) < 0)
 		return -ENOMEM;
 	*ret = cc->partial[k] ? KEY_PARTIAL : KEY_APPLIED;
 	if (cc->partial[k])
@@ -1084,9 +1232,6 @@ static int summary(const struct cc_doc *d, const struct tally *t, const struct c
 		append_names(f, n->names[s], n->n[s]);
 		fputc(')', f);
 	}
-	if (d->n_scripts > 0)
-		fprintf(f, ", %zu script part%s %s", d->n_scripts, d->n_scripts == 1 ? "" : "s",
-			dry_run ? "to run" : t->scripts_failed ? "ran with failures" : "ran");
 	if (t->interrupted) {
 		fprintf(f, ", %zu interrupted by an earlier boot and not run again (",
 			strv_length(t->interrupted));
@@ -1098,6 +1243,45 @@ static int summary(const struct cc_doc *d, const struct tally *t, const struct c
 
 		fprintf(f, ", %zu MIME part%s not run (", k, k == 1 ? "" : "s");
 		append_names(f, d->ignored_parts, k);
+		fputc(')', f);
+	}
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	free(*ret);
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+/* The scripts phases: "2 scripts ran, with failures; runcmd: 3 commands ran". */
+static int scripts_summary(const struct cc_doc *d, enum cc_phase phase, const struct tally *t,
+			   bool dry_run, char **ret)
+{
+	const struct cloud_config *cc = d->cc;
+	size_t n_cmd = phase == CC_PHASE_USER_SCRIPTS && cc && cc->has[CC_RUNCMD] ? cc->n_runcmd : 0;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (t->scripts == 0 && n_cmd == 0)
+		return message_set(ret, 0, "no %s scripts%s", phase == CC_PHASE_VENDOR_SCRIPTS ?
+				   "vendor-data" : "user-data", phase == CC_PHASE_USER_SCRIPTS ?
+				   " and no runcmd" : "");
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	if (t->scripts)
+		fprintf(f, "%zu %s script%s %s%s", t->scripts, phase == CC_PHASE_VENDOR_SCRIPTS ?
+			"vendor-data" : "user-data", t->scripts == 1 ? "" : "s",
+			dry_run ? "to run" : t->scripts_ran == 0 ? "already ran" : "ran",
+			t->scripts_failed ? ", with failures" : "");
+	if (n_cmd)
+		fprintf(f, "%sruncmd: %zu command%s %s", t->scripts ? "; " : "", n_cmd,
+			n_cmd == 1 ? "" : "s", dry_run ? "to run" : t->commands == 0 ? "already ran" :
+			t->commands_failed ? "ran with failures" : "ran");
+	if (t->interrupted) {
+		fprintf(f, "; %zu interrupted by an earlier boot and not run again (",
+			strv_length(t->interrupted));
+		append_names(f, t->interrupted, strv_length(t->interrupted));
 		fputc(')', f);
 	}
 	if (fclose(f) != 0)
@@ -1157,8 +1341,14 @@ static bool module_wanted(const struct cc_doc *d, enum cc_mod m)
 {
 	enum cc_key k = modules[m].key;
 
-	if (m == MOD_SCRIPTS)
-		return d->n_scripts > 0;
+	if (m == MOD_SCRIPTS || m == MOD_VENDOR_SCRIPTS) {
+		const char *origin = m == MOD_SCRIPTS ? "user-data" : "vendor-data";
+
+		for (size_t i = 0; i < d->n_scripts; i++)
+			if (streq(d->scripts[i].origin, origin))
+				return true;
+		return false;
+	}
 	if (!d->cc)
 		return false;
 	return k == _CC_KEY_MAX || d->cc->has[k];
@@ -1188,9 +1378,16 @@ int cc_apply_always(const char *root, const struct config *cfg, const char *id,
 	return r;
 }
 
+/* A scripts phase's stamp, written when it has run for the instance. */
+static const char *const phase_done[] = {
+	[CC_PHASE_CONFIG] = CC_STAMP_DONE,
+	[CC_PHASE_VENDOR_SCRIPTS] = "vendor-scripts.done",
+	[CC_PHASE_USER_SCRIPTS] = "user-scripts.done",
+};
+
 int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
-		      const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan,
-		      struct boot_report *report, char **ret_message)
+		      const struct cc_doc *d, const struct cc_host *host, enum cc_phase phase,
+		      bool dry_run, FILE *plan, struct boot_report *report, char **ret_message)
 {
 	_cleanup_close_ int dfd = -1, logfd = -1;
 	size_t files_left = cfg->max_userdata_size;
@@ -1214,7 +1411,13 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 		return message_set(ret_message, 0, "%s", d->error_message) ?: -EBADMSG;
 	}
 
-	if (c.plan)
+	/* A scripts phase that finished (or was reported as cut short) is done for the
+	 * instance: what was interrupted is said once, not at every boot. */
+	if (phase != CC_PHASE_CONFIG && state_instance_has(root, id, phase_done[phase]))
+		return message_set(ret_message, 0, "%s already ran for this instance",
+				   phase == CC_PHASE_VENDOR_SCRIPTS ? "the vendor-data scripts" :
+				   "the user-data scripts and runcmd") ?: 0;
+	if (c.plan && phase == CC_PHASE_CONFIG)
 		fprintf(c.plan, "cloud-config plan for instance '%s' (dry run):\n", id);
 	if (!dry_run) {
 		dfd = state_instance_open(root, id, true);
@@ -1227,14 +1430,16 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 			log_warning_errno(errno, "Failed to open '%s': %m, ignoring.", CC_LOG);
 		c.log_fd = logfd;
 	}
-	report_ignored(&c, d);
-	plan_other_steps(&c, d->cc);
+	if (phase == CC_PHASE_CONFIG) {
+		report_ignored(&c, d);
+		plan_other_steps(&c, d->cc);
+	}
 
 	for (size_t m = MOD_NONE + 1; m < _MOD_MAX; m++) {
 		const char *stamp = modules[m].stamp;
 		char started[80];
 
-		if (!module_wanted(d, (enum cc_mod)m))
+		if (modules[m].phase != phase || !module_wanted(d, (enum cc_mod)m))
 			continue;
 		/* STAMP: the module finished for this instance. STAMP.started: it began; without
 		 * STAMP the pass was cut short there. */
@@ -1273,6 +1478,31 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 				return log_error_errno(k, "Failed to write the stamp '%s': %m", stamp);
 		}
 	}
+	if (phase != CC_PHASE_CONFIG) {
+		if (!dry_run) {
+			r = write_file_atomic_at(dfd, phase_done[phase], "", 0, 0600, (uid_t)-1,
+						 (gid_t)-1);
+			if (r < 0)
+				log_warning_errno(r, "Failed to write the stamp '%s': %m, ignoring.",
+						  phase_done[phase]);
+		}
+		r = scripts_summary(d, phase, &t, dry_run, ret_message);
+		if (r >= 0 && report && d->cc && keys[CC_RUNCMD].set) {
+			/* runcmd ran here: its status in the report is now what it did */
+			_cleanup_free_ char *reason = NULL;
+			enum key_status st;
+
+			r = key_status(&c, d, &t, CC_RUNCMD, &st, &reason);
+			if (r >= 0)
+				r = boot_report_add_key(report, "runcmd", st,
+							reason && *reason ? reason : NULL);
+		}
+		for (size_t i = 0; i < _CC_KEY_MAX; i++)
+			free(keys[i].reason);
+		if (r < 0)
+			return log_error_errno(r, "Out of memory.");
+		return failed ? -EPROTO : did || (dry_run && (t.scripts || t.commands));
+	}
 	if (d->cc)
 		for (size_t i = 0; i < _CC_KEY_MAX; i++)
 			failed = failed || d->cc->invalid[i];
@@ -1293,5 +1523,6 @@ int cc_apply_instance(const char *root, const struct config *cfg, const char *id
 		return log_error_errno(r, "Out of memory.");
 	if (failed || n.n[KEY_ERROR] > 0)
 		return -EPROTO;
-	return did || (d->cc && d->cc->n_top > 0) || d->n_scripts > 0 ? 1 : 0;
+	/* the scripts are the vendor-scripts and user-scripts steps' */
+	return did || (d->cc && d->cc->n_top > 0) ? 1 : 0;
 }

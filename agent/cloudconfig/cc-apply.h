@@ -18,11 +18,14 @@
 #include "base/report.h"
 #include "cloudconfig/cc-detect.h"
 
-/* One text/x-shellscript part of a MIME archive (1-based INDEX among the parts). */
+/* One text/x-shellscript part of a MIME archive (1-based INDEX among the parts; 0: the whole
+ * document was the script). ORIGIN names where it came from and its state files:
+ * "user-data" (user-data.part-3.*) or "vendor-data" (vendor-data.part-1.*, vendor-data.*). */
 struct cc_script {
 	char *data;
 	size_t len;
 	size_t index;
+	const char *origin; /* static */
 };
 
 struct cc_doc {
@@ -41,6 +44,8 @@ struct cc_doc {
 	size_t n_parts_not_run;	     /* of those, parts cloud-init would act on (vagent does not) */
 	int error;                   /* <0: not usable; ERROR_MESSAGE says why (secret-free) */
 	char *error_message;
+	size_t vendor_keys;          /* merged: the vendor data's keys the user data left alone */
+	bool vendor_disabled;        /* merged: vendor_data: {enabled: false} in the user data */
 	struct cc_budget budget; /* what parsing its cloud-config parts may still cost */
 	size_t gunzip_left;	 /* bytes its gzip layers may still inflate to, together */
 };
@@ -51,6 +56,13 @@ struct cc_doc {
  * is D->error. */
 int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct cc_doc *d);
 void cc_doc_done(struct cc_doc *d);
+
+/*
+ * Merge SRC, a document of higher priority (the user data over the vendor data), into DST, as
+ * cloud-init merges vendor and user cloud-config: each key SRC has replaces DST's, SRC's
+ * scripts and ignored parts follow DST's. SRC is left without them. 0 or -ENOMEM / -E2BIG.
+ */
+int cc_doc_merge(struct cc_doc *dst, struct cc_doc *src);
 
 /* true when D holds a usable cloud-config */
 bool cc_doc_has_config(const struct cc_doc *d);
@@ -87,20 +99,32 @@ int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret);
 int cc_bootcmd(const char *root, const struct config *cfg, const char *id,
 	       const struct cc_doc *d, bool dry_run, char **ret_message);
 
+/* The per-instance pass in three phases, each a step of its own: between the vendor scripts
+ * and the user's run the startup script and /var/lib/cloud/scripts/per-{once,boot,instance}
+ * (cloud-init's order: its scripts_vendor, scripts_per_*, then scripts_user with runcmd). */
+enum cc_phase {
+	CC_PHASE_CONFIG,         /* write_files, users, chpasswd/password, ssh_pwauth, mounts,
+				  * packages, deferred write_files */
+	CC_PHASE_VENDOR_SCRIPTS, /* the vendor data's shell scripts */
+	CC_PHASE_USER_SCRIPTS,   /* the user data's shell-script parts, then runcmd */
+};
+
 /*
- * The per-instance pass over D (kind cloud-config or MIME). Modules already stamped for
- * instance ID are not run again (a crash resumes where it stopped). With DRY_RUN, writes
- * nothing and prints the plan to PLAN (when not NULL). HOST (may be NULL) is what the step
- * layer lends the modules (cc-types.h: a fetch function, the datasource's name). Every
- * top-level key of the merged cloud-config goes to REPORT's keys (when not NULL) with its
- * status: applied, partial, ignored (why) or error (why). *RET_MESSAGE: "cloud-config: 5 keys
- * applied, 1 partly applied (write_files), 2 ignored (snap, byobu_by_default)". Returns <0 when
- * a key failed or a part cloud-init would run is not run, 0 nothing left to do, 1 applied (or
- * would apply).
+ * The per-instance PHASE over D (the merged document: vendor data, a #cloud-config startup
+ * script, the user data). Modules already stamped for instance ID are not run again (a crash
+ * resumes where it stopped). With DRY_RUN, writes nothing and prints the plan to PLAN (when
+ * not NULL). HOST (may be NULL) is what the step layer lends the modules (cc-types.h: a fetch
+ * function, the datasource's name). In CC_PHASE_CONFIG every top-level key of the merged
+ * cloud-config goes to REPORT's keys (when not NULL) with its status: applied, partial,
+ * ignored (why) or error (why); runcmd's is "applied by the user-scripts step". *RET_MESSAGE:
+ * "cloud-config: 5 keys applied, 1 partly applied (write_files), 2 ignored (snap,
+ * byobu_by_default)", or for a scripts phase "2 user-data scripts ran; runcmd: 3 commands ran".
+ * Returns <0 when a key failed or a part cloud-init would run is not run, 0 nothing left to
+ * do, 1 applied (or would apply).
  */
 int cc_apply_instance(const char *root, const struct config *cfg, const char *id,
-		      const struct cc_doc *d, const struct cc_host *host, bool dry_run, FILE *plan,
-		      struct boot_report *report, char **ret_message);
+		      const struct cc_doc *d, const struct cc_host *host, enum cc_phase phase,
+		      bool dry_run, FILE *plan, struct boot_report *report, char **ret_message);
 
 /* The modules of every boot (final_message) on a boot whose per-instance pass is already
  * done. <0 failed, 0 none, 1 ran. */

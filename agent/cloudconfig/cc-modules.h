@@ -95,6 +95,18 @@ int cc_write_files(const struct cc_run *c, const struct cloud_config *cc, bool d
 /* users. <0 some failed, 0 nothing to do, 1 changed. */
 int cc_users(const struct cc_run *c, const struct cloud_config *cc);
 
+/* Set USER's password (a crypt hash when HASHED) with chpasswd, the password on its stdin.
+ * 0 set (or would be), <0 failed (logged, without the password). */
+int cc_set_password(const struct cc_run *c, const char *user, const char *password, bool hashed);
+
+/* chpasswd (list and users forms, expire) and password (the default user): <0 some failed,
+ * 0 nothing to do, 1 changed. */
+int cc_passwords(const struct cc_run *c, const struct cloud_config *cc);
+
+/* ssh_pwauth: PasswordAuthentication in /etc/ssh/sshd_config.d/50-vagent.conf, sshd reloaded
+ * when it runs. <0 failed, 0 unchanged (or "unchanged"), 1 changed. */
+int cc_ssh_pwauth(const struct cc_run *c, const struct cloud_config *cc);
+
 /* mounts: vagent's cloud-config lines in etc/fstab. <0 failed, 0 unchanged, 1 changed. */
 int cc_mounts(const struct cc_run *c, const struct cloud_config *cc);
 

@@ -310,6 +310,26 @@ static int user_keys(const struct cc_run *c, const struct cc_user *u, size_t ind
 	return r;
 }
 
+/* passwd (a hash, for a user made now), plain_text_passwd, hashed_passwd: cloud-init's order,
+ * before the lock (usermod --lock keeps the hash behind a '!'). */
+static int user_passwords(const struct cc_run *c, const char *name, const struct cc_user *u,
+			  bool existed)
+{
+	int r = 0, k;
+
+	if (u->passwd && existed)
+		log_warning("cloud-config users '%s': passwd applies to a new user only (cloud-init: "
+			    "use hashed_passwd or plain_text_passwd for an existing one), ignoring.",
+			    name);
+	else if (u->passwd && (k = cc_set_password(c, name, u->passwd, true)) < 0)
+		r = k;
+	if (u->plain_text_passwd && (k = cc_set_password(c, name, u->plain_text_passwd, false)) < 0)
+		r = k;
+	if (u->hashed_passwd && (k = cc_set_password(c, name, u->hashed_passwd, true)) < 0)
+		r = k;
+	return r < 0 ? r : (u->passwd && !existed) || u->plain_text_passwd || u->hashed_passwd;
+}
+
 static int one_user(const struct cc_run *c, const struct cc_user *u, size_t index,
 		    char ***planned)
 {
@@ -323,7 +343,7 @@ static int one_user(const struct cc_run *c, const struct cc_user *u, size_t inde
 		cc_plan(c, "%-20s '%s': keys merged by the ssh-keys step", "users",
 			u->is_default ? "default" : u->name);
 		if (u->is_default)
-			return 0;
+			return user_passwords(c, c->cfg->ssh_user, u, true);
 	}
 	if (!account_name_ok(u->name))
 		return log_error_errno(-EINVAL, "cloud-config users[%zu]: not a valid user name, "
@@ -345,6 +365,10 @@ static int one_user(const struct cc_run *c, const struct cc_user *u, size_t inde
 			return r;
 		changed = 1;
 	}
+	r = user_passwords(c, u->name, u, exists);
+	if (r < 0)
+		return r;
+	changed |= r;
 	if (u->lock_passwd && !streq(u->name, c->cfg->ssh_user)) {
 		r = lock_password(c, u);
 		if (r < 0)

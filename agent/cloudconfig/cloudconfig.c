@@ -1190,6 +1190,14 @@ static int node_files(struct walk *w, const struct cc_node *n, struct cloud_conf
 	return 0;
 }
 
+/* Free a secret string: zeroed first. */
+static void secret_free(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 static void user_done(struct cc_user *u)
 {
 	free(u->name);
@@ -1198,6 +1206,9 @@ static void user_done(struct cc_user *u)
 	strv_free(u->groups);
 	strv_free(u->sudo);
 	strv_free(u->ssh_authorized_keys);
+	secret_free(u->passwd);
+	secret_free(u->hashed_passwd);
+	secret_free(u->plain_text_passwd);
 }
 
 static void users_free(struct cc_user *u, size_t n)
@@ -1228,6 +1239,12 @@ static int node_user(struct walk *w, const struct cc_node *n, struct cc_user *u)
 			r = node_strv(w, v, "groups", true, &u->groups);
 		else if (streq(name, "lock_passwd"))
 			r = node_bool(w, v, "lock_passwd", &u->lock_passwd);
+		else if (streq(name, "passwd"))
+			r = node_string(w, v, "passwd", &u->passwd);
+		else if (streq(name, "hashed_passwd"))
+			r = node_string(w, v, "hashed_passwd", &u->hashed_passwd);
+		else if (streq(name, "plain_text_passwd"))
+			r = node_string(w, v, "plain_text_passwd", &u->plain_text_passwd);
 		else if (streq(name, "ssh_authorized_keys"))
 			r = node_strv(w, v, "ssh_authorized_keys", false, &u->ssh_authorized_keys);
 		else if (streq(name, "sudo")) {
@@ -1419,6 +1436,214 @@ static int node_mounts(struct walk *w, const struct cc_node *n, struct cloud_con
 	return 0;
 }
 
+bool cc_password_is_hash(const char *p)
+{
+	static const char *const ids[] = { "$1$", "$2a$", "$2y$", "$5$", "$6$" };
+
+	if (strchr(p, ':'))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		const char *rest, *d;
+
+		if (!startswith(p, ids[i]))
+			continue;
+		/* (\$.+){2} after "$ID": "$" one or more characters "$" one or more characters */
+		rest = p + strlen(ids[i]) - 1;
+		d = strchr(rest + 2, '$');
+		while (d && !d[1])
+			d = NULL;
+		if (rest[1] && d)
+			return true;
+	}
+	return false;
+}
+
+/* cloud-init's util.is_true / is_false on a scalar: a YAML boolean, or a string (numbers
+ * included) whose lower-case form is one of TRUE_STRINGS / FALSE_STRINGS. 1, 0, or -1. */
+static int cloudinit_bool(const struct cc_node *n)
+{
+	static const char *const yes[] = { "true", "1", "on", "yes" };
+	static const char *const no[] = { "false", "0", "off", "no" };
+	const char *v = cc_scalar_str(n);
+	char buf[8];
+	size_t len;
+	int b = cc_node_bool(n);
+
+	if (b >= 0)
+		return b;
+	if (!v)
+		return -1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	len = strlen(v);
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+	buf[len] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		if (streq(buf, yes[i]))
+			return 1;
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+		if (streq(buf, no[i]))
+			return 0;
+	return -1;
+}
+
+static void passwords_free(struct cc_password *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].user);
+		secret_free(p[i].password);
+	}
+	free(p);
+}
+
+/* Append USER:PASSWORD (copied) to CC's chpasswd entries. */
+static int password_push(struct cloud_config *cc, const char *user, size_t user_len,
+			 const char *password, bool hashed)
+{
+	struct cc_password *n = reallocarray(cc->chpasswd, cc->n_chpasswd + 1, sizeof(*n));
+	char *u, *p;
+
+	if (!n)
+		return -ENOMEM;
+	cc->chpasswd = n;
+	u = strndup(user, user_len);
+	p = strdup(password);
+	if (!u || !p) {
+		free(u);
+		secret_free(p);
+		return -ENOMEM;
+	}
+	cc->chpasswd[cc->n_chpasswd++] = (struct cc_password){ .user = u, .password = p,
+							       .hashed = hashed };
+	return 0;
+}
+
+/* One "user:password" line of chpasswd's list form (cloud-init splits at the first ':'). */
+static int chpasswd_line(struct walk *w, const struct cc_node *at, const char *line)
+{
+	const char *colon = strchr(line, ':');
+
+	if (!colon || colon == line)
+		return add_problem(w, at, "each list entry must be 'user:password'");
+	if (streq(colon + 1, "R") || streq(colon + 1, "RANDOM")) {
+		w->cc->chpasswd_random++;
+		return note(w, at, "a RANDOM password is not made by vagent (it would have to be "
+			    "shown somewhere): left out");
+	}
+	return password_push(w->cc, line, (size_t)(colon - line), colon + 1,
+			     cc_password_is_hash(colon + 1));
+}
+
+static int node_chpasswd(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
+{
+	int r = 0;
+
+	passwords_free(cc->chpasswd, cc->n_chpasswd);
+	cc->chpasswd = NULL;
+	cc->n_chpasswd = 0;
+	cc->chpasswd_random = 0;
+	cc->chpasswd_expire = true; /* cloud-init's default */
+	if (n->type != CC_NODE_MAPPING)
+		return add_problem(w, n, "must be a mapping (list, users, expire)");
+	for (size_t i = 0; r >= 0 && i < n->map.n; i++) {
+		const struct cc_node *k = n->map.pairs[i].key, *v = n->map.pairs[i].value;
+		const char *name = cc_scalar_str(k) ?: "";
+
+		if (touch(w) < 0)
+			return -E2BIG;
+		if (streq(name, "expire")) {
+			int b = cloudinit_bool(v);
+
+			/* get_cfg_option_bool: anything that is not true is false */
+			cc->chpasswd_expire = b == 1;
+		} else if (streq(name, "list")) {
+			if (cc_node_is_null(v))
+				continue;
+			if (v->type == CC_NODE_SEQUENCE) {
+				if (v->seq.n > CC_MAX_ENTRIES)
+					return add_problem(w, v, "more than %u entries", CC_MAX_ENTRIES);
+				for (size_t j = 0; r >= 0 && j < v->seq.n; j++) {
+					const char *line = cc_scalar_str(v->seq.items[j]);
+
+					r = line ? chpasswd_line(w, v->seq.items[j], line) :
+						   add_problem(w, v->seq.items[j], "each list entry "
+							       "must be 'user:password'");
+				}
+			} else if (cc_scalar_str(v)) {
+				/* the multi-line string form: one entry per line */
+				const char *p = cc_scalar_str(v);
+				size_t count = 0;
+
+				while (r >= 0 && *p) {
+					size_t len = strcspn(p, "\n");
+					_cleanup_free_ char *line = strndup(p, len);
+
+					if (!line)
+						return -ENOMEM;
+					if (len > 0 && line[len - 1] == '\r')
+						line[len - 1] = 0;
+					if (*line && ++count > CC_MAX_ENTRIES)
+						return add_problem(w, v, "more than %u entries",
+								   CC_MAX_ENTRIES);
+					if (*line)
+						r = chpasswd_line(w, v, line);
+					explicit_bzero(line, len);
+					p += len + (p[len] == '\n');
+				}
+			} else
+				r = add_problem(w, v, "list must be a list or a string");
+		} else if (streq(name, "users")) {
+			if (v->type != CC_NODE_SEQUENCE)
+				return add_problem(w, v, "users must be a list of {name, password, "
+						   "type}");
+			if (v->seq.n > CC_MAX_ENTRIES)
+				return add_problem(w, v, "more than %u entries", CC_MAX_ENTRIES);
+			for (size_t j = 0; r >= 0 && j < v->seq.n; j++) {
+				const struct cc_node *e = v->seq.items[j];
+				const char *user, *pw, *type;
+
+				if (e->type != CC_NODE_MAPPING || !cc_scalar_str(cc_map_get(e, "name")))
+					return add_problem(w, e, "each users entry needs a name");
+				user = cc_scalar_str(cc_map_get(e, "name"));
+				pw = cc_scalar_str(cc_map_get(e, "password"));
+				type = cc_scalar_str(cc_map_get(e, "type")) ?: "hash";
+				if (streq(type, "RANDOM") || !pw) {
+					/* cloud-init's default password is RANDOM */
+					cc->chpasswd_random++;
+					r = note(w, e, "a RANDOM password is not made by vagent (it "
+						 "would have to be shown somewhere): left out");
+					continue;
+				}
+				if (!streq(type, "hash") && !streq(type, "text"))
+					return add_problem(w, e, "type must be hash, text or RANDOM");
+				r = password_push(cc, user, strlen(user), pw, streq(type, "hash"));
+			}
+		} else
+			r = ignore_subkey(w, k);
+	}
+	return r;
+}
+
+/* vendor_data: a mapping whose "enabled" is true (the default), else vendor data is off. */
+static int node_vendor_data(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
+{
+	const struct cc_node *e;
+
+	if (touch(w) < 0)
+		return -E2BIG;
+	cc->vendor_data_enabled = false;
+	if (n->type != CC_NODE_MAPPING)
+		return 0; /* cloud-init: "invalid vendor_data setting", disabled */
+	e = cc_map_get(n, "enabled");
+	cc->vendor_data_enabled = !e || cloudinit_bool(e) == 1;
+	return 0;
+}
+
 static int read_commands(struct walk *w, const struct cc_node *v, struct cc_command **cmds,
 			 size_t *n)
 {
@@ -1475,6 +1700,50 @@ static int read_manage_etc_hosts(struct walk *w, const struct cc_node *v,
 		return touch(w);
 	}
 	return read_ci_bool(w, v, &cc->manage_etc_hosts);
+}
+
+static void clear_chpasswd(struct cloud_config *cc)
+{
+	passwords_free(cc->chpasswd, cc->n_chpasswd);
+	cc->chpasswd = NULL;
+	cc->n_chpasswd = 0;
+	cc->chpasswd_random = 0;
+}
+
+static int read_password(struct walk *w, const struct cc_node *v, struct cloud_config *cc)
+{
+	secret_free(cc->password);
+	cc->password = NULL;
+	return node_string(w, v, "the value", &cc->password);
+}
+
+static void clear_password(struct cloud_config *cc)
+{
+	secret_free(cc->password);
+	cc->password = NULL;
+}
+
+/* ssh_pwauth: cloud-init's is_true / is_false; anything else (unchanged, null) leaves sshd
+ * alone. */
+static int read_ssh_pwauth(struct walk *w, const struct cc_node *v, struct cloud_config *cc)
+{
+	int b = cloudinit_bool(v);
+
+	if (touch(w) < 0)
+		return -E2BIG;
+	cc->ssh_pwauth = b == 1 ? CC_PWAUTH_YES : b == 0 ? CC_PWAUTH_NO : CC_PWAUTH_UNCHANGED;
+	if (b < 0 && !cc_node_is_null(v) && !cc_scalar_is(v, "unchanged"))
+		return add_problem(w, v, "must be true, false or unchanged (sshd left alone)");
+	return 0;
+}
+
+/* disable_root: get_cfg_option_bool, anything that is not true is false (Vultr sends 0). */
+static int read_disable_root(struct walk *w, const struct cc_node *v, struct cloud_config *cc)
+{
+	if (touch(w) < 0)
+		return -E2BIG;
+	cc->disable_root = cloudinit_bool(v) == 1;
+	return 0;
 }
 
 static void clear_users(struct cloud_config *cc)
@@ -1563,6 +1832,11 @@ static const struct key_def key_defs[_CC_KEY_MAX] = {
 	[CC_MOUNTS] = { "mounts", KEY_READER, 0, node_mounts, clear_mounts },
 	[CC_SSH_DELETEKEYS] = { "ssh_deletekeys", FIELD(KEY_BOOL, ssh_deletekeys) },
 	[CC_SSH_GENKEYTYPES] = { "ssh_genkeytypes", FIELD(KEY_STRV, ssh_genkeytypes) },
+	[CC_VENDOR_DATA] = { "vendor_data", KEY_READER, 0, node_vendor_data, NULL },
+	[CC_CHPASSWD] = { "chpasswd", KEY_READER, 0, node_chpasswd, clear_chpasswd },
+	[CC_PASSWORD] = { "password", KEY_READER, 0, read_password, clear_password },
+	[CC_SSH_PWAUTH] = { "ssh_pwauth", KEY_READER, 0, read_ssh_pwauth, NULL },
+	[CC_DISABLE_ROOT] = { "disable_root", KEY_READER, 0, read_disable_root, NULL },
 	[CC_DISK_SETUP] = { "disk_setup", KEY_NOTED },
 	[CC_FS_SETUP] = { "fs_setup", KEY_NOTED },
 	[CC_TIMEZONE] = { "timezone", KEY_SYSTEM },

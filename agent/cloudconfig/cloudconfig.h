@@ -47,6 +47,11 @@ enum cc_key {
 	CC_MOUNTS,
 	CC_SSH_DELETEKEYS,  /* host keys: read by the host-keys step */
 	CC_SSH_GENKEYTYPES,
+	CC_VENDOR_DATA,     /* {enabled: false}: read by the user-data step (from the user data) */
+	CC_CHPASSWD,
+	CC_PASSWORD,
+	CC_SSH_PWAUTH,
+	CC_DISABLE_ROOT,    /* read by the ssh-keys step */
 	CC_DISK_SETUP, /* recognised, never executed: the storage step owns blank volumes */
 	CC_FS_SETUP,
 	/* the system keys (cc-types.h, read by cc-keys.c) */
@@ -90,6 +95,24 @@ struct cc_file {
 
 /* A bootcmd/runcmd entry is a struct cc_command (cc-types.h). */
 
+/* One password to set. SECRET: PASSWORD is never logged, printed or written but to chpasswd. */
+struct cc_password {
+	char *user;
+	char *password; /* a crypt(3) hash when HASHED, else the plain text */
+	bool hashed;
+};
+
+/* cloud-init's reading of a "$1$", "$2a$", "$2y$", "$5$" or "$6$" crypt hash (its
+ * cc_set_passwords regex): anything else in chpasswd's list form is a plain password. */
+bool cc_password_is_hash(const char *p);
+
+/* ssh_pwauth: true, false, or anything else ("unchanged", null): sshd is left alone. */
+enum cc_pwauth {
+	CC_PWAUTH_UNCHANGED,
+	CC_PWAUTH_YES,
+	CC_PWAUTH_NO,
+};
+
 /* One users entry; IS_DEFAULT for "default" (NAME is then NULL). */
 struct cc_user {
 	char *name;
@@ -100,6 +123,9 @@ struct cc_user {
 	char **sudo; /* sudoers rules, NULL: none */
 	bool lock_passwd;
 	char **ssh_authorized_keys;
+	char *passwd;            /* SECRET: a hash, for a user that does not exist yet */
+	char *hashed_passwd;     /* SECRET */
+	char *plain_text_passwd; /* SECRET */
 };
 
 /* One mounts entry: N_FIELDS (2..6) fstab fields as given, NULL for a YAML null. */
@@ -145,6 +171,14 @@ struct cloud_config {
 	size_t n_mounts;
 	bool ssh_deletekeys;     /* cloud-init's default: true */
 	char **ssh_genkeytypes;  /* "rsa" "ecdsa" "ed25519" (others are the step's to refuse) */
+	bool vendor_data_enabled; /* vendor_data: {enabled: ...}; not a mapping: false */
+	struct cc_password *chpasswd; /* chpasswd: list (either form) and users, in order */
+	size_t n_chpasswd;
+	bool chpasswd_expire;     /* cloud-init's default: true */
+	size_t chpasswd_random;   /* entries asking for RANDOM (not supported: left out) */
+	char *password;           /* SECRET: the default user's password */
+	enum cc_pwauth ssh_pwauth;
+	bool disable_root;
 
 	/* the system keys (cc-types.h) */
 	char *timezone;

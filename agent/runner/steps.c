@@ -3,7 +3,9 @@
  * steps.c (runner): the step table, and nothing else. Order matters: the metadata step fills
  * the context every later step reads; the keys come before anything that reads the user data
  * at length (bootcmd), so whatever the user data holds, the instance can be logged into. The
- * root grows first in the storage stage, before the volumes and the user data need space.
+ * root grows first in the storage stage, before the volumes and the user data need space. The
+ * user-data stage follows cloud-init's order: the cloud-config modules, then the vendor's
+ * scripts, the startup script, the image's script directories, and the user's scripts last.
  */
 #include "base/log.h"
 #include "runner/steps.h"
@@ -13,6 +15,7 @@
 #include "steps/hostname.h"
 #include "steps/metadata.h"
 #include "steps/network.h"
+#include "steps/scripts.h"
 #include "steps/sshkeys.h"
 #include "steps/userdata.h"
 #include "steps/volumes.h"
@@ -33,6 +36,14 @@ static const struct step table[] = {
 	  MSGID_GROW_ROOT },
 	{ "storage", step_storage, STAGE_STORAGE, STEP_STORAGE_LOCK, MSGID_STORAGE },
 	{ "userdata", step_userdata, STAGE_USERDATA, STEP_NEEDS_METADATA, MSGID_USERDATA },
+	{ "vendor-scripts", step_vendor_scripts, STAGE_USERDATA, STEP_NEEDS_METADATA,
+	  MSGID_VENDOR },
+	{ "startup-script", step_startup_script, STAGE_USERDATA, STEP_NEEDS_METADATA,
+	  MSGID_STARTUP },
+	{ "scripts-per-once", step_scripts_per_once, STAGE_USERDATA, 0, MSGID_SCRIPTS },
+	{ "scripts-per-boot", step_scripts_per_boot, STAGE_USERDATA, 0, MSGID_SCRIPTS },
+	{ "scripts-per-instance", step_scripts_per_instance, STAGE_USERDATA, 0, MSGID_SCRIPTS },
+	{ "user-scripts", step_user_scripts, STAGE_USERDATA, STEP_NEEDS_METADATA, MSGID_USERDATA },
 	{ "umount", step_umount, STAGE_SHUTDOWN, STEP_STORAGE_LOCK, MSGID_STORAGE_UNMOUNTED },
 };
 

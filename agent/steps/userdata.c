@@ -4,11 +4,9 @@
  * instance's state directory by the metadata step and never logged; only its kind and size
  * are. It runs once per instance, from the stored copy: a "#!" script through base/script.h
  * (stamped before it starts, so a crash never runs it twice), cloud-config (plain, gzip or
- * MIME) through cloudconfig/cc-apply.h, each module stamped so an interrupted pass resumes, and
- * each top-level key's status put into the report. A format cloud-init runs and vagent does not
- * (#include, #cloud-boothook, #part-handler, ...) fails the step naming it; anything else is
- * stored and reported as not run. A user data that changes after it ran is noted, never run
- * again.
+ * MIME) through cloudconfig/cc-apply.h, each module stamped so an interrupted pass resumes.
+ * Other formats are stored and reported as not handled. A user data that changes after it
+ * ran is noted, never run again.
  */
 #include "base/log.h"
 #include "base/script.h"
@@ -154,23 +152,141 @@ static int userdata_bytes(struct step_context *c, char **ret_buf, const char **r
 	return 1;
 }
 
+/* The vendor data decoded as user data is, its scripts named "vendor-data"; NULL-safe. A
+ * vendor data that is not usable is left out (it must not hold up the user's). */
+static int vendor_doc(struct step_context *c, struct cc_doc *v)
+{
+	const struct metadata *md = c->md;
+	int r;
+
+	*v = (struct cc_doc){ .kind = USERDATA_NONE };
+	if (!md || !md->has_vendor_data)
+		return 0;
+	r = cc_doc_decode(c->cfg, md->vendor_data, md->vendor_data_len, v);
+	if (r < 0)
+		return r;
+	if (v->error) {
+		log_warning("The vendor data of instance '%s' is not usable (%s), ignoring it.",
+			    c->instance_id, v->error_message);
+		cc_doc_done(v);
+		*v = (struct cc_doc){ .kind = USERDATA_NONE };
+		return 0;
+	}
+	for (size_t i = 0; i < v->n_scripts; i++)
+		v->scripts[i].origin = "vendor-data";
+	if (v->kind == USERDATA_SCRIPT) {
+		/* A whole "#!" vendor data: one script (gunzipped when it was gzip). */
+		const char *data = v->plain ? v->plain : md->vendor_data;
+		size_t len = v->plain ? v->plain_len : md->vendor_data_len;
+		char *copy = malloc(len + 1);
+
+		v->scripts = reallocarray(v->scripts, v->n_scripts + 1, sizeof(*v->scripts));
+		if (!copy || !v->scripts) {
+			free(copy);
+			return -ENOMEM;
+		}
+		memcpy(copy, data, len);
+		copy[len] = 0;
+		v->scripts[v->n_scripts++] = (struct cc_script){ .data = copy, .len = len,
+								 .origin = "vendor-data" };
+	} else if (v->kind != USERDATA_CLOUD_CONFIG && v->kind != USERDATA_MIME &&
+		   v->kind != USERDATA_NONE)
+		log_notice("The vendor data of instance '%s' is %s: not handled, ignoring it.",
+			   c->instance_id, userdata_kind_to_string(v->kind));
+	return 0;
+}
+
+/* A "#cloud-config" startup script is cloud-config between the vendor's and the user's. */
+static int startup_doc(struct step_context *c, struct cc_doc *s)
+{
+	const struct metadata *md = c->md;
+
+	*s = (struct cc_doc){ .kind = USERDATA_NONE };
+	if (!md || !md->has_startup_script ||
+	    userdata_detect(md->startup_script, md->startup_script_len) != USERDATA_CLOUD_CONFIG)
+		return 0;
+	return cc_doc_decode(c->cfg, md->startup_script, md->startup_script_len, s);
+}
+
+static size_t kept_keys(const struct cloud_config *base, const struct cloud_config *over)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; base && i < _CC_KEY_MAX; i++)
+		n += (base->has[i] || base->invalid[i]) &&
+		     !(over && (over->has[i] || over->invalid[i]));
+	return n;
+}
+
+/* vendor ⊕ startup-script cloud-config ⊕ user data, into C->userdata_doc. */
+static int merged_doc(struct step_context *c, const char *data, size_t len)
+{
+	_cleanup_(cc_doc_done) struct cc_doc u = {}, v = {}, st = {};
+	struct cc_doc *m = c->userdata_doc;
+	bool vendor_on;
+	int r;
+
+	r = cc_doc_decode(c->cfg, data, len, &u);
+	if (r < 0)
+		return r;
+	if (u.error) {
+		/* The user data may say vendor_data: {enabled: false}; unreadable, it is taken
+		 * as saying so: nothing of the vendor's runs on a guess. */
+		if (c->md && c->md->has_vendor_data)
+			log_warning("The user data of instance '%s' is not usable: the vendor data "
+				    "is not applied either.", c->instance_id);
+		*m = u;
+		u = (struct cc_doc){};
+		return 0;
+	}
+	/* Only the user data decides (vendor data cannot re-enable itself). */
+	vendor_on = !(cc_doc_has_config(&u) && u.cc->has[CC_VENDOR_DATA] &&
+		      !u.cc->vendor_data_enabled);
+	*m = (struct cc_doc){ .kind = USERDATA_NONE };
+	if (vendor_on) {
+		r = vendor_doc(c, &v);
+		if (r >= 0)
+			r = cc_doc_merge(m, &v);
+	} else
+		m->vendor_disabled = c->md && c->md->has_vendor_data;
+	if (r >= 0)
+		r = startup_doc(c, &st);
+	if (r >= 0 && st.error)
+		log_warning("The #cloud-config startup script of instance '%s' is not usable (%s), "
+			    "ignoring it.", c->instance_id, st.error_message);
+	else if (r >= 0)
+		r = cc_doc_merge(m, &st);
+	if (r < 0)
+		return r;
+	m->vendor_keys = vendor_on ? kept_keys(m->cc, u.cc) : 0;
+	r = cc_doc_merge(m, &u);
+	if (r < 0)
+		return r;
+	/* The rest describes the user data itself (what the userdata steps run). */
+	m->kind = u.kind;
+	m->gzip = u.gzip;
+	m->plain = TAKE_PTR(u.plain);
+	m->plain_len = u.plain_len;
+	return 0;
+}
+
 const struct cc_doc *userdata_doc(struct step_context *c)
 {
 	_cleanup_free_ char *stored = NULL;
 	const struct fetched *f = c->fetched;
+	const struct cc_doc *d = c->userdata_doc;
 	const char *data = NULL;
 	size_t len = 0;
 
 	if (c->userdata_doc_ready)
-		return c->userdata_doc && (c->userdata_doc->kind != USERDATA_NONE ||
-					   c->userdata_doc->error) ?
-			       c->userdata_doc :
-			       NULL;
+		return d && (d->kind != USERDATA_NONE || d->error || d->cc || d->n_scripts ||
+			     d->vendor_disabled) ? d : NULL;
 	c->userdata_doc_ready = true;
 	if (!c->instance_id || !c->cfg->userdata_enabled)
 		return NULL;
 	/* The hostname and keys follow this boot's user data; the stored copy when it could not
-	 * be fetched. */
+	 * be fetched. Without either nothing is known (not even whether the user data turns the
+	 * vendor data off): no document. */
 	if (f->user_data_known) {
 		data = f->user_data;
 		len = f->user_data_len;
@@ -180,7 +296,7 @@ const struct cc_doc *userdata_doc(struct step_context *c)
 	else
 		return NULL;
 	c->userdata_doc = calloc(1, sizeof(*c->userdata_doc));
-	if (!c->userdata_doc || cc_doc_decode(c->cfg, data, len, c->userdata_doc) < 0) {
+	if (!c->userdata_doc || merged_doc(c, data, len) < 0) {
 		if (c->userdata_doc)
 			cc_doc_done(c->userdata_doc);
 		free(c->userdata_doc);
@@ -218,35 +334,64 @@ static bool cloud_init_only(enum userdata_kind k)
 	       k == USERDATA_JINJA;
 }
 
-static int apply(struct step_context *c, struct step_outcome *o, const char *data, size_t len,
-		 bool ran_before)
+/* The user data's bytes for a userdata-stage step, or the outcome that ends it (1: go on). */
+static int stage_bytes(struct step_context *c, struct step_outcome *o, char **buf,
+		       const char **data, size_t *len)
 {
-	_cleanup_(cc_doc_done) struct cc_doc own = {};
-	_cleanup_free_ char *m = NULL;
 	const struct fetched *f = c->fetched;
-	enum userdata_kind kind = userdata_detect(data, len);
-	const struct cc_doc *doc = &own;
-	struct cc_host host;
-	bool cc = false;
 	int r;
 
-	if (kind == USERDATA_NONE)
-		return step_set(o, STEP_UNCHANGED, "no user data");
-	if (is_cc_kind(kind)) {
-		/* The same bytes the other steps decoded this run: decode them once. */
-		if (f->user_data_known && f->user_data_len == len &&
-		    memcmp(f->user_data, data, len) == 0 && userdata_doc(c))
-			doc = userdata_doc(c);
-		else {
-			r = cc_doc_decode(c->cfg, data, len, &own);
-			if (r < 0)
-				return step_fail(o, r, "out of memory");
-		}
-		if (doc->gzip && !doc->error)
-			kind = doc->kind; /* what the gzip data is */
-		cc = doc->error || kind == USERDATA_CLOUD_CONFIG || kind == USERDATA_MIME;
+	r = userdata_bytes(c, buf, data, len);
+	if (r < 0)
+		return step_fail(o, r, "cannot read the stored user data: %m");
+	/* The service answered but its user data could not be had (too large, 5xx past the
+	 * deadline): that is this step failing, even when an earlier copy is there to use. */
+	if (f->user_data_error && r == 0)
+		return step_fail(o, -EIO, "user data not fetched (%s), nothing stored",
+				 f->user_data_error);
+	if (r == 0) {
+		r = step_set(o, STEP_SKIPPED, "user data unknown (not fetched), nothing stored");
+		return r < 0 ? r : 0;
 	}
+	return 1;
+}
 
+/* " (vendor data: 3 keys)" and the like, after a cloud-config message. */
+static const char *vendor_note(const struct cc_doc *d, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (d && d->vendor_disabled)
+		snprintf(buf, size, " (vendor data disabled by the user data)");
+	else if (d && d->vendor_keys)
+		snprintf(buf, size, " (%zu from the vendor data)", d->vendor_keys);
+	return buf;
+}
+
+/* The cloud-config modules of the merged document: vendor data ⊕ a #cloud-config startup
+ * script ⊕ the user data (write_files, users, passwords, ssh_pwauth, mounts, packages,
+ * deferred write_files). The scripts are the later steps'. */
+int step_userdata(struct step_context *c, struct step_outcome *o)
+{
+	_cleanup_free_ char *buf = NULL, *m = NULL;
+	const struct fetched *f = c->fetched;
+	const struct cc_doc *doc;
+	struct cc_host host;
+	const char *data = NULL;
+	enum userdata_kind kind;
+	size_t len = 0;
+	char note[64];
+	int r;
+
+	r = stage_bytes(c, o, &buf, &data, &len);
+	if (r <= 0)
+		return r;
+	kind = userdata_detect(data, len);
+	doc = userdata_doc(c);
+	if (doc && doc->gzip && doc->kind != USERDATA_NONE)
+		kind = doc->kind; /* what the gzip data is */
+	if (kind == USERDATA_NONE && !(c->md && c->md->has_vendor_data) &&
+	    !(doc && (doc->cc || doc->n_scripts)))
+		return step_set(o, STEP_UNCHANGED, "no user data");
 	if (cloud_init_only(kind)) {
 		/* Not "stored, not handled": cloud-init would act on it, so the user expects
 		 * something to happen. */
@@ -259,112 +404,113 @@ static int apply(struct step_context *c, struct step_outcome *o, const char *dat
 				 "run, nothing applied", userdata_kind_prefix(kind),
 				 userdata_kind_mime_type(kind));
 	}
-	if (!cc && kind != USERDATA_SCRIPT) {
-		if (!c->dry_run)
-			log_full_id(LOG_WARNING, MSGID_USERDATA,
-				    "User data of instance '%s' is %s (%zu bytes): not a format "
-				    "cloud-init or vagent runs (#cloud-config, #!, MIME), ignoring.",
-				    c->instance_id, userdata_kind_to_string(kind), len);
-		return step_set(o, STEP_SKIPPED, "%s user data (%zu bytes): not #cloud-config, #! "
-				"or MIME, not run", userdata_kind_to_string(kind), len);
-	}
 	if (!c->cfg->userdata_enabled) {
-		if (cc) {
+		if (doc && (doc->error || doc->cc)) {
 			r = cc_doc_report_ignored(doc, c->cfg, "[userdata] run = no", c->report);
 			if (r < 0)
 				return step_fail(o, r, "out of memory");
 		}
 		return step_set(o, STEP_SKIPPED, "%s %s, not run: [userdata] run = no",
-				cc ? "cloud-config" : "script", c->dry_run ? "would be stored" :
-				"stored");
+				kind == USERDATA_NONE ? "no user data" :
+				userdata_kind_to_string(kind), c->dry_run ? "would be stored" : "stored");
 	}
-	if (!cc) {
-		if (c->dry_run)
-			return step_set(o, STEP_CHANGED, "would run the %zu-byte user-data script",
-					len);
-		return run_script(c, o, doc->plain ? doc->plain : data,
-				  doc->plain ? doc->plain_len : len);
+	if (doc && doc->error) {
+		host = userdata_host(c);
+		r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, &host, CC_PHASE_CONFIG,
+				      c->dry_run, c->plan, c->report, &m);
+		return step_fail(o, r < 0 ? r : -EBADMSG, "%s", m ? m : "user data not usable");
 	}
-
-	if (!c->dry_run && !ran_before) {
+	if (!is_cc_kind(kind) && kind != USERDATA_SCRIPT && kind != USERDATA_NONE && !c->dry_run)
+		log_full_id(LOG_WARNING, MSGID_USERDATA,
+			    "User data of instance '%s' is %s (%zu bytes): not a format "
+			    "cloud-init or vagent runs (#cloud-config, #!, MIME), ignoring.",
+			    c->instance_id, userdata_kind_to_string(kind), len);
+	if (!cc_doc_has_config(doc)) {
+		if (!is_cc_kind(kind) && kind != USERDATA_SCRIPT && kind != USERDATA_NONE)
+			return step_set(o, STEP_SKIPPED, "%s user data (%zu bytes): not "
+					"#cloud-config, #! or MIME, not run",
+					userdata_kind_to_string(kind), len);
+		return step_set(o, STEP_SKIPPED, "%s%s", kind == USERDATA_NONE ? "no user data" :
+				"no cloud-config", vendor_note(doc, note, sizeof(note)));
+	}
+	if (state_instance_has(c->root, c->instance_id, CC_STAMP_DONE)) {
+		/* A boot after the pass: the modules cloud-init runs every boot (final_message). */
+		host = userdata_host(c);
+		(void)cc_apply_always(c->root, c->cfg, c->instance_id, doc, &host, c->dry_run,
+				      c->plan);
+		return step_set(o, STEP_UNCHANGED, "cloud-config already applied for this instance");
+	}
+	if (is_cc_kind(kind) && state_instance_has(c->root, c->instance_id, UD_RAN))
+		/* A pass that did not finish (crash, reboot) resumes: its modules are stamped. */
+		log_notice("The cloud-config pass of instance '%s' did not finish; resuming.",
+			   c->instance_id);
+	else if (is_cc_kind(kind) && !c->dry_run) {
 		r = state_instance_write(c->root, c->instance_id, UD_RAN, "", 0);
 		if (r < 0)
 			return step_fail(o, r, "cannot write the user-data stamp: %m");
 	}
 	host = userdata_host(c);
-	r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, &host, c->dry_run, c->plan,
-			      c->report, &m);
+	r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, &host, CC_PHASE_CONFIG,
+			      c->dry_run, c->plan, c->report, &m);
+	vendor_note(doc, note, sizeof(note));
 	if (r < 0)
-		return step_fail(o, r, "%s", m ? m : "cloud-config failed");
-	return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, "%s", m ? m : "cloud-config");
+		return step_fail(o, r, "%s%s", m ? m : "cloud-config failed", note);
+	if (f->user_data_error)
+		return step_fail(o, -EIO, "user data not fetched (%s); %s", f->user_data_error,
+				 m ? m : "");
+	return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, "%s%s", m ? m : "cloud-config",
+			note);
 }
 
-/* A boot after the pass: the modules cloud-init runs every boot (final_message). */
-static void every_boot(struct step_context *c, const char *data, size_t len)
+/* The user's scripts, after the vendor's, the startup script and the script directories: the
+ * shell-script parts of a MIME user data, runcmd, or the whole "#!" user data, each once per
+ * instance (cloud-init's scripts_user). */
+int step_user_scripts(struct step_context *c, struct step_outcome *o)
 {
-	_cleanup_(cc_doc_done) struct cc_doc own = {};
-	const struct fetched *f = c->fetched;
-	const struct cc_doc *doc = &own;
-	struct cc_host host = userdata_host(c);
-
-	if (!c->cfg->userdata_enabled)
-		return;
-	if (f->user_data_known && f->user_data_len == len && memcmp(f->user_data, data, len) == 0 &&
-	    userdata_doc(c))
-		doc = userdata_doc(c);
-	else if (cc_doc_decode(c->cfg, data, len, &own) < 0)
-		return;
-	if (cc_doc_has_config(doc))
-		(void)cc_apply_always(c->root, c->cfg, c->instance_id, doc, &host, c->dry_run,
-				      c->plan);
-}
-
-int step_userdata(struct step_context *c, struct step_outcome *o)
-{
-	_cleanup_free_ char *buf = NULL, *prev_exit = NULL;
-	const struct fetched *f = c->fetched;
+	_cleanup_free_ char *buf = NULL, *m = NULL, *prev_exit = NULL;
+	const struct cc_doc *doc;
+	struct cc_host host;
 	const char *data = NULL;
+	enum userdata_kind kind;
 	size_t len = 0;
-	bool ran_before;
 	int r;
 
-	r = userdata_bytes(c, &buf, &data, &len);
-	if (r < 0)
-		return step_fail(o, r, "cannot read the stored user data: %m");
-	/* The service answered but its user data could not be had (too large, 5xx past the
-	 * deadline): that is this step failing, even when an earlier copy is there to use. */
-	if (f->user_data_error && r == 0)
-		return step_fail(o, -EIO, "user data not fetched (%s), nothing stored",
-				 f->user_data_error);
-	if (r == 0)
-		return step_set(o, STEP_SKIPPED, "user data unknown (not fetched), nothing stored");
+	r = stage_bytes(c, o, &buf, &data, &len);
+	if (r <= 0)
+		return r;
+	if (!c->cfg->userdata_enabled)
+		return step_set(o, STEP_SKIPPED, "not run: [userdata] run = no");
+	kind = userdata_detect(data, len);
+	doc = userdata_doc(c);
+	if (doc && doc->error)
+		return step_set(o, STEP_SKIPPED, "user data not usable (see the userdata step)");
+	if (doc && doc->gzip && doc->kind != USERDATA_NONE)
+		kind = doc->kind; /* what the gzip data is: a compressed "#!" script runs */
 
-	ran_before = state_instance_has(c->root, c->instance_id, UD_RAN);
-	if (ran_before) {
-		enum userdata_kind kind = userdata_detect(data, len);
+	if (kind == USERDATA_SCRIPT) {
+		const char *script = doc && doc->plain ? doc->plain : data;
+		size_t script_len = doc && doc->plain ? doc->plain_len : len;
 
-		if (!is_cc_kind(kind)) {
+		if (state_instance_has(c->root, c->instance_id, UD_RAN)) {
 			if (state_instance_read(c->root, c->instance_id, UD_EXIT, 64, &prev_exit,
 						NULL) >= 0)
 				prev_exit[strcspn(prev_exit, "\n")] = 0;
-			r = step_set(o, STEP_UNCHANGED, "script already ran for this instance (exit "
-				     "status %s)", prev_exit ? prev_exit : "unknown");
-		} else if (state_instance_has(c->root, c->instance_id, CC_STAMP_DONE)) {
-			every_boot(c, data, len);
-			r = step_set(o, STEP_UNCHANGED, "cloud-config already applied for this "
-				     "instance");
+			return step_set(o, STEP_UNCHANGED, "script already ran for this instance "
+					"(exit status %s)", prev_exit ? prev_exit : "unknown");
 		}
-		else {
-			/* A pass that did not finish (crash, reboot) resumes from the stored copy. */
-			log_notice("The cloud-config pass of instance '%s' did not finish; resuming.",
-				   c->instance_id);
-			r = apply(c, o, data, len, true);
-		}
-	} else
-		r = apply(c, o, data, len, false);
-
-	if (r >= 0 && f->user_data_error)
-		return step_fail(o, -EIO, "user data not fetched (%s); %s", f->user_data_error,
-				 o->message ? o->message : "");
-	return r;
+		if (c->dry_run)
+			return step_set(o, STEP_CHANGED, "would run the %zu-byte user-data script",
+					script_len);
+		return run_script(c, o, script, script_len);
+	}
+	if (!doc || (!cc_doc_has_config(doc) && doc->n_scripts == 0))
+		return step_set(o, STEP_SKIPPED, "%s", kind == USERDATA_NONE ? "no user data" :
+				"no user-data scripts and no runcmd");
+	host = userdata_host(c);
+	r = cc_apply_instance(c->root, c->cfg, c->instance_id, doc, &host, CC_PHASE_USER_SCRIPTS,
+			      c->dry_run, c->plan, c->report, &m);
+	if (r < 0)
+		return step_fail(o, r, "%s", m ? m : "user-data scripts failed");
+	return step_set(o, r > 0 ? STEP_CHANGED : m && startswith(m, "no ") ? STEP_SKIPPED :
+			STEP_UNCHANGED, "%s", m ? m : "");
 }

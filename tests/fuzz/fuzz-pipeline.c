@@ -99,19 +99,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(strv_length(keys) <= CC_MAX_ENTRIES);
 
 	if (d.kind == USERDATA_CLOUD_CONFIG || d.kind == USERDATA_MIME) {
-		struct boot_report report = {};
+		/* The three phases the user-data stage's steps run, in their order. */
+		static const enum cc_phase phases[] = { CC_PHASE_CONFIG, CC_PHASE_VENDOR_SCRIPTS,
+							CC_PHASE_USER_SCRIPTS };
 
-		r = cc_apply_instance(root, &cfg, "i-fuzz", &d, NULL, true, devnull, &report,
-				      &message);
-		FUZZ_ASSERT(r >= -4095 && r <= 1);
-		/* one status per top-level key (and merge_how), each a known status */
-		if (cc_doc_has_config(&d))
-			FUZZ_ASSERT(report.n_keys == d.cc->n_top + !!(d.merge_how || d.merge_error));
-		for (size_t i = 0; i < report.n_keys; i++)
-			FUZZ_ASSERT(report.keys[i].key && key_status_to_string(report.keys[i].status));
-		boot_report_done(&report);
-		free(message);
-		check_untouched();
+		for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+			struct boot_report report = {};
+
+			message = NULL;
+			r = cc_apply_instance(root, &cfg, "i-fuzz", &d, NULL, phases[i], true,
+					      devnull, &report, &message);
+			FUZZ_ASSERT(r >= -4095 && r <= 1);
+			/* the config phase: one status per top-level key (and merge_how) */
+			if (phases[i] == CC_PHASE_CONFIG && cc_doc_has_config(&d))
+				FUZZ_ASSERT(report.n_keys ==
+					    d.cc->n_top + !!(d.merge_how || d.merge_error));
+			for (size_t j = 0; j < report.n_keys; j++)
+				FUZZ_ASSERT(report.keys[j].key &&
+					    key_status_to_string(report.keys[j].status));
+			boot_report_done(&report);
+			free(message);
+			check_untouched();
+		}
 	}
 	cc_doc_done(&d);
 	return 0;
