@@ -617,6 +617,20 @@ class VMTest:
              f"{ctx}: cloud-config write_files made /etc/agent/role", b.file("cc-role"))
         t.ok(b.file("cc-runcmd").strip() == "provisioned",
              f"{ctx}: cloud-config runcmd ran", b.file("cc-runcmd"))
+        # Vendor data (issue 14): the panel's root hash is root's, ssh_pwauth 1 took effect in
+        # the running sshd; the startup script ran once, for this instance.
+        m = re.search(r"^  - root:(\S+)$", doc["vendor-data"], re.M)
+        want = hashlib.sha256(m.group(1).encode()).hexdigest() if m else "?"
+        t.ok(b.file("root-hash-sha256").strip() == want,
+             f"{ctx}: root's hash in /etc/shadow is the vendor data's (compared as sha256)",
+             f"{b.file('root-hash-sha256').strip()} vs {want}")
+        t.ok(b.file("sshd-pwauth").strip().lower() == "passwordauthentication yes" and
+             "PasswordAuthentication yes" in b.file("sshd-dropin"),
+             f"{ctx}: vendor ssh_pwauth: 1 is in sshd's effective config",
+             f"{b.file('sshd-pwauth')!r}\n{b.file('sshd-dropin')!r}")
+        self.startup_lines = b.file("startup").splitlines()
+        t.ok(self.startup_lines == [f"startup {doc['instance-v2-id']}"],
+             f"{ctx}: the startup script ran once", b.file("startup"))
         leaks = [l for f in ("journal", "status.json", "run-status.json")
                  for l in b.file(f).splitlines() if "VMSECRET" in l]
         t.ok(b.file("journal") and not leaks,
@@ -672,6 +686,8 @@ class VMTest:
                  f"first boot {self.uuids.get(key)}, now {uuid}")
         self.host_keys(b, ctx, expect=self.fps)
         self.waited(b, ctx, 0)
+        t.ok(b.file("startup").splitlines() == getattr(self, "startup_lines", None),
+             f"{ctx}: the startup script did not run again", b.file("startup"))
         hot_name = b.serials().get(SERIAL["hot"], "?")
         other = [l for l in self.mkfs_lines(b.file("journal")) if f"/dev/{hot_name}" not in l]
         t.ok(not other, f"{ctx}: vagent formatted nothing at boot", "\n".join(other))
