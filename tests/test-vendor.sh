@@ -1,9 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The request headers ([metadata] header) through the real binary and the mock metadata
-# service, in scratch --roots: the default Metadata-Token, repeated and removed headers, names
-# vagent sets itself refused. (Vendor data, passwords, the startup script and the script
-# directories come with their own commit.)
+# An instance born from an image, through the real binary, the real chpasswd/passwd and the mock
+# metadata service, in scratch --roots: the request headers ([metadata] header); vendor data
+# (Vultr's root hash into etc/shadow, ssh_pwauth, the user's cloud-config winning key by key,
+# vendor_data: {enabled: false}, MIME and "#!" vendor data, its scripts once and before the
+# user's); chpasswd's forms and the users' passwords; the startup script (once, with bash, never
+# the placeholder, a #cloud-config one merged between vendor and user); the script directories
+# per-once, per-boot and per-instance with their frequencies and order; no hash or password in
+# any output.
 . "$(dirname "$0")/lib.sh"
 need_root "chpasswd -R and passwd -R chroot into the scratch root"
 command -v chpasswd >/dev/null || skip_all "chpasswd (passwd) is not installed"
