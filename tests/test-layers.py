@@ -9,7 +9,8 @@
 #     middle subsystems do not include each other.
 import os
 import re
-import sys
+
+from tap import done, ok
 
 top = os.environ.get("top_srcdir") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 agent = os.path.join(top, "agent")
@@ -26,18 +27,6 @@ LIBRARIES = {
 LAYER = {"base": 0, "metadata": 1, "cloudconfig": 1, "storage": 1, "steps": 2, "runner": 3,
          "cli": 4, "": 5}
 
-n = 0
-failed = 0
-
-
-def ok(cond, text, detail=()):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, text))
-    if not cond:
-        failed += 1
-        for d in detail:
-            print("# " + d)
 
 
 files = []
@@ -112,5 +101,4 @@ for f in files:
             bad.append("%s includes %s (%s may not use %s)" % (f, h, d or "main", hd))
 ok(not bad, "every directory uses only its own layer and the layers below", bad)
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()

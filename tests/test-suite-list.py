@@ -9,7 +9,8 @@
 #  3. every tests/test-*.c has a unit test of its name listed.
 import os
 import re
-import sys
+
+from tap import done, ok
 
 top = os.environ.get("top_srcdir") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 with open(os.path.join(top, "Makefile.am"), encoding="utf-8") as f:
@@ -22,18 +23,6 @@ def listed(var):
 
 
 tests = listed("unit_tests") + listed("integration_tests")
-n = 0
-failed = 0
-
-
-def ok(cond, text, detail=()):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, text))
-    if not cond:
-        failed += 1
-        for d in detail:
-            print("# " + d)
 
 
 logs = {}
@@ -52,5 +41,4 @@ units = sorted("tests/" + f[:-2] for f in os.listdir(os.path.join(top, "tests"))
 missing = [t for t in units if t not in tests]
 ok(not missing, "every tests/test-*.c is a unit test of the suite (%d)" % len(units), missing)
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()
