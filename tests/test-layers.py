@@ -2,7 +2,12 @@
 # SPDX-License-Identifier: MIT
 # test-layers.py: the architecture rules of agent/ (doc/architecture.md), checked on the
 # sources, as TAP:
-#  1. each external library is included by exactly one .c file (and by no header);
+#  1. each external library is included by exactly one .c file (and by no header); a library
+#     that is loaded at run time (dlopen, so the units that never use it never map it) is no
+#     exception: its one includer keeps the table of function pointers, typed from the
+#     library's own header, and resolves it through base/dlopen.c, the only caller of
+#     dlopen(3)/dlsym(3) (1b). The journal and sd_notify protocols (base/journal.c) use no
+#     library at all;
 #  2. the module include graph (a module is x.c + x.h) has no cycle;
 #  3. a directory only includes headers of its own layer or of the layers below it:
 #     base < metadata, cloudconfig, storage < steps < runner < cli < main.c, and the three
@@ -48,6 +53,12 @@ for lib, pat in LIBRARIES.items():
     users = sorted(f for f in files if any(pat.search(h) for h in system[f]))
     ok(len(users) == 1 and users[0].endswith(".c"),
        "%s is included by exactly one .c file (%s)" % (lib, ", ".join(users) or "none"), users)
+
+# 1b. dlopen(3) and dlsym(3) are called by base/dlopen.c only: the one includer of <dlfcn.h>
+dl_users = sorted(f for f in files if "dlfcn.h" in system[f])
+ok(dl_users == ["base/dlopen.c"],
+   "<dlfcn.h> (dlopen, dlsym) is included by base/dlopen.c only (%s)" % ", ".join(dl_users),
+   dl_users)
 
 # 2. no cycle between modules
 def module(path):

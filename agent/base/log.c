@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * log.c: the only libsystemd user. Messages go to the journal with PRIORITY, MESSAGE_ID and
- * CODE_* fields when stderr is connected to journald (JOURNAL_STREAM matches), otherwise to
- * stderr as "vagent: message" (with a "<N>" priority prefix when stderr is not a terminal but
- * a service log). One call, one line. Callers never pass secrets; this file cannot check that,
- * so every format string in the tree is reviewed for it (tests grep the output for markers).
+ * log.c: messages go to the journal with PRIORITY, MESSAGE_ID and CODE_* fields when stderr is
+ * connected to journald (JOURNAL_STREAM matches; sent by base/systemd.c, and printed to stderr
+ * when that fails), otherwise to stderr as "vagent: message". One call, one line. Callers
+ * never pass secrets; this file cannot check that, so every format string in the tree is
+ * reviewed for it (tests grep the output for markers).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 
 #include "base/log.h"
+#include "base/journal.h"
 #include "base/util.h"
 
 static int max_level = LOG_NOTICE;
@@ -42,27 +41,39 @@ void log_setup(void)
 static void emit(int level, const char *message_id, const char *file, int line, const char *step,
 		 const char *result, const char *raw)
 {
-	char buf[2048 * 4 + 1], lbuf[32];
+	char buf[2048 * 4 + 1], pbuf[16], lbuf[32], fbuf[256], idbuf[64], sbuf[96], rbuf[64];
+	char mbuf[sizeof(buf) + 8];
+	const char *fields[8];
+	size_t n = 0;
 
 	/* One event, one line, no terminal or journal escape sequences from input. */
 	escape_controls(raw, buf, sizeof(buf));
 	if (to_journal) {
+		snprintf(mbuf, sizeof(mbuf), "MESSAGE=%s", buf);
+		snprintf(pbuf, sizeof(pbuf), "PRIORITY=%d", level);
+		snprintf(fbuf, sizeof(fbuf), "CODE_FILE=%s", file);
 		snprintf(lbuf, sizeof(lbuf), "CODE_LINE=%d", line);
-		if (step)
-			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", level, "MESSAGE_ID=%s",
-					message_id ? message_id : MSGID_STEP, "VAGENT_STEP=%s", step,
-					"VAGENT_RESULT=%s", result, "CODE_FILE=%s", file, lbuf,
-					"SYSLOG_IDENTIFIER=vagent", NULL);
-		else if (message_id)
-			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", level,
-					"MESSAGE_ID=%s", message_id, "CODE_FILE=%s", file, lbuf,
-					"SYSLOG_IDENTIFIER=vagent", NULL);
-		else
-			sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", level, "CODE_FILE=%s",
-					file, lbuf, "SYSLOG_IDENTIFIER=vagent", NULL);
-	} else if (level <= max_level) {
-		fprintf(stderr, "vagent: %s\n", buf);
+		fields[n++] = mbuf;
+		fields[n++] = pbuf;
+		if (step || message_id) {
+			snprintf(idbuf, sizeof(idbuf), "MESSAGE_ID=%s",
+				 message_id ? message_id : MSGID_STEP);
+			fields[n++] = idbuf;
+		}
+		if (step) {
+			snprintf(sbuf, sizeof(sbuf), "VAGENT_STEP=%s", step);
+			snprintf(rbuf, sizeof(rbuf), "VAGENT_RESULT=%s", result);
+			fields[n++] = sbuf;
+			fields[n++] = rbuf;
+		}
+		fields[n++] = fbuf;
+		fields[n++] = lbuf;
+		fields[n++] = "SYSLOG_IDENTIFIER=vagent";
+		if (journal_send(fields, n) >= 0)
+			return;
 	}
+	if (level <= max_level || to_journal)
+		fprintf(stderr, "vagent: %s\n", buf);
 }
 
 static bool wanted(int level)
@@ -110,14 +121,14 @@ void notify_status(const char *format, ...)
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return;
+	memcpy(buf, "STATUS=", 7);
 	va_start(ap, format);
-	vsnprintf(buf, sizeof(buf), format, ap);
+	vsnprintf(buf + 7, sizeof(buf) - 7, format, ap);
 	va_end(ap);
-	sd_notifyf(0, "STATUS=%s", buf);
+	(void)notify_send(buf);
 }
 
 void notify_ready(void)
 {
-	if (getenv("NOTIFY_SOCKET"))
-		sd_notify(0, "READY=1");
+	(void)notify_send("READY=1");
 }
