@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mount.c: mount(2) and umount(2) for vagent's volumes, plus what they need to read: the
- * mount table (/proc/self/mountinfo) and, when an unmount is refused as busy, every process's
- * cwd, root, exe, open files and memory maps (/proc/PID/...) to name the holders. The mount
- * point directory is created and opened inside --root without following symlinks, and the
- * mount goes onto that opened directory (/proc/self/fd/N), so nothing can redirect it.
- * Unmounting is never lazy or forced: a busy volume stays mounted and the caller is told why.
+ * mount.c: mounting and unmounting vagent's volumes, plus what that needs to read: the mount
+ * table (/proc/self/mountinfo) and, when an unmount is refused as busy, every process's cwd,
+ * root, exe, open files and memory maps (/proc/PID/...) to name the holders. On a system run
+ * by systemd a volume is mounted by systemd itself, as a transient mount unit ordered before
+ * vagent-storage.service (so at shutdown it is unmounted after `vagent umount` had its turn;
+ * no daemon-reload is needed for that), from the filesystem's /dev/disk/by-uuid link once
+ * udev has made it (the event is waited for with inotify, bounded; no settle). Without
+ * systemd (and always under --root) it is mount(2) onto the mount point opened inside --root
+ * without following symlinks (/proc/self/fd/N), so nothing can redirect it. Unmounting is
+ * umount(2), never lazy or forced: a busy volume stays mounted and the caller is told why.
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -18,7 +25,7 @@
 #include "base/log.h"
 #include "base/mountinfo.h"
 #include "storage/mount.h"
-#include "base/process.h"
+#include "base/systemd.h"
 #include "base/util.h"
 
 #define MAX_HOLDERS_NAMED 8
@@ -124,12 +131,131 @@ int mount_path(const char *root, const char *mountpoint, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-int mount_volume(const char *root, const char *partition, const char *mountpoint,
-		 enum fs_type fs)
+/* Whether PATH is the block device DEV (a udev link resolving to it, or the node). */
+static bool is_device(const char *path, dev_t dev)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == dev;
+}
+
+/* Ask udev to process PARTITION again ("change", as `udevadm trigger` does). */
+static void udev_trigger_change(const char *partition)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *name = strrchr(partition, '/');
+
+	if (asprintf(&p, "/sys/class/block/%s/uevent", name ? name + 1 : partition) < 0)
+		return;
+	fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || write(fd, "change", 6) != 6)
+		log_debug_errno(errno, "Cannot write '%s' (%m), ignoring.", p);
+}
+
+/*
+ * Wait until LINK resolves to DEV: inotify on the deepest existing directory of /dev,
+ * /dev/disk, /dev/disk/by-uuid (udev makes the link with a rename or a symlink), each event
+ * checked by stat(); at most TIMEOUT_USEC. 0 found, -ETIMEDOUT, <0.
+ */
+static int wait_link(const char *link, dev_t dev, uint64_t timeout_usec)
+{
+	static const char *const dirs[] = { "/dev/disk/by-uuid", "/dev/disk", "/dev" };
+	uint64_t deadline = now_usec() + timeout_usec;
+	_cleanup_close_ int fd = -1;
+	int watched = (int)ARRAY_SIZE(dirs); /* index of the deepest directory watched */
+
+	if (is_device(link, dev))
+		return 0;
+	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (fd < 0)
+		return negative_errno();
+	for (;;) {
+		char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint64_t now;
+		int r;
+
+		for (int i = 0; i < watched; i++)
+			if (inotify_add_watch(fd, dirs[i], IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) >= 0) {
+				watched = i;
+				break;
+			}
+		/* After the watch, so a link made meanwhile is not missed. */
+		if (is_device(link, dev))
+			return 0;
+		now = now_usec();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, (int)((deadline - now + 999) / 1000));
+		if (r < 0 && errno != EINTR)
+			return negative_errno();
+		while (read(fd, ev, sizeof(ev)) > 0)
+			;
+	}
+}
+
+int mount_wait_source(const char *root, const char *partition, const char *uuid,
+		      uint64_t timeout_usec, char **ret_what)
+{
+	_cleanup_free_ char *link = NULL;
+	uint64_t t0 = now_usec();
+	struct stat st;
+	int r;
+
+	*ret_what = NULL;
+	if (stat(partition, &st) < 0)
+		return log_error_errno(errno, "'%s' is missing: %m", partition);
+	if (!S_ISBLK(st.st_mode))
+		return log_error_errno(-ENOTBLK, "'%s' is not a block device", partition);
+	/* Only the host's udev makes links, and only when it runs (/run/udev/control). */
+	if (!root_is_host(root) || !uuid || access("/run/udev/control", F_OK) < 0)
+		goto node;
+	if (asprintf(&link, "/dev/disk/by-uuid/%s", uuid) < 0)
+		return -ENOMEM;
+	if (!is_device(link, st.st_rdev))
+		udev_trigger_change(partition);
+	r = wait_link(link, st.st_rdev, timeout_usec);
+	if (r == 0) {
+		log_debug("'%s' leads to '%s' after %" PRIu64 " ms", link, partition,
+			  (now_usec() - t0) / 1000);
+		*ret_what = TAKE_PTR(link);
+		return 0;
+	}
+	log_warning_errno(r, "udev made no '%s' for '%s' within %" PRIu64 " s (%m), mounting "
+			     "the partition node, ignoring.",
+			  link, partition, timeout_usec / 1000000);
+node:
+	*ret_what = strdup(partition);
+	return *ret_what ? 0 : -ENOMEM;
+}
+
+static int mount_with_systemd(const char *what, const char *path, enum fs_type fs,
+			      const char *volume_id)
+{
+	_cleanup_free_ char *options = NULL, *description = NULL;
+
+	if (asprintf(&options, "nofail,X-vagent.volume=%s", volume_id) < 0 ||
+	    asprintf(&description, "vagent volume %s", volume_id) < 0)
+		return -ENOMEM;
+	return systemd_mount_transient(&(struct transient_mount){
+		.what = what,
+		.where = path,
+		.type = fs_type_to_string(fs),
+		.options = options,
+		.description = description,
+		.before = "vagent-storage.service",
+		.timeout_usec = 15ULL * 1000000ULL,
+	});
+}
+
+int mount_volume(const char *root, const char *what, const char *partition,
+		 const char *mountpoint, enum fs_type fs, const char *volume_id)
 {
 	_cleanup_(mount_info_done) struct mount_info here = {}, elsewhere = {};
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int dfd = -1;
+	const char *how = "mount(2)";
 	char fdpath[64];
 	struct stat st;
 	int r;
@@ -163,11 +289,32 @@ int mount_volume(const char *root, const char *partition, const char *mountpoint
 		return log_error_errno(-EBUSY, "'%s' is already mounted at '%s', refusing",
 				       partition, elsewhere.path);
 
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dfd);
-	if (mount(partition, fdpath, fs_type_to_string(fs), 0, NULL) < 0)
-		return log_error_errno(errno, "Failed to mount '%s' at '%s': %m", partition, path);
-	log_full_id(LOG_NOTICE, MSGID_STORAGE, "Mounted '%s' (%s) at '%s'", partition,
-		    fs_type_to_string(fs), path);
+	/* systemd mounts it when it runs this system; the unit's name is the path's, and the
+	 * path was just made sure of (a directory, no symlink on the way, nothing mounted). */
+	r = -ENOTCONN;
+	if (root_is_host(root) && systemd_booted())
+		r = mount_with_systemd(what ? what : partition, path, fs, volume_id);
+	if (r > 0) {
+		mount_info_done(&here);
+		r = mount_find(path, &here);
+		if (r < 0)
+			return r;
+		if (r == 0 || here.dev != st.st_rdev)
+			return log_error_errno(-EIO, "systemd reports '%s' mounted, but '%s' is not "
+						     "mounted there",
+					       path, partition);
+		how = "systemd";
+	} else if (r == -ENOTCONN || r == -EEXIST) {
+		/* No systemd to ask, or a unit of that name from /etc/fstab: mount(2) (systemd
+		 * files the mount under that unit, with that unit's ordering). */
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", dfd);
+		if (mount(partition, fdpath, fs_type_to_string(fs), 0, NULL) < 0)
+			return log_error_errno(errno, "Failed to mount '%s' at '%s': %m", partition,
+					       path);
+	} else
+		return r;
+	log_full_id(LOG_NOTICE, MSGID_STORAGE, "Mounted '%s' (%s) at '%s' (%s)", partition,
+		    fs_type_to_string(fs), path, how);
 	return 1;
 }
 
@@ -337,26 +484,4 @@ int device_safe_to_detach(const char *disk, char **ret_why)
 	}
 	close(fd);
 	return 1;
-}
-
-void mount_reload_systemd(void)
-{
-	char *argv[] = { "systemctl", "daemon-reload", NULL };
-	struct spawn_options o = { .timeout_usec = 60ULL * 1000000ULL, .log_fd = -1 };
-	int r, status = 0;
-
-	if (access("/run/systemd/system", F_OK) < 0)
-		return;
-	r = spawn_run(argv, &o, &status);
-	if (r < 0 || status != 0)
-		log_warning("'systemctl daemon-reload' after the fstab change failed (%s), ignoring.",
-			    r < 0 ? strerror(-r) : "non-zero exit");
-}
-
-void udev_wait_idle(uint64_t timeout_usec)
-{
-	uint64_t deadline = now_usec() + timeout_usec;
-
-	while (access("/run/udev/queue", F_OK) == 0 && now_usec() < deadline)
-		(void)usleep(20000);
 }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mount.h: mounting vagent's volumes with mount(2) and unmounting them cleanly: plain
- * umount(2) only (never lazy, never forced); when the kernel says busy, the processes holding
- * the mount are named. Also the "safe to detach" check done after an unmount.
+ * mount.h: mounting vagent's volumes (through systemd, as transient mount units, when systemd
+ * runs the system; else mount(2)) and unmounting them cleanly: plain umount(2) only (never
+ * lazy, never forced); when the kernel says busy, the processes holding the mount are named.
+ * Also the "safe to detach" check done after an unmount.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/config.h"
@@ -34,12 +36,27 @@ int mount_find_device(dev_t dev, struct mount_info *ret);
 int mount_path(const char *root, const char *mountpoint, char **ret);
 
 /*
- * Mount PARTITION (filesystem FS) at MOUNTPOINT inside ROOT, creating the directory (0755, no
- * symlink followed anywhere below ROOT). 0 when PARTITION is already mounted there, 1 mounted,
- * -EBUSY when something else is mounted there or PARTITION is mounted elsewhere.
+ * What systemd should mount for PARTITION, whose filesystem has UUID: on the host with udev
+ * running, /dev/disk/by-uuid/UUID (what the fstab line names) once it leads to PARTITION,
+ * waited for with inotify after asking udev for a "change" event of PARTITION, at most
+ * TIMEOUT_USEC (then the node, with a warning); else PARTITION itself. Call it while the disk
+ * is not locked: udev must be free to process the partition. 0 and *RET_WHAT, <0 when
+ * PARTITION is not a block device.
  */
-int mount_volume(const char *root, const char *partition, const char *mountpoint,
-		 enum fs_type fs);
+int mount_wait_source(const char *root, const char *partition, const char *uuid,
+		      uint64_t timeout_usec, char **ret_what);
+
+/*
+ * Mount PARTITION (filesystem FS, vagent's volume VOLUME_ID) at MOUNTPOINT inside ROOT,
+ * creating the directory (0755, no symlink followed anywhere below ROOT). On the host under
+ * systemd: the transient unit <mount point>.mount (What=WHAT, nofail, Before=
+ * vagent-storage.service), or mount(2) when systemd already has a unit of that name (one
+ * made from /etc/fstab) or cannot be reached; mount(2) under --root or without systemd.
+ * 0 when PARTITION is already mounted there, 1 mounted, -EBUSY when something else is mounted
+ * there or PARTITION is mounted elsewhere.
+ */
+int mount_volume(const char *root, const char *what, const char *partition,
+		 const char *mountpoint, enum fs_type fs, const char *volume_id);
 
 /*
  * sync(), then umount2(PATH, UMOUNT_NOFOLLOW) (PATH canonical, absolute). 1 unmounted, 0 when
@@ -53,12 +70,3 @@ int umount_volume(const char *path, char **ret_message);
  * or held, and an O_EXCL open succeeds. 1 safe, 0 not safe (*RET_WHY says why), <0 error.
  */
 int device_safe_to_detach(const char *disk, char **ret_why);
-
-/* After vagent changed /etc/fstab on the running system: `systemctl daemon-reload`, so the
- * mount units systemd makes of the new lines (and their shutdown ordering) exist now, not at
- * the next boot. A no-op without a running systemd. Failure is logged, never fatal. */
-void mount_reload_systemd(void);
-
-/* Wait (at most TIMEOUT_USEC) until udev has no events queued (/run/udev/queue is gone), like
- * `udevadm settle` without running it. A no-op without udev. */
-void udev_wait_idle(uint64_t timeout_usec);

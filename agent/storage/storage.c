@@ -32,7 +32,6 @@ struct storage_ctx {
 	const char *root;
 	const struct config *cfg;
 	bool dry_run;
-	bool fstab_changed;
 };
 
 void storage_reports_free(struct volume_report *r, size_t n)
@@ -200,7 +199,8 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
-	_cleanup_free_ char *label = NULL, *uuid = NULL, *line = NULL, *mp = NULL, *abs = NULL;
+	_cleanup_free_ char *label = NULL, *uuid = NULL, *line = NULL, *mp = NULL, *abs = NULL,
+			    *what = NULL;
 	_cleanup_close_ int lock = -1;
 	enum fs_type fs = c->cfg->fs_type;
 	uint64_t part_before = 0, part_after = 0;
@@ -241,11 +241,19 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	if (r < 0)
 		return r;
 
+	/* What systemd will mount: the filesystem's by-uuid link, once udev has made it. Before
+	 * the lock below, which keeps udev off the disk. */
+	r = mount_wait_source(c->root, part, uuid, 10ULL * 1000000ULL, &what);
+	if (r < 0)
+		return r;
+
 	/*
 	 * From the rename until the volume is mounted, hold the disk's BSD lock (not O_EXCL: the
 	 * mount must claim the partition). udev reacts to the table write by making the kernel
 	 * re-read it unless the disk is locked; a re-read removes and re-adds the partition, and
-	 * systemd unmounts a mount whose device it saw go away, even after we mounted it.
+	 * systemd unmounts a mount whose device it saw go away, even after we mounted it. Once
+	 * mounted, the kernel refuses a re-read (the partition is open): the lock ends with this
+	 * function, and udev then handles what the rename changed. Nothing here waits for udev.
 	 */
 	lock = open(disk, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (lock < 0)
@@ -277,16 +285,13 @@ static int finish_volume(struct storage_ctx *c, const char *disk, const char *pa
 	r = fstab_update(c->root, id, line);
 	if (r < 0)
 		return r;
-	c->fstab_changed |= r > 0;
 	fault_point("after-fstab");
 
-	/* Let udev finish what our writes (mkfs, the table) started before the mount appears. */
-	if (root_is_host(c->root))
-		udev_wait_idle(5ULL * 1000000ULL);
+	/* The node is there (mount_wait_source saw it); a commit that re-added it is waited for. */
 	r = wait_for_path(part, 10ULL * 1000000ULL);
 	if (r < 0)
 		return log_error_errno(r, "'%s' is missing after the partition rename", part);
-	mounted = mount_volume(c->root, part, mp, fs);
+	mounted = mount_volume(c->root, what, part, mp, fs, id);
 	if (mounted < 0 || !own)
 		return mounted;
 	lock = safe_close(lock);
@@ -478,7 +483,6 @@ static int recognise_mounted_own(struct storage_ctx *c, const char *disk,
 	r = fstab_update(c->root, id, line);
 	if (r < 0)
 		return r;
-	c->fstab_changed |= r > 0;
 	v->changed = v->changed || r > 0;
 	r = free_and_strdup(&v->result, r > 0 ? (v->grow ? "already mounted, grown, fstab line restored" :
 						 "already mounted, fstab line restored") :
@@ -639,10 +643,6 @@ int storage_mount(const char *root, const struct config *cfg, char *const *devic
 			return log_error_errno(r, "Out of memory");
 		}
 	}
-
-	/* Under --root the fstab is an image's, not this system's. */
-	if (c.fstab_changed && root_is_host(root))
-		mount_reload_systemd();
 
 	*ret_reports = reports;
 	*ret_n = n;

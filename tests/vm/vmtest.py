@@ -209,6 +209,19 @@ class Boot:
                     pass
         return out
 
+    def mount_units(self):
+        """{mount point: {prop: value}} from `systemctl show` of the /mnt/* mount units."""
+        out, cur = {}, {}
+        for line in self.file("mount-units").splitlines() + [""]:
+            if not line.strip():
+                if cur.get("Where"):
+                    out[cur["Where"]] = cur
+                cur = {}
+                continue
+            k, _, v = line.partition("=")
+            cur[k] = v
+        return out
+
     def lsblk(self):
         rows = []
         for line in self.file("lsblk").splitlines():
@@ -458,6 +471,25 @@ class VMTest:
              f"{ctx}: {key} volume mounted at {mnt}", b.file("findmnt"))
         return uuid
 
+    def mounted_by_systemd(self, b, key, ctx, uuid, transient):
+        """The volume's mount unit: transient this boot (vagent asked systemd over D-Bus for
+        it, What= its by-uuid link) or from fstab at a later boot; ordered before
+        vagent-storage.service either way, so at shutdown `vagent umount` runs first."""
+        mnt = f"/mnt/{SERIAL[key]}"
+        u = b.mount_units().get(mnt, {})
+        want = "yes" if transient else "no"
+        self.tap.ok(u.get("Transient") == want and
+                    "vagent-storage.service" in u.get("Before", "").split() and
+                    (not transient or u.get("What") == f"/dev/disk/by-uuid/{uuid}"),
+                    f"{ctx}: {key} volume's mount unit is {'transient' if transient else 'from fstab'}"
+                    f" and ordered before vagent-storage.service",
+                    b.file("mount-units") or "no mount-units record")
+
+    def no_daemon_reload(self, b, ctx):
+        reloads = [l for l in b.file("journal").splitlines() if re.search(r"systemd\[1\]: Reloading", l)]
+        self.tap.ok(b.file("journal") and not reloads,
+                    f"{ctx}: nothing ran systemctl daemon-reload", "\n".join(reloads[:3]))
+
     def data_untouched(self, b, ctx):
         t = self.tap
         serial = SERIAL["data"]
@@ -685,6 +717,8 @@ class VMTest:
         self.uuids = {}
         for key in ("virtio", "nvme"):
             self.uuids[key] = self.volume(b, key, ctx)
+            self.mounted_by_systemd(b, key, ctx, self.uuids[key], transient=True)
+        self.no_daemon_reload(b, ctx)
         n = len(self.mkfs_lines(b.file("journal")))
         t.ok(n == 2, f"{ctx}: vagent made exactly 2 filesystems", "\n".join(
             self.mkfs_lines(b.file("journal"))) or "no 'Making ... on' lines")
@@ -699,6 +733,7 @@ class VMTest:
             t.ok(uuid and uuid == self.uuids.get(key),
                  f"{ctx}: {key} volume filesystem UUID unchanged ({uuid})",
                  f"first boot {self.uuids.get(key)}, now {uuid}")
+            self.mounted_by_systemd(b, key, ctx, uuid, transient=False)
         self.host_keys(b, ctx, expect=self.fps)
         self.waited(b, ctx, 0)
         t.ok(b.file("startup").splitlines() == getattr(self, "startup_lines", None),
@@ -730,7 +765,9 @@ class VMTest:
                    "the guest asked for it")
         t.ok(hp[:1] == ["mounted"], f"{ctx}: hot-attached disk mounted by vagent",
              b.file("hotplug") or "no hotplug record")
-        self.volume(b, "hot", f"{ctx} (hot-attached)")
+        hot_uuid = self.volume(b, "hot", f"{ctx} (hot-attached)")
+        self.mounted_by_systemd(b, "hot", f"{ctx} (hot-attached)", hot_uuid, transient=True)
+        self.no_daemon_reload(b, ctx)
         hot_units = {k: v.get("Result") for k, v in b.units().items()
                      if k.startswith("vagent-hotplug@")}
         # A oneshot unit without RemainAfterExit is unloaded (garbage-collected) soon after it
