@@ -48,5 +48,5 @@ c = d["curl (one GET of v1.json)"]
 for k in ("vagent boot, first boot", "vagent boot, nothing to do"):
     v = d[k]
     print(f"{k}: wall {float(v[1]) / float(c[1]):.2f}x curl (target <= 3x), "
-          f"peak RSS {float(v[4]) / float(c[4]):.2f}x curl (target <= 1.2x)")
+          f"peak RSS {float(v[4]) / float(c[4]):.2f}x curl (target <= 1.0x)")
 PY

@@ -18,7 +18,32 @@
 #include "cloudconfig/cloudconfig.h"
 #include "cloudconfig/cc-mime.h"
 #include "base/set.h"
+#include "base/dlopen.h"
 #include "base/util.h"
+
+/* libyaml-0.so.2 is loaded by load_yaml() at the first use (base/dlopen.h): a unit that never
+ * needs to parse cloud-config never maps it. Every call goes through this table. */
+static struct {
+	typeof(yaml_parser_parse) *yaml_parser_parse;
+	typeof(yaml_parser_set_input_string) *yaml_parser_set_input_string;
+	typeof(yaml_parser_initialize) *yaml_parser_initialize;
+	typeof(yaml_parser_delete) *yaml_parser_delete;
+	typeof(yaml_event_delete) *yaml_event_delete;
+} sym;
+static void *libyaml;
+
+static int load_yaml(void)
+{
+	static const struct dl_symbol syms[] = {
+		DL_SYMBOL(sym, yaml_parser_parse),
+		DL_SYMBOL(sym, yaml_parser_set_input_string),
+		DL_SYMBOL(sym, yaml_parser_initialize),
+		DL_SYMBOL(sym, yaml_parser_delete),
+		DL_SYMBOL(sym, yaml_event_delete),
+	};
+
+	return dl_load(&libyaml, "libyaml-0.so.2", "parse cloud-config", syms, ARRAY_SIZE(syms));
+}
 
 #define TAG_MERGE "tag:yaml.org,2002:merge"
 #define TAG_BINARY "tag:yaml.org,2002:binary"
@@ -470,14 +495,17 @@ int cloud_config_load(const char *text, size_t len, struct cc_budget *b, struct 
 	*ret_root = NULL;
 	if (ret_more_documents)
 		*ret_more_documents = false;
-	if (!yaml_parser_initialize(&parser))
+	r = load_yaml();
+	if (r < 0)
+		return r;
+	if (!sym.yaml_parser_initialize(&parser))
 		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	sym.yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	for (;;) {
 		yaml_event_t e;
 		yaml_event_type_t t;
 
-		if (!yaml_parser_parse(&parser, &e)) {
+		if (!sym.yaml_parser_parse(&parser, &e)) {
 			r = parse_error(&parser, text, len, err);
 			break;
 		}
@@ -488,7 +516,7 @@ int cloud_config_load(const char *text, size_t len, struct cc_budget *b, struct 
 			in_document = true;
 		else if (in_document)
 			r = on_event(&bl, &e);
-		yaml_event_delete(&e);
+		sym.yaml_event_delete(&e);
 		if (r < 0 || more || t == YAML_STREAM_END_EVENT)
 			break;
 		if (t == YAML_DOCUMENT_END_EVENT)
@@ -501,7 +529,7 @@ int cloud_config_load(const char *text, size_t len, struct cc_budget *b, struct 
 	free(bl.anchors);
 	strset_done(&bl.anchor_index);
 	cc_graveyard_done(&bl.graveyard);
-	yaml_parser_delete(&parser);
+	sym.yaml_parser_delete(&parser);
 	if (r < 0) {
 		cc_node_free(bl.root);
 		return r;

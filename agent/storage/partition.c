@@ -26,7 +26,74 @@
 #include "storage/probe.h"
 #include "storage/ptable.h"
 #include "base/fault.h"
+#include "base/dlopen.h"
 #include "base/util.h"
+
+/* libparted.so.2 is loaded by load_parted() at the first use (base/dlopen.h): a unit that never
+ * needs to partition a disk never maps it. Every call goes through this table. */
+static struct {
+	typeof(ped_constraint_destroy) *ped_constraint_destroy;
+	typeof(ped_partition_set_name) *ped_partition_set_name;
+	typeof(ped_partition_get_name) *ped_partition_get_name;
+	typeof(ped_exception_set_handler) *ped_exception_set_handler;
+	typeof(ped_disk_next_partition) *ped_disk_next_partition;
+	typeof(ped_disk_commit_to_dev) *ped_disk_commit_to_dev;
+	typeof(ped_device_sync) *ped_device_sync;
+	typeof(ped_partition_new) *ped_partition_new;
+	typeof(ped_partition_destroy) *ped_partition_destroy;
+	typeof(ped_geometry_new) *ped_geometry_new;
+	typeof(ped_geometry_destroy) *ped_geometry_destroy;
+	typeof(ped_exception_get_type_string) *ped_exception_get_type_string;
+	typeof(ped_disk_type_get) *ped_disk_type_get;
+	typeof(ped_disk_new_fresh) *ped_disk_new_fresh;
+	typeof(ped_disk_new) *ped_disk_new;
+	typeof(ped_disk_destroy) *ped_disk_destroy;
+	typeof(ped_disk_commit_to_os) *ped_disk_commit_to_os;
+	typeof(ped_disk_add_partition) *ped_disk_add_partition;
+	typeof(ped_device_open) *ped_device_open;
+	typeof(ped_device_get_optimal_aligned_constraint) *ped_device_get_optimal_aligned_constraint;
+	typeof(ped_device_get) *ped_device_get;
+	typeof(ped_device_destroy) *ped_device_destroy;
+	typeof(ped_device_close) *ped_device_close;
+	typeof(ped_constraint_intersect) *ped_constraint_intersect;
+	typeof(ped_constraint_exact) *ped_constraint_exact;
+	typeof(ped_disk_set_partition_geom) *ped_disk_set_partition_geom;
+} sym;
+static void *libparted;
+
+static int load_parted(void)
+{
+	static const struct dl_symbol syms[] = {
+		DL_SYMBOL(sym, ped_constraint_destroy),
+		DL_SYMBOL(sym, ped_partition_set_name),
+		DL_SYMBOL(sym, ped_partition_get_name),
+		DL_SYMBOL(sym, ped_exception_set_handler),
+		DL_SYMBOL(sym, ped_disk_next_partition),
+		DL_SYMBOL(sym, ped_disk_commit_to_dev),
+		DL_SYMBOL(sym, ped_device_sync),
+		DL_SYMBOL(sym, ped_partition_new),
+		DL_SYMBOL(sym, ped_partition_destroy),
+		DL_SYMBOL(sym, ped_geometry_new),
+		DL_SYMBOL(sym, ped_geometry_destroy),
+		DL_SYMBOL(sym, ped_exception_get_type_string),
+		DL_SYMBOL(sym, ped_disk_type_get),
+		DL_SYMBOL(sym, ped_disk_new_fresh),
+		DL_SYMBOL(sym, ped_disk_new),
+		DL_SYMBOL(sym, ped_disk_destroy),
+		DL_SYMBOL(sym, ped_disk_commit_to_os),
+		DL_SYMBOL(sym, ped_disk_add_partition),
+		DL_SYMBOL(sym, ped_device_open),
+		DL_SYMBOL(sym, ped_device_get_optimal_aligned_constraint),
+		DL_SYMBOL(sym, ped_device_get),
+		DL_SYMBOL(sym, ped_device_destroy),
+		DL_SYMBOL(sym, ped_device_close),
+		DL_SYMBOL(sym, ped_constraint_intersect),
+		DL_SYMBOL(sym, ped_constraint_exact),
+		DL_SYMBOL(sym, ped_disk_set_partition_geom),
+	};
+
+	return dl_load(&libparted, "libparted.so.2", "partition a disk", syms, ARRAY_SIZE(syms));
+}
 
 #define PARTITION_WAIT_USEC (5 * 1000000ULL)
 
@@ -38,7 +105,7 @@ static bool ped_allow_fix;
 static bool ped_fixed;
 
 /* "the GPT does not use all of the space": libparted asks when the disk grew behind the table.
- * FIX moves the backup header to the new end at once (it writes inside ped_disk_new()). */
+ * FIX moves the backup header to the new end at once (it writes inside sym.ped_disk_new()). */
 static bool is_grown_gpt_question(const PedException *ex)
 {
 	return ex->type == PED_EXCEPTION_WARNING &&
@@ -48,7 +115,7 @@ static bool is_grown_gpt_question(const PedException *ex)
 
 static PedExceptionOption exception_handler(PedException *ex)
 {
-	const char *type = ped_exception_get_type_string(ex->type);
+	const char *type = sym.ped_exception_get_type_string(ex->type);
 
 	/* The one exception to CANCEL/NO, and only in the grow path (partition_grow()), which
 	 * has checked the table, the space after the partition and the disk's size first. */
@@ -87,30 +154,36 @@ struct ped {
 
 static void ped_done(struct ped *p)
 {
+	if (!libparted) /* never loaded: nothing was made */
+		return;
 	if (p->constraint)
-		ped_constraint_destroy(p->constraint);
+		sym.ped_constraint_destroy(p->constraint);
 	if (p->disk)
-		ped_disk_destroy(p->disk);
+		sym.ped_disk_destroy(p->disk);
 	if (p->open)
-		ped_device_close(p->dev);
+		sym.ped_device_close(p->dev);
 	if (p->dev)
-		ped_device_destroy(p->dev); /* drop libparted's cached view of the disk */
-	ped_exception_set_handler(NULL);
+		sym.ped_device_destroy(p->dev); /* drop libparted's cached view of the disk */
+	sym.ped_exception_set_handler(NULL);
 	ped_allow_fix = false;
 	*p = (struct ped){};
 }
 
 static int ped_begin(struct ped *p, const char *disk)
 {
+	int r = load_parted();
+
+	if (r < 0)
+		return r;
 	ped_failed = false;
 	ped_fixed = false;
 	ped_last_message[0] = 0;
-	ped_exception_set_handler(exception_handler);
+	sym.ped_exception_set_handler(exception_handler);
 
-	p->dev = ped_device_get(disk);
+	p->dev = sym.ped_device_get(disk);
 	if (!p->dev || ped_failed)
 		return log_error_errno(-EIO, "libparted cannot use '%s'", disk);
-	if (!ped_device_open(p->dev) || ped_failed)
+	if (!sym.ped_device_open(p->dev) || ped_failed)
 		return log_error_errno(-EIO, "libparted cannot open '%s'", disk);
 	p->open = true;
 	return 0;
@@ -231,48 +304,48 @@ int partition_create_gpt(const char *disk, int excl_fd, uint64_t expected_size,
 		return log_error_errno(-ESTALE, "libparted sees '%s' with a different size, refusing",
 				       disk);
 
-	gpt = ped_disk_type_get("gpt");
+	gpt = sym.ped_disk_type_get("gpt");
 	if (!gpt)
 		return log_error_errno(-EOPNOTSUPP, "libparted has no GPT support");
-	p.disk = ped_disk_new_fresh(p.dev, gpt);
+	p.disk = sym.ped_disk_new_fresh(p.dev, gpt);
 	if (!p.disk || ped_failed)
 		return log_error_errno(-EIO, "Failed to create a GPT for '%s'", disk);
 
-	geom = ped_geometry_new(p.dev, s0, s1 - s0 + 1);
+	geom = sym.ped_geometry_new(p.dev, s0, s1 - s0 + 1);
 	if (!geom)
 		return log_error_errno(-ENOMEM, "Out of memory");
-	optimal = ped_device_get_optimal_aligned_constraint(p.dev);
-	exact = ped_constraint_exact(geom);
+	optimal = sym.ped_device_get_optimal_aligned_constraint(p.dev);
+	exact = sym.ped_constraint_exact(geom);
 	if (optimal && exact)
-		p.constraint = ped_constraint_intersect(optimal, exact);
-	ped_geometry_destroy(geom);
+		p.constraint = sym.ped_constraint_intersect(optimal, exact);
+	sym.ped_geometry_destroy(geom);
 	if (optimal)
-		ped_constraint_destroy(optimal);
+		sym.ped_constraint_destroy(optimal);
 	if (exact)
-		ped_constraint_destroy(exact);
+		sym.ped_constraint_destroy(exact);
 	if (!p.constraint)
 		return log_error_errno(-EINVAL,
 				       "A partition at %" PRIu64 "..%" PRIu64
 				       " is not optimally aligned on '%s', refusing",
 				       start, end, disk);
 
-	part = ped_partition_new(p.disk, PED_PARTITION_NORMAL, NULL, s0, s1);
+	part = sym.ped_partition_new(p.disk, PED_PARTITION_NORMAL, NULL, s0, s1);
 	if (!part || ped_failed)
 		return log_error_errno(-EIO, "Failed to create a partition on '%s'", disk);
-	if (!ped_disk_add_partition(p.disk, part, p.constraint) || ped_failed) {
-		ped_partition_destroy(part);
+	if (!sym.ped_disk_add_partition(p.disk, part, p.constraint) || ped_failed) {
+		sym.ped_partition_destroy(part);
 		return log_error_errno(-EIO, "Failed to add the partition on '%s'", disk);
 	}
 	if (part->num != 1 || part->geom.start != s0 || part->geom.end != s1)
 		return log_error_errno(-EIO, "libparted placed the partition on '%s' elsewhere "
 					     "(%lld..%lld), refusing",
 				       disk, (long long)part->geom.start, (long long)part->geom.end);
-	if (!ped_partition_set_name(part, VAGENT_PART_PENDING) || ped_failed)
+	if (!sym.ped_partition_set_name(part, VAGENT_PART_PENDING) || ped_failed)
 		return log_error_errno(-EIO, "Failed to name the partition on '%s'", disk);
 
-	if (!ped_disk_commit_to_dev(p.disk) || ped_failed)
+	if (!sym.ped_disk_commit_to_dev(p.disk) || ped_failed)
 		return log_error_errno(-EIO, "Failed to write the partition table to '%s'", disk);
-	if (!ped_device_sync(p.dev) || ped_failed)
+	if (!sym.ped_device_sync(p.dev) || ped_failed)
 		return log_error_errno(-EIO, "Failed to flush '%s'", disk);
 	log_info("Wrote a GPT with partition '" VAGENT_PART_PENDING "' at %" PRIu64 "..%" PRIu64
 		 " to '%s'",
@@ -282,7 +355,7 @@ int partition_create_gpt(const char *disk, int excl_fd, uint64_t expected_size,
 	if (flock(excl_fd, LOCK_UN) < 0)
 		return log_error_errno(errno, "Failed to release the lock on '%s': %m", disk);
 
-	if (!ped_disk_commit_to_os(p.disk) || ped_failed)
+	if (!sym.ped_disk_commit_to_os(p.disk) || ped_failed)
 		return log_error_errno(-EIO, "Failed to tell the kernel about the partition on '%s'",
 				       disk);
 	ped_done(&p);
@@ -326,7 +399,7 @@ static int open_own(struct ped *p, const char *disk, bool locked, int *ret_fd,
 	r = ped_begin(p, disk);
 	if (r < 0)
 		return r;
-	p->disk = ped_disk_new(p->dev);
+	p->disk = sym.ped_disk_new(p->dev);
 	if (!p->disk || ped_failed)
 		return log_error_errno(-EUCLEAN, "Failed to read the partition table of '%s', "
 						 "refusing",
@@ -334,7 +407,8 @@ static int open_own(struct ped *p, const char *disk, bool locked, int *ret_fd,
 	if (!streq(p->disk->type->name, "gpt"))
 		return log_error_errno(-EUCLEAN, "'%s' has a %s table, not vagent's GPT, refusing",
 				       disk, p->disk->type->name);
-	for (i = ped_disk_next_partition(p->disk, NULL); i; i = ped_disk_next_partition(p->disk, i))
+	for (i = sym.ped_disk_next_partition(p->disk, NULL); i;
+	     i = sym.ped_disk_next_partition(p->disk, i))
 		if (i->num > 0) {
 			n++;
 			part = i;
@@ -342,7 +416,7 @@ static int open_own(struct ped *p, const char *disk, bool locked, int *ret_fd,
 	if (n != 1 || part->num != 1)
 		return log_error_errno(-EUCLEAN, "'%s' has %d partitions, not vagent's one, refusing",
 				       disk, n);
-	name = ped_partition_get_name(part);
+	name = sym.ped_partition_get_name(part);
 	if (ped_failed || !name ||
 	    (!streq(name, VAGENT_PART_PENDING) && !streq(name, VAGENT_PART_DONE)))
 		return log_error_errno(-EUCLEAN, "The partition on '%s' is named '%s', not vagent's, "
@@ -374,12 +448,12 @@ int partition_set_name(const char *disk, const char *name, bool locked)
 	r = open_own(&p, disk, locked, &fd, &part, &start, &end);
 	if (r < 0)
 		return r;
-	if (streq(ped_partition_get_name(part), name))
+	if (streq(sym.ped_partition_get_name(part), name))
 		return 0;
 
-	if (!ped_partition_set_name(part, name) || ped_failed)
+	if (!sym.ped_partition_set_name(part, name) || ped_failed)
 		return log_error_errno(-EIO, "Failed to rename the partition on '%s'", disk);
-	if (!ped_disk_commit_to_dev(p.disk) || !ped_device_sync(p.dev) || ped_failed)
+	if (!sym.ped_disk_commit_to_dev(p.disk) || !sym.ped_device_sync(p.dev) || ped_failed)
 		return log_error_errno(-EIO, "Failed to write the partition table to '%s'", disk);
 	/* Close libparted's writable fd while our lock is still held: udev's watch then sees the
 	 * disk locked and does not make the kernel re-read the (unchanged) geometry. */
@@ -637,7 +711,7 @@ int partition_grow(const char *disk, int lock_fd, const struct ptable *t, unsign
 				       disk);
 	/* From here on libparted may write: answering FIX moves the backup header at once. */
 	ped_allow_fix = true;
-	p.disk = ped_disk_new(p.dev);
+	p.disk = sym.ped_disk_new(p.dev);
 	ped_allow_fix = false;
 	if (!p.disk || ped_failed)
 		return log_error_errno(-EIO, "Failed to read the partition table of '%s'", disk);
@@ -648,7 +722,8 @@ int partition_grow(const char *disk, int lock_fd, const struct ptable *t, unsign
 		fault_point("grow-after-backup");
 
 	/* libparted must see exactly the table that was checked. */
-	for (i = ped_disk_next_partition(p.disk, NULL); i; i = ped_disk_next_partition(p.disk, i)) {
+	for (i = sym.ped_disk_next_partition(p.disk, NULL); i;
+	     i = sym.ped_disk_next_partition(p.disk, i)) {
 		const struct ptable_entry *x;
 
 		if (i->num <= 0)
@@ -668,7 +743,7 @@ int partition_grow(const char *disk, int lock_fd, const struct ptable *t, unsign
 						"was checked, refusing",
 				       disk);
 	if (own) {
-		const char *name = ped_partition_get_name(part);
+		const char *name = sym.ped_partition_get_name(part);
 		if (n != 1 || number != 1 || e->start != OWN_ALIGN_BYTES || !name ||
 		    (!streq(name, VAGENT_PART_PENDING) && !streq(name, VAGENT_PART_DONE)))
 			return log_error_errno(-EUCLEAN, "The table of '%s' is not vagent's, refusing",
@@ -678,20 +753,20 @@ int partition_grow(const char *disk, int lock_fd, const struct ptable *t, unsign
 	if (new_end > e->end) {
 		s0 = part->geom.start;
 		s1 = (PedSector)(new_end / ss) - 1;
-		geom = ped_geometry_new(p.dev, s0, s1 - s0 + 1);
+		geom = sym.ped_geometry_new(p.dev, s0, s1 - s0 + 1);
 		if (!geom)
 			return log_error_errno(-ENOMEM, "Out of memory");
-		p.constraint = ped_constraint_exact(geom);
-		ped_geometry_destroy(geom);
+		p.constraint = sym.ped_constraint_exact(geom);
+		sym.ped_geometry_destroy(geom);
 		if (!p.constraint)
 			return log_error_errno(-ENOMEM, "Out of memory");
-		if (!ped_disk_set_partition_geom(p.disk, part, p.constraint, s0, s1) || ped_failed ||
+		if (!sym.ped_disk_set_partition_geom(p.disk, part, p.constraint, s0, s1) || ped_failed ||
 		    part->geom.start != s0 || part->geom.end != s1)
 			return log_error_errno(-EIO, "libparted cannot make partition %u of '%s' end "
 						     "at %" PRIu64 ", refusing",
 					       number, disk, new_end);
 	}
-	if (!ped_disk_commit_to_dev(p.disk) || !ped_device_sync(p.dev) || ped_failed)
+	if (!sym.ped_disk_commit_to_dev(p.disk) || !sym.ped_device_sync(p.dev) || ped_failed)
 		return log_error_errno(-EIO, "Failed to write the partition table to '%s'", disk);
 	/* Close libparted's writable descriptor while the caller's lock is still held: udev's
 	 * watch then sees the disk locked and does not make the kernel re-read the table. */

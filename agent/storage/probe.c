@@ -22,9 +22,68 @@
 #include "storage/blockdev.h"
 #include "storage/holders.h"
 #include "storage/scan.h"
+#include "base/dlopen.h"
 #include "base/util.h"
 #include "base/log.h"
 #include "storage/probe.h"
+
+/* libblkid.so.1 is loaded by load_blkid() at the first use (base/dlopen.h): a unit that never
+ * needs to probe a disk never maps it. Every call goes through this table. */
+static struct {
+	typeof(blkid_partition_get_start) *blkid_partition_get_start;
+	typeof(blkid_probe_set_superblocks_flags) *blkid_probe_set_superblocks_flags;
+	typeof(blkid_partition_get_size) *blkid_partition_get_size;
+	typeof(blkid_probe_set_partitions_flags) *blkid_probe_set_partitions_flags;
+	typeof(blkid_probe_set_device) *blkid_probe_set_device;
+	typeof(blkid_probe_lookup_value) *blkid_probe_lookup_value;
+	typeof(blkid_probe_enable_superblocks) *blkid_probe_enable_superblocks;
+	typeof(blkid_probe_enable_partitions) *blkid_probe_enable_partitions;
+	typeof(blkid_partlist_numof_partitions) *blkid_partlist_numof_partitions;
+	typeof(blkid_new_probe) *blkid_new_probe;
+	typeof(blkid_do_safeprobe) *blkid_do_safeprobe;
+	typeof(blkid_probe_step_back) *blkid_probe_step_back;
+	typeof(blkid_probe_hide_range) *blkid_probe_hide_range;
+	typeof(blkid_probe_get_partitions) *blkid_probe_get_partitions;
+	typeof(blkid_partlist_get_partition) *blkid_partlist_get_partition;
+	typeof(blkid_partition_get_partno) *blkid_partition_get_partno;
+	typeof(blkid_do_probe) *blkid_do_probe;
+	typeof(blkid_reset_probe) *blkid_reset_probe;
+	typeof(blkid_probe_get_sectorsize) *blkid_probe_get_sectorsize;
+	typeof(blkid_probe_enable_topology) *blkid_probe_enable_topology;
+	typeof(blkid_partition_get_name) *blkid_partition_get_name;
+	typeof(blkid_free_probe) *blkid_free_probe;
+} sym;
+static void *libblkid;
+
+static int load_blkid(void)
+{
+	static const struct dl_symbol syms[] = {
+		DL_SYMBOL(sym, blkid_partition_get_start),
+		DL_SYMBOL(sym, blkid_probe_set_superblocks_flags),
+		DL_SYMBOL(sym, blkid_partition_get_size),
+		DL_SYMBOL(sym, blkid_probe_set_partitions_flags),
+		DL_SYMBOL(sym, blkid_probe_set_device),
+		DL_SYMBOL(sym, blkid_probe_lookup_value),
+		DL_SYMBOL(sym, blkid_probe_enable_superblocks),
+		DL_SYMBOL(sym, blkid_probe_enable_partitions),
+		DL_SYMBOL(sym, blkid_partlist_numof_partitions),
+		DL_SYMBOL(sym, blkid_new_probe),
+		DL_SYMBOL(sym, blkid_do_safeprobe),
+		DL_SYMBOL(sym, blkid_probe_step_back),
+		DL_SYMBOL(sym, blkid_probe_hide_range),
+		DL_SYMBOL(sym, blkid_probe_get_partitions),
+		DL_SYMBOL(sym, blkid_partlist_get_partition),
+		DL_SYMBOL(sym, blkid_partition_get_partno),
+		DL_SYMBOL(sym, blkid_do_probe),
+		DL_SYMBOL(sym, blkid_reset_probe),
+		DL_SYMBOL(sym, blkid_probe_get_sectorsize),
+		DL_SYMBOL(sym, blkid_probe_enable_topology),
+		DL_SYMBOL(sym, blkid_partition_get_name),
+		DL_SYMBOL(sym, blkid_free_probe),
+	};
+
+	return dl_load(&libblkid, "libblkid.so.1", "probe a disk", syms, ARRAY_SIZE(syms));
+}
 
 #define ZERO_CHECK_BYTES (UINT64_C(8) << 20)
 #define ZERO_CHUNK_BYTES (UINT64_C(1) << 20)
@@ -87,7 +146,7 @@ void probe_result_done(struct probe_result *r)
 static void probe_freep(blkid_probe *pr)
 {
 	if (*pr)
-		blkid_free_probe(*pr);
+		sym.blkid_free_probe(*pr);
 }
 #define _cleanup_probe_ _cleanup_(probe_freep)
 
@@ -331,7 +390,7 @@ static const char *lookup(blkid_probe pr, const char *name)
 {
 	const char *v = NULL;
 
-	if (blkid_probe_lookup_value(pr, name, &v, NULL) < 0)
+	if (sym.blkid_probe_lookup_value(pr, name, &v, NULL) < 0)
 		return NULL;
 	return v;
 }
@@ -542,25 +601,25 @@ static int check_own_table(struct probe_ctx *c, blkid_probe pr, char **why)
 		*why = strdup("primary GPT header missing");
 		return *why ? 0 : -ENOMEM;
 	}
-	ls = blkid_probe_get_partitions(pr);
+	ls = sym.blkid_probe_get_partitions(pr);
 	if (!ls)
 		return -EIO;
-	if (blkid_partlist_numof_partitions(ls) != 1)
+	if (sym.blkid_partlist_numof_partitions(ls) != 1)
 		return 0;
-	par = blkid_partlist_get_partition(ls, 0);
+	par = sym.blkid_partlist_get_partition(ls, 0);
 	if (!par)
 		return -EIO;
-	name = blkid_partition_get_name(par);
+	name = sym.blkid_partition_get_name(par);
 	if (!name || !(streq(name, VAGENT_PART_PENDING) || streq(name, VAGENT_PART_DONE)))
 		return 0;
 
 	if (own_partition_range(c->bd.size_bytes, c->sector_size, &start, &aligned_end) < 0 ||
-	    blkid_partition_get_start(par) < 0 || blkid_partition_get_size(par) <= 0 ||
-	    (uint64_t)blkid_partition_get_start(par) * 512 != start) {
+	    sym.blkid_partition_get_start(par) < 0 || sym.blkid_partition_get_size(par) <= 0 ||
+	    (uint64_t)sym.blkid_partition_get_start(par) * 512 != start) {
 		*why = strdup("partition does not span vagent's aligned range");
 		return *why ? 0 : -ENOMEM;
 	}
-	end = (uint64_t)(blkid_partition_get_start(par) + blkid_partition_get_size(par)) * 512;
+	end = (uint64_t)(sym.blkid_partition_get_start(par) + sym.blkid_partition_get_size(par)) * 512;
 	if (end != aligned_end) {
 		/* A resized volume: the partition vagent made for the old size, the space after
 		 * it still to be checked (step_own_gap). */
@@ -588,7 +647,7 @@ static int check_own_table(struct probe_ctx *c, blkid_probe pr, char **why)
 		return r;
 	/* The kernel may still see a smaller partition (ending on a MiB boundary) when a grow was
 	 * interrupted between writing the table and telling the kernel: the grow path tells it. */
-	if (kpn != (uint64_t)blkid_partition_get_partno(par) || kstart * 512 != start ||
+	if (kpn != (uint64_t)sym.blkid_partition_get_partno(par) || kstart * 512 != start ||
 	    (kstart + ksize) * 512 > end ||
 	    ((kstart + ksize) * 512 != end && ((kstart + ksize) * 512) % OWN_ALIGN_BYTES)) {
 		*why = strdup("kernel's partition does not match the table");
@@ -660,25 +719,25 @@ static int pmbr_detail(struct probe_ctx *c, char **ret)
 static int partitions_detail(struct probe_ctx *c, blkid_partlist ls, char **ret)
 {
 	_cleanup_free_ char *acc = NULL;
-	int n = ls ? blkid_partlist_numof_partitions(ls) : 0;
+	int n = ls ? sym.blkid_partlist_numof_partitions(ls) : 0;
 
 	for (int i = 0; i < n && i < 4; i++) {
-		blkid_partition par = blkid_partlist_get_partition(ls, i);
+		blkid_partition par = sym.blkid_partlist_get_partition(ls, i);
 		_cleanup_free_ char *what = NULL, *next = NULL;
 		uint64_t start, size;
 		int r;
 
-		if (!par || blkid_partition_get_start(par) < 0 || blkid_partition_get_size(par) <= 0)
+		if (!par || sym.blkid_partition_get_start(par) < 0 || sym.blkid_partition_get_size(par) <= 0)
 			continue;
-		start = (uint64_t)blkid_partition_get_start(par) * 512;
-		size = (uint64_t)blkid_partition_get_size(par) * 512;
+		start = (uint64_t)sym.blkid_partition_get_start(par) * 512;
+		size = (uint64_t)sym.blkid_partition_get_size(par) * 512;
 		if (start >= c->bd.size_bytes || size > c->bd.size_bytes - start)
 			continue;
 		r = enumerate_window(c, start, size, false, "", &what);
 		if (r == -ENOMEM)
 			return r;
 		if (asprintf(&next, "%s%spartition %d at offset %" PRIu64 " holds %s", acc ? acc : "",
-			     acc ? ", " : "", blkid_partition_get_partno(par), start,
+			     acc ? ", " : "", sym.blkid_partition_get_partno(par), start,
 			     r > 0 ? what : "no known signature") < 0)
 			return -ENOMEM;
 		free(acc);
@@ -697,25 +756,28 @@ static int step_strict_probe(struct probe_ctx *c)
 	unsigned ss;
 	int r;
 
-	pr = blkid_new_probe();
+	r = load_blkid();
+	if (r < 0)
+		return r;
+	pr = sym.blkid_new_probe();
 	if (!pr)
 		return -ENOMEM;
-	if (blkid_probe_set_device(pr, c->fd, 0, 0) < 0)
+	if (sym.blkid_probe_set_device(pr, c->fd, 0, 0) < 0)
 		return set_verdict(c->res, VERDICT_ERROR, "libblkid cannot use the device");
-	ss = blkid_probe_get_sectorsize(pr);
+	ss = sym.blkid_probe_get_sectorsize(pr);
 	if (ss < 512 || (ss & (ss - 1)) != 0)
 		return set_verdict(c->res, VERDICT_ERROR, "unexpected sector size %u", ss);
 	c->sector_size = ss;
 
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
+	sym.blkid_probe_enable_superblocks(pr, 1);
+	sym.blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
 						      BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL |
 						      BLKID_SUBLKS_VERSION | BLKID_SUBLKS_MAGIC);
-	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT | BLKID_PARTS_ENTRY_DETAILS |
+	sym.blkid_probe_enable_partitions(pr, 1);
+	sym.blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT | BLKID_PARTS_ENTRY_DETAILS |
 						     BLKID_PARTS_MAGIC);
 
-	r = blkid_do_safeprobe(pr);
+	r = sym.blkid_do_safeprobe(pr);
 	if (r < 0)
 		/* -2 (ambivalent) on 2.38, -1 on 2.39+: either way not blank. */
 		return set_verdict(c->res, VERDICT_HAS_DATA,
@@ -743,8 +805,8 @@ static int step_strict_probe(struct probe_ctx *c)
 	if (r < 0)
 		return r;
 	if (r == 0) {
-		blkid_partlist ls = blkid_probe_get_partitions(pr);
-		int n = ls ? blkid_partlist_numof_partitions(ls) : 0;
+		blkid_partlist ls = sym.blkid_probe_get_partitions(pr);
+		int n = ls ? sym.blkid_partlist_numof_partitions(ls) : 0;
 		_cleanup_free_ char *detail = NULL;
 
 		if (why)
@@ -794,19 +856,22 @@ static int enumerate_window(struct probe_ctx *c, uint64_t off, uint64_t size, bo
 	_cleanup_probe_ blkid_probe pr = NULL;
 	int r;
 
-	pr = blkid_new_probe();
+	r = load_blkid();
+	if (r < 0)
+		return r;
+	pr = sym.blkid_new_probe();
 	if (!pr)
 		return -ENOMEM;
-	if (blkid_probe_set_device(pr, c->fd, (blkid_loff_t)off, (blkid_loff_t)size) < 0)
+	if (sym.blkid_probe_set_device(pr, c->fd, (blkid_loff_t)off, (blkid_loff_t)size) < 0)
 		return -EIO;
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM |
+	sym.blkid_probe_enable_superblocks(pr, 1);
+	sym.blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM |
 						      BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE |
 						      BLKID_SUBLKS_VERSION);
-	blkid_probe_enable_partitions(pr, with_tables);
+	sym.blkid_probe_enable_partitions(pr, with_tables);
 	if (with_tables)
-		blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC | BLKID_PARTS_FORCE_GPT);
-	blkid_probe_enable_topology(pr, 0);
+		sym.blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC | BLKID_PARTS_FORCE_GPT);
+	sym.blkid_probe_enable_topology(pr, 0);
 
 	for (unsigned i = 0;; i++) {
 		const char *type, *o, *magic;
@@ -814,7 +879,7 @@ static int enumerate_window(struct probe_ctx *c, uint64_t off, uint64_t size, bo
 		uint64_t mo;
 		bool pt;
 
-		r = blkid_do_probe(pr);
+		r = sym.blkid_do_probe(pr);
 		if (r == 1)
 			return 0;
 		if (r < 0)
@@ -829,7 +894,7 @@ static int enumerate_window(struct probe_ctx *c, uint64_t off, uint64_t size, bo
 		if (pt)
 			type = lookup(pr, "PTTYPE");
 		o = lookup(pr, pt ? "PTMAGIC_OFFSET" : "SBMAGIC_OFFSET");
-		if (blkid_probe_lookup_value(pr, pt ? "PTMAGIC" : "SBMAGIC", &magic, &len) < 0)
+		if (sym.blkid_probe_lookup_value(pr, pt ? "PTMAGIC" : "SBMAGIC", &magic, &len) < 0)
 			len = 0;
 		if (!type || parse_offset(o, &mo) < 0 || len == 0) {
 			/* Something matched without a magic we could hide: count it. */
@@ -842,9 +907,9 @@ static int enumerate_window(struct probe_ctx *c, uint64_t off, uint64_t size, bo
 		}
 		log_debug("\"%s\": expected %s at offset %" PRIu64 " on vagent's own volume",
 			  c->bd.path, type, off + mo);
-		if (blkid_probe_hide_range(pr, mo, len) < 0)
+		if (sym.blkid_probe_hide_range(pr, mo, len) < 0)
 			return -EIO;
-		if (blkid_probe_step_back(pr) < 0)
+		if (sym.blkid_probe_step_back(pr) < 0)
 			return -EIO;
 	}
 }
@@ -1291,17 +1356,20 @@ int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)
 	if (fd < 0)
 		return log_debug_errno(negative_errno(), "Failed to open \"%s\": %m", partition);
 
-	pr = blkid_new_probe();
+	r = load_blkid();
+	if (r < 0)
+		return r;
+	pr = sym.blkid_new_probe();
 	if (!pr)
 		return -ENOMEM;
-	if (blkid_probe_set_device(pr, fd, 0, 0) < 0)
+	if (sym.blkid_probe_set_device(pr, fd, 0, 0) < 0)
 		return -EIO;
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID |
+	sym.blkid_probe_enable_superblocks(pr, 1);
+	sym.blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID |
 						      BLKID_SUBLKS_USAGE | BLKID_SUBLKS_MAGIC);
-	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC | BLKID_PARTS_FORCE_GPT);
-	r = blkid_do_safeprobe(pr);
+	sym.blkid_probe_enable_partitions(pr, 1);
+	sym.blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC | BLKID_PARTS_FORCE_GPT);
+	r = sym.blkid_do_safeprobe(pr);
 	if (r < 0)
 		return -EUCLEAN;
 	if (r == 0) {
@@ -1318,8 +1386,8 @@ int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)
 		return -EIO;
 
 	/* Count every signature (wipefs method): more than the one above is ambivalent. */
-	blkid_reset_probe(pr);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM |
+	sym.blkid_reset_probe(pr);
+	sym.blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_MAGIC | BLKID_SUBLKS_BADCSUM |
 						      BLKID_SUBLKS_TYPE);
 	for (;;) {
 		const char *o, *magic;
@@ -1327,7 +1395,7 @@ int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)
 		uint64_t mo;
 		bool pt;
 
-		r = blkid_do_probe(pr);
+		r = sym.blkid_do_probe(pr);
 		if (r == 1)
 			break;
 		if (r < 0)
@@ -1337,10 +1405,10 @@ int probe_partition_fs(const char *partition, char **ret_type, char **ret_uuid)
 		pt = !lookup(pr, "TYPE");
 		o = lookup(pr, pt ? "PTMAGIC_OFFSET" : "SBMAGIC_OFFSET");
 		if (parse_offset(o, &mo) < 0 ||
-		    blkid_probe_lookup_value(pr, pt ? "PTMAGIC" : "SBMAGIC", &magic, &len) < 0 ||
+		    sym.blkid_probe_lookup_value(pr, pt ? "PTMAGIC" : "SBMAGIC", &magic, &len) < 0 ||
 		    len == 0)
 			return -EUCLEAN;
-		if (blkid_probe_hide_range(pr, mo, len) < 0 || blkid_probe_step_back(pr) < 0)
+		if (sym.blkid_probe_hide_range(pr, mo, len) < 0 || sym.blkid_probe_step_back(pr) < 0)
 			return -EIO;
 	}
 	if (type && hits == 0)
