@@ -445,10 +445,10 @@ def storage_lines(boots):
         return out
     out.append("vagent-storage.service timeline (service up), seconds after systemd started it:")
     for key, label in STORAGE_PHASES:
-        out.append(f"  {label:52s} {cell(values(vb, 'vagent', True, key), 's'):>22s}")
-    out.append(f"  {'  the read scan of the blank proof (part of the verdict)':52s} "
+        out.append(f"  {label:58s} {cell(values(vb, 'vagent', True, key), 's'):>22s}")
+    out.append(f"  {'  the read scan of the blank proof (part of the verdict)':58s} "
                f"{cell(values(vb, 'vagent', True, 'st-scan'), 's'):>22s}")
-    out.append(f"  {'  mounted, without the scan (target <= 2 s)':52s} "
+    out.append(f"  {'  mounted, without the scan (target <= 2 s)':58s} "
                f"{cell(values(vb, 'vagent', True, 'st-mount-noscan'), 's'):>22s}")
     return out
 
@@ -482,7 +482,7 @@ def svg(boots, variants, title):
     tmax = max(e[6] for _, ev in rows for e in ev)
     step = 5 if tmax <= 40 else 10 if tmax <= 100 else 20
     tmax = step * (int(tmax / step) + 1)
-    left, right, top, lane, gap = 110, 30, 64, 11, 22
+    left, right, top, lane, gap = 110, 30, 78, 11, 22
     width = 900
     scale = (width - left - right) / tmax
     row_h = lane * len(EVENTS) + gap
@@ -506,6 +506,13 @@ def svg(boots, variants, title):
                  f'stroke="#e5e5e5"/><text x="{x(t):.1f}" y="{axis_y + 14}" '
                  f'text-anchor="middle">{t} s</text>')
         t += step
+    floor = [e for v, ev in rows if v == "floor" for e in ev if e[0] == "boot"]
+    if floor:  # the floor's "startup finished" across every row: the distance to beat
+        fx = x(floor[0][4])
+        o.append(f'<line x1="{fx:.1f}" y1="{top - 4}" x2="{fx:.1f}" y2="{axis_y}" '
+                 f'stroke="#d62728" stroke-dasharray="4 3" stroke-opacity="0.6"/>'
+                 f'<text x="{fx + 3:.1f}" y="{top - 6}" font-size="9" fill="#d62728">floor '
+                 f'finished</text>')
     for i, (variant, ev) in enumerate(rows):
         y0 = top + i * row_h
         o.append(f'<text x="{left - 8}" y="{y0 + lane * len(EVENTS) / 2 + 4:.1f}" '
