@@ -6,6 +6,7 @@
  * fails. libsystemd is loaded with dlopen the first time it is needed, so no unit that does
  * not mount pays for it (the journal and sd_notify need no library: base/journal.c).
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
@@ -222,9 +223,6 @@ static int append_properties(sd_bus_message *msg, const struct transient_mount *
 	if (r >= 0)
 		r = sym.sd_bus_message_append(msg, "(sv)", "CollectMode", "s",
 					      "inactive-or-failed");
-	if (r >= 0 && m->timeout_usec)
-		r = sym.sd_bus_message_append(msg, "(sv)", "JobTimeoutUSec", "t",
-					      (uint64_t)m->timeout_usec);
 	if (r >= 0)
 		r = sym.sd_bus_message_close_container(msg);
 	if (r >= 0) /* no auxiliary units */
@@ -298,8 +296,9 @@ int systemd_mount_transient(const struct transient_mount *m)
 		return -ENOMEM;
 	w.path = job;
 
-	/* The job's own timeout ends it; this bound is only in case no signal ever comes. */
-	deadline = now_usec() + m->timeout_usec + 5ULL * 1000000ULL;
+	/* systemd 252 cannot set JobTimeoutSec= on a transient unit: the bound is ours, and a job
+	 * still waiting then (for its device, say) is canceled, so nothing mounts behind us. */
+	deadline = now_usec() + m->timeout_usec;
 	while (!w.done) {
 		uint64_t now = now_usec();
 
@@ -308,9 +307,19 @@ int systemd_mount_transient(const struct transient_mount *m)
 			return log_error_errno(r, "Lost systemd while waiting for '%s': %m", unit);
 		if (r > 0)
 			continue;
-		if (now >= deadline)
-			return log_error_errno(-ETIMEDOUT, "No answer from systemd about '%s' (%s)",
-					       unit, job);
+		if (now >= deadline) {
+			_cleanup_(bus_error_freep) sd_bus_error cerr = SD_BUS_ERROR_NULL;
+
+			r = sym.sd_bus_call_method(bus, "org.freedesktop.systemd1", job,
+						   "org.freedesktop.systemd1.Job", "Cancel", &cerr,
+						   NULL, "");
+			if (r < 0)
+				log_warning_errno(r, "Cannot cancel systemd's job %s (%s), ignoring.", job,
+						  cerr.message ? cerr.message : strerror(-r));
+			return log_error_errno(-ETIMEDOUT, "systemd did not mount '%s' at '%s' within "
+							   "%" PRIu64 " s: job %s canceled (journalctl -u '%s')",
+					       m->what, m->where, m->timeout_usec / 1000000, job, unit);
+		}
 		r = sym.sd_bus_wait(bus, deadline - now);
 		if (r < 0)
 			return log_error_errno(r, "Lost systemd while waiting for '%s': %m", unit);

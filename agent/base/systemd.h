@@ -27,15 +27,16 @@ struct transient_mount {
 	const char *options;     /* "nofail,X-vagent.volume=ID" */
 	const char *description; /* the unit's Description= */
 	const char *before;      /* a unit started after the mount and so stopped before it */
-	uint64_t timeout_usec;   /* JobTimeoutSec=: waiting for the device included */
+	uint64_t timeout_usec;   /* bound on the job, waiting for the device included */
 };
 
 /*
  * Ask systemd over D-Bus to create and start the transient mount unit for M->where (its
  * name from unit_name_from_path(), the properties of M, CollectMode=inactive-or-failed) and
- * wait for the job. 1 mounted; -EEXIST when systemd already has a unit of that name (one
- * made from /etc/fstab: the caller mounts by itself and systemd files the mount under that
- * unit); -ENOTCONN when systemd cannot be reached (no bus, no libsystemd: the caller mounts
- * by itself); any other <0 when the job failed (logged, with the job's result).
+ * wait for the job, at most M->timeout_usec (then the job is canceled: -ETIMEDOUT).
+ * 1 mounted; -EEXIST when systemd already has a unit of that name (one made from /etc/fstab:
+ * the caller mounts by itself and systemd files the mount under that unit); -ENOTCONN when
+ * systemd cannot be reached (no bus, no libsystemd: the caller mounts by itself); any other
+ * <0 when the job failed (logged, with the job's result).
  */
 int systemd_mount_transient(const struct transient_mount *m);

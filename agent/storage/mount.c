@@ -245,7 +245,7 @@ static int mount_with_systemd(const char *what, const char *path, enum fs_type f
 		.options = options,
 		.description = description,
 		.before = "vagent-storage.service",
-		.timeout_usec = 15ULL * 1000000ULL,
+		.timeout_usec = 60ULL * 1000000ULL, /* a bound for a hang; it takes ~0.1 s */
 	});
 }
 
