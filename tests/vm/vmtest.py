@@ -473,14 +473,19 @@ class VMTest:
 
     def mounted_by_systemd(self, b, key, ctx, uuid, transient):
         """The volume's mount unit: transient this boot (vagent asked systemd over D-Bus for
-        it, What= its by-uuid link) or from fstab at a later boot; ordered before
-        vagent-storage.service either way, so at shutdown `vagent umount` runs first."""
+        it) or from fstab at a later boot; ordered before vagent-storage.service either way,
+        so at shutdown `vagent umount` runs first. Once mounted, systemd shows as What= the
+        source in the mount table (the partition node), not the by-uuid link it was given:
+        either must be the device with the volume's filesystem UUID (blkid)."""
         mnt = f"/mnt/{SERIAL[key]}"
         u = b.mount_units().get(mnt, {})
         want = "yes" if transient else "no"
+        nodes = {l.split(":", 1)[0] for l in b.file("blkid").splitlines()
+                 if uuid and f' UUID="{uuid}"' in l}
+        what_ok = u.get("What") in nodes | {f"/dev/disk/by-uuid/{uuid}"}
         self.tap.ok(u.get("Transient") == want and
                     "vagent-storage.service" in u.get("Before", "").split() and
-                    (not transient or u.get("What") == f"/dev/disk/by-uuid/{uuid}"),
+                    (not transient or what_ok),
                     f"{ctx}: {key} volume's mount unit is {'transient' if transient else 'from fstab'}"
                     f" and ordered before vagent-storage.service",
                     b.file("mount-units") or "no mount-units record")
