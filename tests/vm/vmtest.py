@@ -562,7 +562,9 @@ class VMTest:
             rc, up = None, 0.0
         t.ok(rc == want_rc, f"{ctx}: vagent status --wait exited {want_rc}",
              f"rc {rc_up}; output:\n{b.file('vmtest-wait.out')[-600:]}")
-        t.ok(last and last - 1.0 <= up <= last + 5.0,
+        # +10 s: a bound that catches --wait sleeping through (its deadline is minutes), not
+        # the seconds a loaded TCG guest takes to schedule the shell that reads the clock.
+        t.ok(last and last - 1.0 <= up <= last + 10.0,
              f"{ctx}: --wait returned at {up:.1f} s, when the last unit had finished "
              f"({last:.1f} s)", f"unit exits {ends}")
         t.ok(b.file("boot-finished").split("\n")[0] == b.file("boot_id").strip(),
@@ -807,10 +809,18 @@ class VMTest:
         fetch = [l for l in b.file("journal").splitlines() if "vagent[" in l and "etch" in l]
         t.diag(f"{ctx}: vagent.service result '{vag.get('Result')}'; " +
                (fetch[0][fetch[0].find("vagent["):] if fetch else "no fetch line"))
-        t.ok(end and 0 < dur <= CACHE_DEADLINE + 5,
+        # The metadata step's own time (its line in the step table): the unit's total also
+        # holds the network and host-key steps, seconds each on a loaded TCG host.
+        step_ms = None
+        for l in b.file("journal").splitlines():
+            m = re.search(r"vagent\[\d+\]: metadata +failed +(\d+)ms +vagent\.service", l)
+            if m:
+                step_ms = int(m.group(1))
+                break
+        t.ok(end and step_ms is not None and step_ms <= (CACHE_DEADLINE + 5) * 1000,
              f"{ctx}: vagent.service went on from the cache after its short first try "
-             f"({dur:.1f} s <= cache-deadline {CACHE_DEADLINE:.0f} s + 5 s, not the "
-             f"{DEADLINE:.0f} s deadline)", vag)
+             f"(metadata step {step_ms} ms <= cache-deadline {CACHE_DEADLINE:.0f} s + 5 s, "
+             f"not the {DEADLINE:.0f} s deadline; the unit ran {dur:.1f} s)", vag)
         # The late path: the service came up after the boot; the new key appears, no reboot.
         late = b.file("late").split()
         t.diag(f"{ctx}: late service up at {b.late_up or 0:.1f} s host time; guest: "
