@@ -74,12 +74,7 @@ int main(int argc, char **argv)
 		return close_stdout(0);
 	}
 
-	r = http_global_init();
-	if (r < 0) {
-		log_error_errno(r, "Failed to initialise the HTTP library: %m");
-		config_done(&cfg);
-		return 1;
-	}
+	/* libcurl is loaded and initialised at the first fetch (metadata/http.c). */
 	r = inv.verb->run(&inv, &cfg);
 	http_global_done();
 	config_done(&cfg);

@@ -9,7 +9,14 @@
  * (a fleet boots at once: see bench/storm). While the answers are 429/503 it may go on up to a
  * longer busy deadline. http_get_once() is one try and the wait that should follow. What the
  * body means is the caller's business; it is never logged.
+ *
+ * libcurl.so.4 (and the ~30 libraries it pulls in: TLS, Kerberos, LDAP, ...) is loaded at the
+ * first fetch (base/dlopen.h), so the units that never fetch (vagent-storage, the hotplug unit,
+ * `vagent umount`) never map it. Every call goes through the table below; curl's type-checking
+ * macros are off because they would rewrite those calls (the option types are checked here by
+ * hand: long, char *, curl_off_t, callbacks).
  */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +32,7 @@
 #include <unistd.h>
 
 #include "metadata/http.h"
+#include "base/dlopen.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/util.h"
@@ -65,26 +73,71 @@ struct transfer {
 	bool oom;
 };
 
+static struct {
+	typeof(curl_global_init) *curl_global_init;
+	typeof(curl_global_cleanup) *curl_global_cleanup;
+	typeof(curl_easy_init) *curl_easy_init;
+	typeof(curl_easy_setopt) *curl_easy_setopt;
+	typeof(curl_easy_perform) *curl_easy_perform;
+	typeof(curl_easy_getinfo) *curl_easy_getinfo;
+	typeof(curl_easy_cleanup) *curl_easy_cleanup;
+	typeof(curl_easy_strerror) *curl_easy_strerror;
+	typeof(curl_getdate) *curl_getdate;
+	typeof(curl_slist_append) *curl_slist_append;
+	typeof(curl_slist_free_all) *curl_slist_free_all;
+} sym;
+static void *libcurl;
+static bool curl_ready;
+
 static void curl_easy_cleanupp(CURL **c)
 {
 	if (*c)
-		curl_easy_cleanup(*c);
+		sym.curl_easy_cleanup(*c);
+}
+
+/* Load libcurl and initialise it, once per process, before the first handle. */
+static int load_curl(void)
+{
+	static const struct dl_symbol syms[] = {
+		DL_SYMBOL(sym, curl_global_init),
+		DL_SYMBOL(sym, curl_global_cleanup),
+		DL_SYMBOL(sym, curl_easy_init),
+		DL_SYMBOL(sym, curl_easy_setopt),
+		DL_SYMBOL(sym, curl_easy_perform),
+		DL_SYMBOL(sym, curl_easy_getinfo),
+		DL_SYMBOL(sym, curl_easy_cleanup),
+		DL_SYMBOL(sym, curl_easy_strerror),
+		DL_SYMBOL(sym, curl_getdate),
+		DL_SYMBOL(sym, curl_slist_append),
+		DL_SYMBOL(sym, curl_slist_free_all),
+	};
+	CURLcode e;
+	int r;
+
+	if (curl_ready)
+		return 0;
+	r = dl_load(&libcurl, "libcurl.so.4", "fetch the metadata", syms, ARRAY_SIZE(syms));
+	if (r < 0)
+		return r;
+	e = sym.curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (e != CURLE_OK) {
+		log_error("Failed to initialize libcurl: %s", sym.curl_easy_strerror(e));
+		return -EIO;
+	}
+	curl_ready = true;
+	return 0;
 }
 
 int http_global_init(void)
 {
-	CURLcode e = curl_global_init(CURL_GLOBAL_DEFAULT);
-
-	if (e != CURLE_OK) {
-		log_error("Failed to initialize libcurl: %s", curl_easy_strerror(e));
-		return -EIO;
-	}
-	return 0;
+	return load_curl();
 }
 
 void http_global_done(void)
 {
-	curl_global_cleanup();
+	if (curl_ready)
+		sym.curl_global_cleanup();
+	curl_ready = false;
 }
 
 /* xorshift64*, seeded from the kernel without ever blocking (early boot has little entropy:
@@ -193,7 +246,7 @@ static uint64_t parse_retry_after(const char *line, size_t n)
 		     p++)
 			sec = sec * 10 + (uint64_t)(*p - '0');
 	} else if (j > 0) {
-		time_t when = curl_getdate(value, NULL), now = time(NULL);
+		time_t when = sym.curl_getdate(value, NULL), now = time(NULL);
 
 		if (when == -1 || when <= now)
 			return 0;
@@ -227,7 +280,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userdata)
 	}
 
 	/* The empty line that ends a header block. */
-	if (curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+	if (sym.curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 		return n;
 	if (status >= 100 && status <= 199)
 		return n; /* interim response, the real one follows */
@@ -239,7 +292,7 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userdata)
 		return 0;
 	}
 
-	if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) != CURLE_OK)
+	if (sym.curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) != CURLE_OK)
 		length = -1;
 	if (length >= 0 && (uint64_t)length > t->max_size) {
 		t->too_big = true;
@@ -293,31 +346,31 @@ static int setup_handle(CURL *c, struct transfer *t, char *errbuf, const char *u
 {
 	bool bad = false;
 
-	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
-	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
 #else
-	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) !=
+	bad |= sym.curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) !=
 	       CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
+	bad |= sym.curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
 				(long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
 #endif
-	bad |= curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_MAXREDIRS, 0L) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_MAXREDIRS, 0L) != CURLE_OK;
 	/* The metadata service is link-local: never ask a proxy, whatever http_proxy says. */
-	bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "vagent/" PACKAGE_VERSION) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, t) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, HTTP_LOW_SPEED_LIMIT) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_USERAGENT, "vagent/" PACKAGE_VERSION) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_HEADERDATA, t) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_WRITEDATA, t) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, HTTP_LOW_SPEED_LIMIT) != CURLE_OK;
 
 	return bad ? -EIO : 0;
 }
@@ -332,9 +385,9 @@ static int set_try_timeouts(CURL *c, const struct http_options *o, uint64_t rema
 
 	if (low_speed_time < 1)
 		low_speed_time = 1;
-	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, usec_to_ms_ceil(connect)) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, usec_to_ms_ceil(total)) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_speed_time) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, usec_to_ms_ceil(connect)) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, usec_to_ms_ceil(total)) != CURLE_OK;
+	bad |= sym.curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_speed_time) != CURLE_OK;
 	return bad ? -EIO : 0;
 }
 
@@ -378,7 +431,7 @@ static enum try_outcome classify(const struct transfer *t, CURLcode code, const 
 		return TRY_FAIL;
 	}
 
-	snprintf(reason, reason_size, "%s", errbuf[0] ? errbuf : curl_easy_strerror(code));
+	snprintf(reason, reason_size, "%s", errbuf[0] ? errbuf : sym.curl_easy_strerror(code));
 	switch (code) {
 	case CURLE_OK:
 		/* A transfer without a status line (HTTP/0.9 is refused by curl anyway). */
@@ -386,7 +439,7 @@ static enum try_outcome classify(const struct transfer *t, CURLcode code, const 
 		*ret_error = -EPROTO;
 		return TRY_FAIL;
 	case CURLE_COULDNT_CONNECT:
-		if (curl_easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK ||
+		if (sym.curl_easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK ||
 		    os_errno <= 0)
 			os_errno = ECONNREFUSED;
 		*ret_error = -(int)os_errno;
@@ -461,7 +514,8 @@ static struct http_options options_fill(const struct http_options *options, uint
 
 static void curl_slist_free_allp(struct curl_slist **l)
 {
-	curl_slist_free_all(*l);
+	if (*l)
+		sym.curl_slist_free_all(*l);
 }
 
 /* The URL as messages show it. */
@@ -474,16 +528,20 @@ static const char *shown(const char *url, const struct http_options *o)
 static int handle_new(const char *url, const struct http_options *o, struct transfer *t,
 		      char *errbuf, CURL **ret, struct curl_slist **ret_headers)
 {
-	_cleanup_(curl_easy_cleanupp) CURL *c = curl_easy_init();
+	_cleanup_(curl_easy_cleanupp) CURL *c = NULL;
 	int r;
 
+	r = load_curl();
+	if (r < 0)
+		return r;
+	c = sym.curl_easy_init();
 	if (!c)
 		return log_error_errno(-ENOMEM, "Failed to create a curl handle for '%s'.",
 				       shown(url, o));
 	t->curl = c;
 	r = setup_handle(c, t, errbuf, url);
 	for (size_t i = 0; r >= 0 && o->headers && o->headers[i]; i++) {
-		struct curl_slist *n = curl_slist_append(*ret_headers, o->headers[i]);
+		struct curl_slist *n = sym.curl_slist_append(*ret_headers, o->headers[i]);
 
 		if (!n)
 			r = -ENOMEM;
@@ -491,7 +549,7 @@ static int handle_new(const char *url, const struct http_options *o, struct tran
 			*ret_headers = n;
 	}
 	if (r >= 0 && *ret_headers &&
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *ret_headers) != CURLE_OK)
+	    sym.curl_easy_setopt(c, CURLOPT_HTTPHEADER, *ret_headers) != CURLE_OK)
 		r = -EIO;
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the curl handle for '%s'.",
@@ -548,7 +606,7 @@ static int try_once(CURL *c, struct transfer *t, char *errbuf, const char *url,
 
 	*t = (struct transfer){ .curl = c, .max_size = o->max_size };
 	errbuf[0] = '\0';
-	code = curl_easy_perform(c);
+	code = sym.curl_easy_perform(c);
 	/* The callbacks owned the buffer while curl ran; now it is ours. */
 	buf = TAKE_PTR(t->buf);
 

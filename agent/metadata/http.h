@@ -54,7 +54,9 @@ struct http_backoff {
 	char reason[256];	   /* the last failure, short and secret-free ("HTTP 503") */
 };
 
-/* Call once per process before http_get() (not thread-safe, as curl_global_init()). */
+/* libcurl is loaded (dlopen) and initialised at the first fetch, in a single-threaded process
+ * (curl_global_init() is not thread-safe). http_global_init() does it now: 0, or -ENOPKG when
+ * libcurl.so.4 is not installed. http_global_done() at exit undoes it if it was done. */
 int http_global_init(void);
 void http_global_done(void);
 
