@@ -10,6 +10,7 @@ top=$(pwd)
 runs=${1:-30}
 build=$top/bench/build
 command -v curl >/dev/null || { echo "needs curl (apt-get install curl)"; exit 1; }
+[ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time): peak RSS is its %M"; exit 1; }
 
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
 mkdir -p "$build"

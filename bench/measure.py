@@ -1,33 +1,33 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """measure.py: run a command N times; print the median and spread of its wall time and the
-peak RSS of the process (getrusage of the reaped child, so it is the child's own high-water
-mark). Used by the benchmark scripts in bench/; standard library only.
+peak RSS of the process, as GNU time's %M reports it (the command is run under /usr/bin/time).
+Not getrusage of a child forked from this Python process: Linux keeps the pre-exec image's
+high-water mark in ru_maxrss across exec, so every command would read as at least Python's
+own ~10 MiB. GNU time's forked child is ~1-2 MiB before its exec. The wall time includes
+time's fork and exec (about a millisecond). Used by the benchmark scripts in bench/;
+standard library only.
 
 usage: measure.py NAME N [--before CMD] -- COMMAND...
 """
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
 def run_once(argv):
-    t0 = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            os.execvp(argv[0], argv)
-        finally:
-            os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.perf_counter() - t0
-    return wall, ru.ru_maxrss, os.waitstatus_to_exitcode(status)
+    with tempfile.NamedTemporaryFile("r", prefix="measure.", suffix=".rss") as out:
+        t0 = time.perf_counter()
+        with open(os.devnull, "w") as devnull:
+            p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *argv],
+                               stdout=devnull, stderr=devnull, check=False)
+        wall = time.perf_counter() - t0
+        lines = [l for l in out.read().split("\n") if l.strip()]
+    # time writes "Command exited with non-zero status N" before the figure when it fails.
+    return wall, int(lines[-1]), p.returncode
 
 
 def main():
