@@ -17,6 +17,7 @@ CONF="$SCRATCH/vagent.conf"
 fast_conf "$CONF" 3s
 start_mock
 ONLY=${CC_CORPUS_ONLY:-}
+KEEP=${CC_CORPUS_KEEP:-} # a directory: each run's root, output and log are copied there
 
 for ud in "$CORPUS"/*.yaml "$CORPUS"/*.mime; do
 	[ -e "$ud" ] || continue
@@ -38,6 +39,7 @@ for ud in "$CORPUS"/*.yaml "$CORPUS"/*.mime; do
 	"$VAGENT" -c "$conf" --root "$R" --metadata-url "$MOCK_URL" boot --no-storage \
 		>"$SCRATCH/$name/log" 2>&1
 	rc=$?
+	[ -z "$KEEP" ] || { mkdir -p "$KEEP" && cp -a "$SCRATCH/$name" "$KEEP/"; }
 	while IFS= read -r res; do
 		case $res in
 		PASS\ *) ok 0 "${res#PASS }" ;;

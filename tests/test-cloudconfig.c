@@ -493,8 +493,9 @@ static void test_aliases(void)
 	if (ok(r == 0 && cc, "40 aliases x 40 sub-keys: parses (%d: %s)", r, e.problem)) {
 		for (size_t i = 0; i < cc->n_problems; i++)
 			repeated += strstr(cc->problems[i], "(40 times, the first here)") != NULL;
-		ok(cc->n_users == 40 && cc->has[CC_USERS] && cc->partial[CC_USERS],
-		   "40 x 40: 40 users, 'users' partial");
+		/* entries of one name are merged into one, as cloud-init's ug_util does */
+		ok(cc->n_users == 1 && cc->has[CC_USERS] && cc->partial[CC_USERS],
+		   "40 x 40: one user 'u' (40 entries merged), 'users' partial");
 		ok(cc->n_problems == 40 && repeated == 40 &&
 		       strv_length(cc->problems) == cc->n_problems,
 		   "40 x 40: 40 problem lines, each counted 40 times (%zu lines: %s)",
@@ -889,8 +890,99 @@ static void test_mime_limits(void)
 	mime_parts_free(parts, n);
 }
 
+/* users as cloud-init's ug_util.normalize_users_groups reads it (issue 15 item 3). */
+static void test_users_forms(void)
+{
+	struct cloud_config *cc = NULL;
+	struct cc_error e;
+	int r;
+
+	/* a string: sorted, each once */
+	r = parse("users: 'bob, alice,bob'\n", &cc, &e);
+	ok(r == 0 && cc->n_users == 2 && streq(cc->users[0].name, "alice") &&
+	       streq(cc->users[1].name, "bob") && !cc->partial[CC_USERS],
+	   "users: 'bob, alice,bob' is alice, bob (uniq_merge_sorted)");
+	cloud_config_free(cc);
+
+	/* the dict form: a mapping per name, true names one, false leaves it out */
+	r = parse("users:\n  alice: {shell: /bin/sh}\n  bob: true\n  carol: false\n  dave: 'yes'\n",
+		  &cc, &e);
+	ok(r == 0 && cc->has[CC_USERS] && cc->n_users == 3 && streq(cc->users[0].name, "alice") &&
+	       streq(cc->users[0].shell, "/bin/sh") && streq(cc->users[1].name, "bob") &&
+	       streq(cc->users[2].name, "dave"),
+	   "users: {alice: {...}, bob: true, carol: false, dave: 'yes'} is alice, bob, dave");
+	cloud_config_free(cc);
+
+	/* a nameless entry is "default", merged with a "default" string (first value wins) */
+	r = parse("users:\n  - default\n  - {gecos: G1, lock-passwd: false}\n"
+		  "  - {name: default, gecos: G2, groups: [a]}\n",
+		  &cc, &e);
+	ok(r == 0 && cc->n_users == 1 && cc->users[0].is_default &&
+	       streq(cc->users[0].gecos, "G1") && !cc->users[0].lock_passwd &&
+	       strv_length(cc->users[0].groups) == 1 && !cc->partial[CC_USERS],
+	   "users: default + nameless + name: default merge into one (first wins, dashes read)");
+	cloud_config_free(cc);
+
+	/* every key cloud-init's add_user passes to useradd, dashed or not */
+	r = parse("users:\n  - name: svc\n    system: true\n    no-create-home: true\n"
+		  "    homedir: /srv/svc\n    uid: 1500\n    primary_group: staff\n"
+		  "    no_user_group: yes\n    expiredate: '2031-01-02'\n    inactive: 5\n"
+		  "    ssh_authorized_keys: ssh-ed25519 AAAAC3Nza k@x\n    ssh_import_id: [gh:x]\n"
+		  "    create_groups: false\n    no_log_init: true\n",
+		  &cc, &e);
+	if (ok(r == 0 && cc->n_users == 1, "users: all add_user keys parse (%d)", r)) {
+		const struct cc_user *u = &cc->users[0];
+		ok(u->system && u->no_create_home && streq(u->homedir, "/srv/svc") &&
+		       streq(u->uid, "1500") && streq(u->primary_group, "staff") &&
+		       u->no_user_group && streq(u->expiredate, "2031-01-02") &&
+		       streq(u->inactive, "5") && !u->create_groups && u->no_log_init,
+		   "users: system, no_create_home, homedir, uid, primary_group, no_user_group, "
+		   "expiredate, inactive, create_groups, no_log_init read");
+		ok(strv_length(u->ssh_authorized_keys) == 1, "users: a string ssh_authorized_keys "
+		   "is one key");
+		ok(cc->partial[CC_USERS] && cc->why[CC_USERS] &&
+		       strstr(cc->why[CC_USERS], "'ssh_import_id' is not supported"),
+		   "users: ssh_import_id named, the key partial (%s)", cc->why[CC_USERS]);
+	}
+	cloud_config_free(cc);
+
+	/* Python truth values: "false" (a string) is true, 0 is false; noted */
+	r = parse("users:\n  - {name: a, lock_passwd: 'false', system: 0}\n", &cc, &e);
+	ok(r == 0 && cc->n_users == 1 && cc->users[0].lock_passwd && !cc->users[0].system &&
+	       cc->partial[CC_USERS],
+	   "users: lock_passwd: 'false' is true, system: 0 false (Python's truth), noted");
+	cloud_config_free(cc);
+
+	/* a wrong shape keeps the key out */
+	r = parse("users:\n  a: [1]\n", &cc, &e);
+	ok(r == 0 && cc->invalid[CC_USERS] && cc->n_users == 0, "users: {a: [1]} is invalid");
+	cloud_config_free(cc);
+
+	/* merging for the default user: the first wins, groups are the union */
+	{
+		struct cc_user a, b;
+		cc_user_init(&a, strdup("x"));
+		cc_user_init(&b, strdup("y"));
+		a.shell = strdup("/bin/a");
+		a.set |= 1U << CC_USER_SHELL;
+		strv_push(&a.groups, strdup("g1"));
+		a.set |= 1U << CC_USER_GROUPS;
+		b.shell = strdup("/bin/b");
+		b.gecos = strdup("B");
+		b.set |= 1U << CC_USER_SHELL | 1U << CC_USER_GECOS | 1U << CC_USER_GROUPS;
+		strv_push(&b.groups, strdup("g1"));
+		strv_push(&b.groups, strdup("g2"));
+		ok(cc_user_merge(&a, &b) == 0 && streq(a.shell, "/bin/a") && streq(a.gecos, "B") &&
+		       strv_length(a.groups) == 2,
+		   "cc_user_merge: first wins, missing keys taken, groups united");
+		cc_user_done(&a);
+		cc_user_done(&b);
+	}
+}
+
 int main(void)
 {
+	test_users_forms();
 	test_all_keys();
 	test_errors();
 	test_merge();

@@ -60,9 +60,13 @@ int config_init(struct config *c)
 		return -ENOMEM;
 	}
 	c->ssh_user = strdup("root");
+	c->ssh_user_groups = strdup(DEFAULT_USER_GROUPS);
+	c->ssh_user_sudo = strdup(DEFAULT_USER_SUDO);
+	c->ssh_user_shell = strdup("/bin/bash");
 	c->mount_dir = strdup("/mnt");
 	c->storage_devices = strdup("auto");
-	if (!c->metadata_url || !c->ssh_user || !c->mount_dir || !c->storage_devices) {
+	if (!c->metadata_url || !c->ssh_user || !c->mount_dir || !c->storage_devices ||
+	    !c->ssh_user_groups || !c->ssh_user_sudo || !c->ssh_user_shell) {
 		config_done(c);
 		return -ENOMEM;
 	}
@@ -73,6 +77,10 @@ void config_done(struct config *c)
 {
 	free(c->metadata_url);
 	free(c->ssh_user);
+	free(c->ssh_user_groups);
+	free(c->ssh_user_sudo);
+	free(c->ssh_user_shell);
+	c->ssh_user_groups = c->ssh_user_sudo = c->ssh_user_shell = NULL;
 	free(c->mount_dir);
 	free(c->storage_devices);
 	strv_free(c->metadata_headers);
@@ -153,6 +161,9 @@ static const struct option_def options[] = {
 	{ "platform", "check", K_BOOL, O(platform_check), NULL, 0 },
 	{ "hostname", "policy", K_ENUM, O(hostname_policy), E(hostname_policies) },
 	{ "ssh", "user", K_USER, O(ssh_user), NULL, 0 },
+	{ "ssh", "user-groups", K_STRING, O(ssh_user_groups), NULL, 0 },
+	{ "ssh", "user-sudo", K_STRING, O(ssh_user_sudo), NULL, 0 },
+	{ "ssh", "user-shell", K_PATH, O(ssh_user_shell), NULL, 0 },
 	{ "ssh", "policy", K_ENUM, O(sshkeys_policy), E(sshkeys_policies) },
 	{ "ssh", "target", K_ENUM, O(sshkeys_target), E(sshkeys_targets) },
 	{ "ssh", "host-keys", K_ENUM, O(hostkeys_policy), E(hostkeys_policies) },

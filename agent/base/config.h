@@ -5,6 +5,10 @@
  */
 #pragma once
 
+/* Debian's default user in cloud-init (config/cloud.cfg.tmpl). */
+#define DEFAULT_USER_GROUPS "adm,audio,cdrom,dialout,dip,floppy,netdev,plugdev,sudo,video"
+#define DEFAULT_USER_SUDO "ALL=(ALL) NOPASSWD:ALL"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +82,11 @@ struct config {
 
 	/* [ssh] */
 	char *ssh_user;                     /* user, default root */
+	/* user-groups, user-sudo, user-shell: what a cloud-config "default" user gets when the
+	 * [ssh] user is not root (cloud-init's Debian default_user); "none": no groups, no rule */
+	char *ssh_user_groups;
+	char *ssh_user_sudo;
+	char *ssh_user_shell;
 	enum sshkeys_policy sshkeys_policy; /* policy */
 	enum sshkeys_target sshkeys_target; /* target */
 	enum hostkeys_policy hostkeys_policy; /* host-keys, default per-instance */

@@ -521,6 +521,16 @@ static int push_valid_keys(struct key_walk *k, char *const *keys, const char *la
 	return 0;
 }
 
+bool cc_doc_makes_user(const struct cc_doc *d, const char *user)
+{
+	if (!cc_doc_has_config(d) || !d->cc->has[CC_USERS])
+		return false;
+	for (size_t i = 0; i < d->cc->n_users; i++)
+		if (d->cc->users[i].is_default || streq(d->cc->users[i].name, user))
+			return true;
+	return false;
+}
+
 int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret)
 {
 	struct key_walk k = {};

@@ -94,6 +94,9 @@ void cc_doc_hostname_info(const struct cc_doc *d, struct cc_hostname *ret);
  * Invalid keys are left out with a warning naming the key's index. *RET may be NULL.
  */
 int cc_doc_ssh_keys(const struct cc_doc *d, const char *user, char ***ret);
+/* Whether D's users key names USER or "default" (the users module then makes USER when it is
+ * missing, and writes its keys). */
+bool cc_doc_makes_user(const struct cc_doc *d, const char *user);
 
 /* bootcmd: every boot. <0 failed (a command failed), 0 nothing, 1 ran, 2 skipped. */
 int cc_bootcmd(const char *root, const struct config *cfg, const char *id,

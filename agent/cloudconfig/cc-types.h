@@ -127,4 +127,7 @@ struct cc_host {
 		     char **ret, size_t *ret_len);
 	void *userdata;
 	const char *datasource; /* final_message's {{datasource}}, NULL: "vultr" */
+	/* the metadata's SSH keys (NULL: none), written by the users module for an [ssh] user
+	 * it makes (the ssh-keys step ran before the user existed) */
+	char *const *public_keys;
 };

@@ -613,9 +613,7 @@ int add_problem(struct walk *w, const struct cc_node *n, const char *fmt, ...)
 
 /* A problem the key survives (an entry dropped, a default used, as cloud-init does): the key is
  * partial. Returns 0 (or -ENOMEM). */
-static int note(struct walk *w, const struct cc_node *n, const char *fmt, ...) _printf_(3, 4)
-    _unused_;
-static int note(struct walk *w, const struct cc_node *n, const char *fmt, ...)
+int note(struct walk *w, const struct cc_node *n, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -1226,156 +1224,6 @@ static void secret_free(char *s)
 	free(s);
 }
 
-static void user_done(struct cc_user *u)
-{
-	free(u->name);
-	free(u->gecos);
-	free(u->shell);
-	strv_free(u->groups);
-	strv_free(u->sudo);
-	strv_free(u->ssh_authorized_keys);
-	secret_free(u->passwd);
-	secret_free(u->hashed_passwd);
-	secret_free(u->plain_text_passwd);
-}
-
-static void users_free(struct cc_user *u, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		user_done(&u[i]);
-	free(u);
-}
-
-static int node_user(struct walk *w, const struct cc_node *n, struct cc_user *u)
-{
-	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
-	 * set whenever the callee returns >= 0, see macro.h). */
-	int r = 0;
-
-	u->lock_passwd = true; /* cloud-init's default */
-	for (size_t i = 0; r >= 0 && i < n->map.n; i++) {
-		const struct cc_node *k = n->map.pairs[i].key, *v = n->map.pairs[i].value;
-		const char *name = cc_scalar_str(k) ?: "";
-
-		if (streq(name, "name"))
-			r = node_string(w, v, "name", &u->name);
-		else if (streq(name, "gecos"))
-			r = node_string(w, v, "gecos", &u->gecos);
-		else if (streq(name, "shell"))
-			r = node_string(w, v, "shell", &u->shell);
-		else if (streq(name, "groups"))
-			r = node_strv(w, v, "groups", true, &u->groups);
-		else if (streq(name, "lock_passwd"))
-			r = node_bool(w, v, "lock_passwd", &u->lock_passwd);
-		else if (streq(name, "passwd"))
-			r = node_string(w, v, "passwd", &u->passwd);
-		else if (streq(name, "hashed_passwd"))
-			r = node_string(w, v, "hashed_passwd", &u->hashed_passwd);
-		else if (streq(name, "plain_text_passwd"))
-			r = node_string(w, v, "plain_text_passwd", &u->plain_text_passwd);
-		else if (streq(name, "ssh_authorized_keys"))
-			r = node_strv(w, v, "ssh_authorized_keys", false, &u->ssh_authorized_keys);
-		else if (streq(name, "sudo")) {
-			if (cc_node_is_null(v) || cc_node_bool(v) == 0) {
-				strv_free(u->sudo);
-				u->sudo = NULL;
-				continue;
-			}
-			if (cc_node_bool(v) == 1) {
-				r = add_problem(w, v, "sudo must be a rule, a list of rules or false");
-				break;
-			}
-			strv_free(u->sudo);
-			u->sudo = NULL;
-			if (v->type == CC_NODE_SCALAR) {
-				struct strlist l = {};
-
-				r = strlist_push_node(w, &l, v, "sudo");
-				u->sudo = strlist_steal(&l);
-			} else
-				r = node_strv(w, v, "sudo", false, &u->sudo);
-		} else
-			r = ignore_subkey(w, k);
-	}
-	if (r >= 0 && !u->name)
-		r = add_problem(w, n, "each user needs a name");
-	if (r >= 0 && streq(u->name, "default"))
-		u->is_default = true;
-	return r;
-}
-
-static int node_users(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
-{
-	_cleanup_strv_free_ char **names = NULL;
-	struct cc_user *l = NULL;
-	size_t total = 0, allocated = 0;
-	int r = 0;
-
-	/* "users: default" or "users: [a, b]": each scalar may name several, comma-separated. */
-	if (n->type == CC_NODE_SCALAR)
-		r = node_strv(w, n, "users", true, &names);
-	else if (n->type != CC_NODE_SEQUENCE)
-		r = add_problem(w, n, "must be a list of users");
-	if (r < 0)
-		return r;
-
-	if (names) {
-		total = strv_length(names);
-		l = calloc(total ? total : 1, sizeof(*l));
-		if (!l)
-			return -ENOMEM;
-		for (size_t i = 0; i < total; i++) {
-			l[i] = (struct cc_user){ .name = TAKE_PTR(names[i]), .lock_passwd = true };
-			l[i].is_default = streq(l[i].name, "default");
-		}
-	} else {
-		for (size_t i = 0; r >= 0 && i < n->seq.n; i++) {
-			const struct cc_node *c = n->seq.items[i];
-			_cleanup_strv_free_ char **more = NULL;
-			size_t add = 0;
-			void *a;
-
-			if (c->type == CC_NODE_SCALAR) {
-				r = node_strv(w, c, "a user", true, &more);
-				add = strv_length(more);
-			} else if (c->type == CC_NODE_MAPPING)
-				add = 1;
-			else
-				r = add_problem(w, c, "each user must be a name or a mapping");
-			if (r >= 0 && total + add > CC_MAX_ENTRIES)
-				r = add_problem(w, n,
-						"more than %u users (vagent's limit), not applied",
-						CC_MAX_ENTRIES);
-			if (r < 0)
-				break;
-			a = l;
-			r = grow_array(&a, &allocated, total + add, sizeof(*l));
-			l = a;
-			if (r < 0)
-				break;
-			for (size_t j = 0; more && j < add; j++) {
-				l[total] = (struct cc_user){ .name = TAKE_PTR(more[j]),
-							     .lock_passwd = true };
-				l[total].is_default = streq(l[total].name, "default");
-				total++;
-			}
-			if (!more) {
-				l[total] = (struct cc_user){};
-				r = node_user(w, c, &l[total]);
-				total++;
-			}
-		}
-		if (r < 0) {
-			users_free(l, total);
-			return r;
-		}
-	}
-	users_free(cc->users, cc->n_users);
-	cc->users = l;
-	cc->n_users = total;
-	return 0;
-}
-
 static int node_packages(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
 {
 	/* scan-build: its NULL/garbage reports here are false positives (an out-parameter is
@@ -1774,13 +1622,6 @@ static int read_disable_root(struct walk *w, const struct cc_node *v, struct clo
 	return 0;
 }
 
-static void clear_users(struct cloud_config *cc)
-{
-	users_free(cc->users, cc->n_users);
-	cc->users = NULL;
-	cc->n_users = 0;
-}
-
 static void clear_files(struct cloud_config *cc)
 {
 	files_free(cc->files, cc->n_files);
@@ -1850,7 +1691,7 @@ static const struct key_def key_defs[_CC_KEY_MAX] = {
 				      read_create_hostname_file, NULL },
 	[CC_SSH_AUTHORIZED_KEYS] = { "ssh_authorized_keys",
 				     FIELD(KEY_STRV, ssh_authorized_keys) },
-	[CC_USERS] = { "users", KEY_READER, 0, node_users, clear_users },
+	[CC_USERS] = { "users", KEY_READER, 0, cc_users_read, cc_users_clear },
 	[CC_WRITE_FILES] = { "write_files", KEY_READER, 0, node_files, clear_files },
 	[CC_BOOTCMD] = { "bootcmd", KEY_READER, 0, read_bootcmd, clear_bootcmd },
 	[CC_RUNCMD] = { "runcmd", KEY_READER, 0, read_runcmd, clear_runcmd },

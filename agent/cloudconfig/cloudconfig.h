@@ -113,20 +113,70 @@ enum cc_pwauth {
 	CC_PWAUTH_NO,
 };
 
-/* One users entry; IS_DEFAULT for "default" (NAME is then NULL). */
+/* The keys of a users entry, one bit each in struct cc_user.set. */
+enum cc_user_field {
+	CC_USER_GECOS,
+	CC_USER_SHELL,
+	CC_USER_HOMEDIR,
+	CC_USER_PRIMARY_GROUP,
+	CC_USER_UID,
+	CC_USER_EXPIREDATE,
+	CC_USER_INACTIVE,
+	CC_USER_GROUPS,
+	CC_USER_SUDO,
+	CC_USER_LOCK_PASSWD,
+	CC_USER_SYSTEM,
+	CC_USER_NO_CREATE_HOME,
+	CC_USER_NO_USER_GROUP,
+	CC_USER_NO_LOG_INIT,
+	CC_USER_CREATE_GROUPS,
+	CC_USER_SSH_AUTHORIZED_KEYS,
+	CC_USER_PASSWD,
+	CC_USER_HASHED_PASSWD,
+	CC_USER_PLAIN_TEXT_PASSWD,
+	_CC_USER_FIELD_MAX,
+};
+
+/*
+ * One users entry in cloud-init's normalized form (ug_util.normalize_users_groups): dashes in
+ * key names read as underscores, the entries of one name merged into the first (the first
+ * value of each key wins), a nameless entry named "default". "default" (IS_DEFAULT) is the
+ * configured [ssh] user: cc-users.c merges it with the entry of that name and the [ssh]
+ * default-user settings.
+ */
 struct cc_user {
 	char *name;
 	bool is_default;
+	unsigned set; /* 1 << CC_USER_*: the keys the entry gives */
 	char *gecos;
 	char *shell;
+	char *homedir;
+	char *primary_group;
+	char *uid;	  /* as given (digits are checked when it is used) */
+	char *expiredate; /* useradd --expiredate: YYYY-MM-DD */
+	char *inactive;	  /* useradd --inactive: days */
 	char **groups;
 	char **sudo; /* sudoers rules, NULL: none */
-	bool lock_passwd;
+	bool lock_passwd;   /* default true */
+	bool system;	    /* useradd --system, no home */
+	bool no_create_home;
+	bool no_user_group;
+	bool no_log_init;
+	bool create_groups; /* default true: missing groups are made */
 	char **ssh_authorized_keys;
 	char *passwd;            /* SECRET: a hash, for a user that does not exist yet */
 	char *hashed_passwd;     /* SECRET */
 	char *plain_text_passwd; /* SECRET */
 };
+
+/* An entry of NAME (taken) with cloud-init's defaults. */
+void cc_user_init(struct cc_user *u, char *name);
+void cc_user_done(struct cc_user *u);
+/* What DST does not give is taken from SRC (moved out of it): cloud-init's mergemanydict, the
+ * first source wins; groups are the union of both. -ENOMEM. */
+int cc_user_merge(struct cc_user *dst, struct cc_user *src);
+/* A deep copy of U into RET: -ENOMEM. */
+int cc_user_copy(const struct cc_user *u, struct cc_user *ret);
 
 /* One mounts entry: N_FIELDS (2..6) fstab fields as given, NULL for a YAML null. */
 struct cc_mount {
@@ -245,7 +295,7 @@ size_t cloud_config_n_keys(const struct cloud_config *cc);
 void cloud_config_free(struct cloud_config *cc);
 
 /*
- * For the key readers only (cloudconfig.c and cc-keys.c): the walk over a tree (opaque) and its
+ * For the key readers only (cloudconfig.c, cc-keys.c, cc-read-users.c): the walk over a tree (opaque) and its
  * helpers. A helper that finds a wrong shape records a problem line ("'KEY' at line L, column
  * C: WHAT": names and positions, never values) and returns -EINVAL: the key is kept out.
  * -E2BIG when the budget runs out, -ENOMEM.
@@ -268,6 +318,11 @@ bool cc_keys_is_system(enum cc_key k);
 int cc_keys_read(struct walk *w, enum cc_key k, const struct cc_node *v, struct cloud_config *cc);
 void cc_keys_clear(struct cloud_config *cc, enum cc_key k);
 void cc_keys_move(struct cloud_config *dst, struct cloud_config *src, enum cc_key k);
+/* cc-read-users.c: the users key, read and freed. */
+int cc_users_read(struct walk *w, const struct cc_node *v, struct cloud_config *cc);
+void cc_users_clear(struct cloud_config *cc);
+/* A problem the key survives (an entry or sub-key dropped, a default used): partial. 0. */
+int note(struct walk *w, const struct cc_node *n, const char *fmt, ...) _printf_(3, 4);
 /* write_files' "source: {uri, headers}" into F. */
 int cc_keys_read_source(struct walk *w, const struct cc_node *v, struct cc_file *f);
 static inline void cloud_config_freep(struct cloud_config **cc)

@@ -10,6 +10,7 @@
  */
 #include "base/authkeys.h"
 #include "base/log.h"
+#include "base/passwd.h"
 #include "base/util.h"
 #include "cloudconfig/cc-apply.h"
 #include "metadata/metadata.h"
@@ -47,16 +48,31 @@ int step_sshkeys(struct step_context *c, struct step_outcome *o)
 {
 	_cleanup_strv_free_ char **extra = NULL;
 	_cleanup_free_ char *m = NULL, *m_root = NULL;
+	uid_t uid;
+	gid_t gid;
 	int r, k;
 
 	/* The user data's keys may carry options (the user's choice); the metadata's may not. */
 	r = cc_doc_ssh_keys(userdata_doc(c), c->cfg->ssh_user, &extra);
 	if (r < 0)
 		return step_fail(o, r, "out of memory");
-	r = sshkeys_apply_from(c->root, c->cfg->ssh_user, c->md->public_keys, extra,
-			       c->cfg->sshkeys_policy, c->cfg->sshkeys_target, c->dry_run, &m);
-	if (r < 0)
-		return step_fail(o, r, "%s", m ? m : "failed");
+	/* An [ssh] user the user data's users key makes (cloud-init's default user on an image
+	 * without it): the users module writes its keys once it exists. */
+	if (passwd_resolve_user(c->root, c->cfg->ssh_user, &uid, &gid) == -ESRCH &&
+	    cc_doc_makes_user(userdata_doc(c), c->cfg->ssh_user)) {
+		r = 0;
+		if (asprintf(&m, "'%s' does not exist yet: the cloud-config users module makes it "
+			     "and writes its keys", c->cfg->ssh_user) < 0) {
+			m = NULL;
+			return step_fail(o, -ENOMEM, "out of memory");
+		}
+	} else {
+		r = sshkeys_apply_from(c->root, c->cfg->ssh_user, c->md->public_keys, extra,
+				       c->cfg->sshkeys_policy, c->cfg->sshkeys_target, c->dry_run,
+				       &m);
+		if (r < 0)
+			return step_fail(o, r, "%s", m ? m : "failed");
+	}
 	k = root_too(c, extra, &m_root);
 	if (k < 0)
 		return step_fail(o, k, "%s; root (disable_root: false): %s", m ? m : "",

@@ -84,6 +84,7 @@ static struct cc_host userdata_host(struct step_context *c)
 	return (struct cc_host){
 		.fetch = userdata_fetch,
 		.datasource = c->degraded ? "vultr (cached metadata)" : "vultr",
+		.public_keys = c->md ? c->md->public_keys : NULL,
 	};
 }
 
