@@ -114,7 +114,7 @@ check "runcmd: string (sh -c, INSTANCE_ID set) and list" test "$(cat "$SCRATCH/r
 check "runcmd: one script; its exit status is the last command's" grep -q "The script 'runcmd.script' of instance '$ID' exited with status 1" "$SCRATCH/out-all"
 check "packages: skipped under --root" grep -q 'skipped under --root' "$SCRATCH/out-all"
 check "mounts: two fstab lines marked, others kept" bash -c "
-	grep -qP '^/dev/vdc\t/data\text4\tdefaults,nofail,X-vagent.cloud-config\t0\t2$' '$R/etc/fstab' &&
+	grep -qP '^/dev/vdc\t/data\text4\tdefaults,nofail,x-systemd.after=vagent-userdata.service,_netdev,X-vagent.cloud-config\t0\t2$' '$R/etc/fstab' &&
 	grep -qP '^UUID=0a0b\t/srv\txfs\tdefaults,noatime,X-vagent.cloud-config\t0\t0$' '$R/etc/fstab' &&
 	grep -q '^UUID=1234 / ext4 errors=remount-ro 0 1$' '$R/etc/fstab'"
 check "mounts: mount points created in the root" test -d "$R/data" -a -d "$R/srv"

@@ -9,6 +9,7 @@
 #include "cloudconfig/cc-apply.h"
 #include "cloudconfig/cc-gzip.h"
 #include "cloudconfig/cc-mime.h"
+#include "cloudconfig/cc-modules.h"
 #include "cloudconfig/cloudconfig.h"
 #include "base/config.h"
 #include "tap.h"
@@ -980,6 +981,85 @@ static void test_users_forms(void)
 	}
 }
 
+/* mounts, mount_default_fields and swap as cloud-init reads them (cc_mounts.py, its schema and
+ * util.human2bytes), and its suggested_swapsize() table (tests/unittests/config/test_cc_mounts.py). */
+static void test_mounts(void)
+{
+	static const struct {
+		const char *in;
+		uint64_t bytes; /* UINT64_MAX: refused */
+	} h[] = {
+		{ "10M", 10485760 }, { "10MB", 10485760 }, { "10MiB", 10485760 }, { "1.5G", 1610612736 },
+		{ ".5T", UINT64_C(549755813888) }, { "200K", 204800 }, { "10485760B", 10485760 },
+		{ "4096", 4096 }, { "0", 0 }, { "-1M", UINT64_MAX }, { "1e3", UINT64_MAX },
+		{ "M", UINT64_MAX }, { "1.2.3G", UINT64_MAX }, { "inf", UINT64_MAX }, { "", UINT64_MAX },
+		{ "99999999999T", UINT64_MAX },
+	};
+	static const struct {
+		uint64_t mem_gib_x4, want_gib_x4; /* in quarters of a GiB */
+	} sw[] = {
+		{ 1, 1 }, { 2, 2 }, { 4, 4 }, { 8, 8 }, { 16, 16 }, { 32, 16 }, { 64, 16 },
+		{ 128, 24 }, { 256, 32 }, { 512, 44 }, { 1024, 64 }, { 2048, 92 },
+	};
+	const uint64_t q = UINT64_C(1) << 28, big = UINT64_C(1) << 62;
+	_cleanup_(cloud_config_freep) struct cloud_config *cc = NULL;
+	struct cc_error e;
+	bool good = true;
+
+	for (size_t i = 0; i < ARRAY_SIZE(h); i++) {
+		uint64_t v = 0;
+		int r = cc_human2bytes(h[i].in, &v);
+		if (h[i].bytes == UINT64_MAX ? r != -EINVAL : r != 0 || v != h[i].bytes) {
+			printf("# human2bytes('%s'): %d %llu\n", h[i].in, r, (unsigned long long)v);
+			good = false;
+		}
+	}
+	ok(good, "swap sizes: util.human2bytes' units (B, K, M, G, T; B and iB dropped)");
+	good = true;
+	for (size_t i = 0; i < ARRAY_SIZE(sw); i++)
+		good &= cc_suggested_swapsize(sw[i].mem_gib_x4 * q, 0, big) == sw[i].want_gib_x4 * q;
+	ok(good, "size auto: cloud-init's suggested_swapsize table (256 MB..512 GB)");
+	ok(cc_suggested_swapsize(8 * 4 * q, 0, 4 * 4 * q) == 4 * q &&
+		   cc_suggested_swapsize(8 * 4 * q, 100 << 20, big) == 100 << 20 &&
+		   cc_suggested_swapsize(8 * 4 * q, 8 * 4 * q, 1000 << 20) == 900 << 20,
+	   "size auto: 25 %% of the free space, maxsize, 90 %% of the free space");
+
+	ok(parse("mounts:\n - [vdb, /data]\n - vdc\n - []\n - [a, b, c, d, e, f, g]\n"
+		 " - [vdd, [x]]\n - [vde]\n - [tmpfs, /t, tmpfs, null, 0, 0]\n", &cc, &e) == 0 &&
+		   cc->has[CC_MOUNTS] && cc->partial[CC_MOUNTS] && cc->n_mounts == 7 &&
+		   cc->mounts[0].n_fields == 2 && cc->mounts[1].n_fields == 0 &&
+		   cc->mounts[2].n_fields == 0 && cc->mounts[3].n_fields == 0 &&
+		   cc->mounts[4].n_fields == 0 && cc->mounts[5].n_fields == 1 &&
+		   cc->mounts[6].n_fields == 6 && !cc->mounts[6].field[3] &&
+		   streq(cc->mounts[6].field[4], "0") && strv_length(cc->problems) == 4,
+	   "mounts: entries that are not lists of 1-6 strings dropped (partial), the rest kept");
+	cloud_config_free(TAKE_PTR(cc));
+	ok(parse("mount_default_fields: [null, null, ext4, 'defaults,noatime', '0', '0']\n"
+		 "swap: {filename: /var/swap, size: 1G, maxsize: 2G}\n", &cc, &e) == 0 &&
+		   cc->has[CC_MOUNT_DEFAULT_FIELDS] && !cc->mount_default_fields[1] &&
+		   streq(cc->mount_default_fields[2], "ext4") && cc->has[CC_SWAP] &&
+		   streq(cc->swap.filename, "/var/swap") && cc->swap.size == (UINT64_C(1) << 30) &&
+		   cc->swap.maxsize == (UINT64_C(2) << 30) && !cc->swap.size_auto,
+	   "mount_default_fields: 6 fields; swap: filename, size, maxsize");
+	cloud_config_free(TAKE_PTR(cc));
+	ok(parse("swap: {size: AUTO, other: 1}\n", &cc, &e) == 0 && cc->has[CC_SWAP] &&
+		   cc->swap.size_auto && streq(cc->swap.filename, "/swap.img") &&
+		   cc->partial[CC_SWAP],
+	   "swap: size auto (any case), default filename /swap.img, unknown sub-key partial");
+	cloud_config_free(TAKE_PTR(cc));
+	ok(parse("mount_default_fields: [a, b, c, d, e]\nswap: {size: 1.5MT}\nmounts: {a: b}\n",
+		 &cc, &e) == 0 && cc->invalid[CC_MOUNT_DEFAULT_FIELDS] && cc->invalid[CC_SWAP] &&
+		   cc->invalid[CC_MOUNTS] && !cc->has[CC_SWAP],
+	   "mount_default_fields of 5, a bad size, mounts as a mapping: errors, kept out");
+	cloud_config_free(TAKE_PTR(cc));
+	ok(parse("swap: {filename: swap.img, size: 1M}\n", &cc, &e) == 0 && cc->invalid[CC_SWAP],
+	   "swap: a relative filename is an error");
+	cloud_config_free(TAKE_PTR(cc));
+	ok(parse("swap: {filename: null, size: 1M}\n", &cc, &e) == 0 && cc->has[CC_SWAP] &&
+		   !cc->swap.filename && cc->swap.size == 0,
+	   "swap: a null filename is no swap file (cloud-init: no need to setup swap)");
+}
+
 int main(void)
 {
 	test_users_forms();
@@ -994,5 +1074,6 @@ int main(void)
 	test_merge_limits();
 	test_gzip_limits();
 	test_mime_limits();
+	test_mounts();
 	return tap_done();
 }

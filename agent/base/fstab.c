@@ -222,7 +222,25 @@ int fstab_rewrite(const char *old, size_t len, const char *volume_id, const char
 	return 1;
 }
 
-static char *unescape_octal(const char *s, size_t n)
+char *fstab_escape(const char *s)
+{
+	char *r = malloc(strlen(s) * 4 + 1);
+	size_t k = 0;
+
+	if (!r)
+		return NULL;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\\')
+			k += (size_t)sprintf(r + k, "\\%03o", c);
+		else
+			r[k++] = (char)c;
+	}
+	r[k] = 0;
+	return r;
+}
+
+char *fstab_unescape(const char *s, size_t n)
 {
 	char *r = malloc(n + 1), *w = r;
 
@@ -261,7 +279,7 @@ int fstab_parse_vagent(const char *text, size_t len, struct fstab_entry **ret, s
 			e[n] = (struct fstab_entry){
 				.volume_id = strndup(id, idlen),
 				.spec = strndup(f[0].p, f[0].len),
-				.mountpoint = unescape_octal(f[1].p, f[1].len),
+				.mountpoint = fstab_unescape(f[1].p, f[1].len),
 				.fstype = strndup(f[2].p, f[2].len),
 			};
 			n++;
@@ -316,7 +334,7 @@ int fstab_strip_vagent(const char *text, size_t len, char ***ret_mountpoints, ch
 		if (line_is_vagent(text + i, llen, fl)) {
 			n++;
 			if (ret_mountpoints &&
-			    strv_push(&mps, unescape_octal(fl[1].p, fl[1].len)) < 0) {
+			    strv_push(&mps, fstab_unescape(fl[1].p, fl[1].len)) < 0) {
 				fclose(f);
 				return -ENOMEM;
 			}

@@ -49,6 +49,11 @@ char *fstab_line(const char *uuid, const char *mountpoint, enum fs_type fs, cons
 int fstab_rewrite(const char *old, size_t len, const char *volume_id, const char *line,
 		  char **ret_new);
 
+/* A field with space, tab, newline and backslash octal-escaped (\040 \011 \012 \134, as
+ * cloud-init's util.escape_fstab_field), and back (N bytes of S). NULL on OOM. */
+char *fstab_escape(const char *s);
+char *fstab_unescape(const char *s, size_t n);
+
 /* vagent's lines in TEXT, in file order. */
 int fstab_parse_vagent(const char *text, size_t len, struct fstab_entry **ret, size_t *ret_n);
 

@@ -738,7 +738,8 @@ static int mod_mounts(const struct cc_run *c, const struct cc_doc *d, struct tal
 {
 	int r = cc_mounts(c, d->cc);
 
-	t->failed[CC_MOUNTS] |= r < 0;
+	t->failed[CC_MOUNTS] |= r < 0 && d->cc->has[CC_MOUNTS];
+	t->failed[CC_SWAP] |= r < 0 && d->cc->has[CC_SWAP];
 	return r;
 }
 
@@ -1015,6 +1016,8 @@ static const struct key_fate {
 	[CC_PACKAGE_UPDATE] = { MOD_PACKAGES },
 	[CC_PACKAGE_UPGRADE] = { MOD_PACKAGES },
 	[CC_MOUNTS] = { MOD_MOUNTS },
+	[CC_MOUNT_DEFAULT_FIELDS] = { MOD_MOUNTS },
+	[CC_SWAP] = { MOD_MOUNTS },
 	[CC_SSH_DELETEKEYS] = { .step = "host-keys" },
 	[CC_SSH_GENKEYTYPES] = { .step = "host-keys" },
 	[CC_VENDOR_DATA] = { .step = "userdata" },
@@ -1361,6 +1364,9 @@ static bool module_wanted(const struct cc_doc *d, enum cc_mod m)
 	}
 	if (!d->cc)
 		return false;
+	if (m == MOD_MOUNTS) /* cloud-init's cc_mounts: mounts, swap, their defaults */
+		return d->cc->has[CC_MOUNTS] || d->cc->has[CC_SWAP] ||
+		       d->cc->has[CC_MOUNT_DEFAULT_FIELDS];
 	return k == _CC_KEY_MAX || d->cc->has[k];
 }
 

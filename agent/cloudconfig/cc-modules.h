@@ -107,8 +107,12 @@ int cc_passwords(const struct cc_run *c, const struct cloud_config *cc);
  * when it runs. <0 failed, 0 unchanged (or "unchanged"), 1 changed. */
 int cc_ssh_pwauth(const struct cc_run *c, const struct cloud_config *cc);
 
-/* mounts: vagent's cloud-config lines in etc/fstab. <0 failed, 0 unchanged, 1 changed. */
+/* mounts, mount_default_fields and swap: vagent's cloud-config lines in etc/fstab, the swap
+ * file. <0 failed (or some entries refused), 0 unchanged, 1 changed. */
 int cc_mounts(const struct cc_run *c, const struct cloud_config *cc);
+/* cloud-init's suggested_swapsize(): bytes of swap for MEM bytes of memory, MAXSIZE (0: none)
+ * and AVAIL free bytes where the file goes. */
+uint64_t cc_suggested_swapsize(uint64_t mem, uint64_t maxsize, uint64_t avail);
 
 /* The system keys, each only when present. <0 failed, 0 nothing to do, 1 changed (or would),
  * 2 skipped (under --root: it would act on this machine). */

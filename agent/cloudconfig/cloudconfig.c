@@ -664,6 +664,19 @@ int ignore_subkey(struct walk *w, const struct cc_node *k)
 	return r;
 }
 
+int add_note(struct walk *w, const struct cc_node *n, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (w->k < _CC_KEY_MAX)
+		w->cc->partial[w->k] = true;
+	va_start(ap, fmt);
+	r = vproblem(w, n, fmt, ap);
+	va_end(ap);
+	return r < 0 ? r : 0;
+}
+
 /* One unit of work per value read. */
 int touch(struct walk *w)
 {
@@ -1263,55 +1276,6 @@ static int node_packages(struct walk *w, const struct cc_node *n, struct cloud_c
 	return 0;
 }
 
-static void mounts_free(struct cc_mount *m, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < ARRAY_SIZE(m[i].field); j++)
-			free(m[i].field[j]);
-	free(m);
-}
-
-static int node_mounts(struct walk *w, const struct cc_node *n, struct cloud_config *cc)
-{
-	struct cc_mount *l;
-	size_t total;
-	int r = 0;
-
-	if (n->type != CC_NODE_SEQUENCE)
-		return add_problem(w, n, "must be a list of fstab entries");
-	total = n->seq.n;
-	r = check_entries(w, n, total);
-	if (r < 0)
-		return r;
-	l = calloc(total ? total : 1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	for (size_t i = 0; r >= 0 && i < total; i++) {
-		const struct cc_node *c = n->seq.items[i];
-		size_t nf;
-
-		if (c->type != CC_NODE_SEQUENCE || c->seq.n < 1 || c->seq.n > 6) {
-			r = add_problem(w, c, "each entry must be a list of 1 to 6 fstab fields");
-			break;
-		}
-		nf = c->seq.n;
-		l[i].n_fields = nf;
-		for (size_t j = 0; r >= 0 && j < nf; j++) {
-			const struct cc_node *f = c->seq.items[j];
-			if (!cc_node_is_null(f))
-				r = node_string(w, f, "an fstab field", &l[i].field[j]);
-		}
-	}
-	if (r < 0) {
-		mounts_free(l, total);
-		return r;
-	}
-	mounts_free(cc->mounts, cc->n_mounts);
-	cc->mounts = l;
-	cc->n_mounts = total;
-	return 0;
-}
-
 bool cc_password_is_hash(const char *p)
 {
 	static const char *const ids[] = { "$1$", "$2a$", "$2y$", "$5$", "$6$" };
@@ -1649,13 +1613,6 @@ static void clear_packages(struct cloud_config *cc)
 	cc->packages = NULL;
 }
 
-static void clear_mounts(struct cloud_config *cc)
-{
-	mounts_free(cc->mounts, cc->n_mounts);
-	cc->mounts = NULL;
-	cc->n_mounts = 0;
-}
-
 /*
  * The keys vagent reads, one row each: the name, and either a field of struct cloud_config with
  * a plain type (KIND, OFFSET) or a reader and what frees its fields. A key not in this table is
@@ -1698,7 +1655,10 @@ static const struct key_def key_defs[_CC_KEY_MAX] = {
 	[CC_PACKAGES] = { "packages", KEY_READER, 0, node_packages, clear_packages },
 	[CC_PACKAGE_UPDATE] = { "package_update", FIELD(KEY_BOOL, package_update) },
 	[CC_PACKAGE_UPGRADE] = { "package_upgrade", FIELD(KEY_BOOL, package_upgrade) },
-	[CC_MOUNTS] = { "mounts", KEY_READER, 0, node_mounts, clear_mounts },
+	[CC_MOUNTS] = { "mounts", KEY_READER, 0, cc_read_mounts, cc_clear_mounts },
+	[CC_MOUNT_DEFAULT_FIELDS] = { "mount_default_fields", KEY_READER, 0,
+				      cc_read_mount_default_fields, cc_clear_mount_default_fields },
+	[CC_SWAP] = { "swap", KEY_READER, 0, cc_read_swap, cc_clear_swap },
 	[CC_SSH_DELETEKEYS] = { "ssh_deletekeys", FIELD(KEY_BOOL, ssh_deletekeys) },
 	[CC_SSH_GENKEYTYPES] = { "ssh_genkeytypes", FIELD(KEY_STRV, ssh_genkeytypes) },
 	[CC_VENDOR_DATA] = { "vendor_data", KEY_READER, 0, node_vendor_data, NULL },

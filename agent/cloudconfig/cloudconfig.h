@@ -45,6 +45,8 @@ enum cc_key {
 	CC_PACKAGE_UPDATE,
 	CC_PACKAGE_UPGRADE,
 	CC_MOUNTS,
+	CC_MOUNT_DEFAULT_FIELDS, /* read by cc-read-mounts.c, applied with mounts */
+	CC_SWAP,
 	CC_SSH_DELETEKEYS,  /* host keys: read by the host-keys step */
 	CC_SSH_GENKEYTYPES,
 	CC_VENDOR_DATA,     /* {enabled: false}: read by the user-data step (from the user data) */
@@ -178,10 +180,19 @@ int cc_user_merge(struct cc_user *dst, struct cc_user *src);
 /* A deep copy of U into RET: -ENOMEM. */
 int cc_user_copy(const struct cc_user *u, struct cc_user *ret);
 
-/* One mounts entry: N_FIELDS (2..6) fstab fields as given, NULL for a YAML null. */
+/* One mounts entry: N_FIELDS (1..6) fstab fields as given, NULL for a YAML null; N_FIELDS 0:
+ * an entry the reader dropped (it said why). */
 struct cc_mount {
 	char *field[6];
 	size_t n_fields;
+};
+
+/* swap: a swap file (cloud-init's cc_mounts handle_swapcfg). SIZE 0 and not AUTO: none. */
+struct cc_swap {
+	char *filename; /* absolute; cloud-init's default "/swap.img" */
+	uint64_t size;  /* bytes */
+	bool size_auto; /* "auto": cloud-init's suggested_swapsize() */
+	uint64_t maxsize; /* bytes, 0: none (only "auto" looks at it, as in cloud-init) */
 };
 
 /* A top-level key of the document, in document order: a known one (KEY) or not (_CC_KEY_MAX). */
@@ -219,6 +230,8 @@ struct cloud_config {
 	bool package_upgrade;
 	struct cc_mount *mounts;
 	size_t n_mounts;
+	char *mount_default_fields[6]; /* with has[CC_MOUNT_DEFAULT_FIELDS]; NULL: a YAML null */
+	struct cc_swap swap;
 	bool ssh_deletekeys;     /* cloud-init's default: true */
 	char **ssh_genkeytypes;  /* "rsa" "ecdsa" "ed25519" (others are the step's to refuse) */
 	bool vendor_data_enabled; /* vendor_data: {enabled: ...}; not a mapping: false */
@@ -312,6 +325,19 @@ int check_entries(struct walk *w, const struct cc_node *n, size_t count);
 /* One command: a string (sh -c) or a list of strings (argv). */
 int node_command(struct walk *w, const struct cc_node *n, struct cc_command *ret);
 void command_done(struct cc_command *c);
+
+/* cc-read-mounts.c: mounts, mount_default_fields and swap (readers and what frees them). */
+int cc_read_mounts(struct walk *w, const struct cc_node *v, struct cloud_config *cc);
+void cc_clear_mounts(struct cloud_config *cc);
+int cc_read_mount_default_fields(struct walk *w, const struct cc_node *v, struct cloud_config *cc);
+void cc_clear_mount_default_fields(struct cloud_config *cc);
+int cc_read_swap(struct walk *w, const struct cc_node *v, struct cloud_config *cc);
+void cc_clear_swap(struct cloud_config *cc);
+/* cloud-init's util.human2bytes(): "1.5G", "512M", "10MiB", "4096" (K/M/G/T are powers of
+ * 1024, a B or iB suffix is dropped). 0 and *RET, or -EINVAL (negative, not a number, too big). */
+int cc_human2bytes(const char *s, uint64_t *ret);
+/* A problem the key survives (an entry dropped, a default used): the key is partial. 0. */
+int add_note(struct walk *w, const struct cc_node *n, const char *fmt, ...) _printf_(3, 4);
 
 /* cc-keys.c: read, free and move the system keys (K one of CC_TIMEZONE..CC_FINAL_MESSAGE). */
 bool cc_keys_is_system(enum cc_key k);
