@@ -616,8 +616,11 @@ static int run_packages(const struct cc_run *c, const struct cloud_config *cc)
 					 "Dpkg::Options::=--force-confold", "dist-upgrade", NULL };
 	_cleanup_free_ char **install = NULL;
 	size_t n = cc->has[CC_PACKAGES] ? strv_length(cc->packages) : 0, k = 0, bad = 0;
-	bool do_upgrade = cc->has[CC_PACKAGE_UPGRADE] && cc->package_upgrade;
-	bool do_update = (cc->has[CC_PACKAGE_UPDATE] && cc->package_update) || do_upgrade || n > 0;
+	/* cloud-init's _multi_cfg_bool_get(): the old apt_* spellings or'ed in */
+	bool do_upgrade = (cc->has[CC_PACKAGE_UPGRADE] && cc->package_upgrade) ||
+			  (cc->has[CC_APT_UPGRADE] && cc->apt_upgrade);
+	bool do_update = (cc->has[CC_PACKAGE_UPDATE] && cc->package_update) ||
+			 (cc->has[CC_APT_UPDATE] && cc->apt_update) || do_upgrade || n > 0;
 	int r = 0;
 
 	if (!do_update)
@@ -1039,7 +1042,33 @@ static const struct key_fate {
 	[CC_PACKAGE_REBOOT_IF_REQUIRED] = { MOD_POWER_STATE },
 	[CC_POWER_STATE] = { MOD_POWER_STATE },
 	[CC_FINAL_MESSAGE] = { MOD_FINAL_MESSAGE },
+	[CC_CA_CERTS_DASHED] = { MOD_CA_CERTS },
+	[CC_APT_UPDATE] = { MOD_PACKAGES },
+	[CC_APT_UPGRADE] = { MOD_PACKAGES },
+	[CC_APT_REBOOT_IF_REQUIRED] = { MOD_POWER_STATE },
 };
+
+/* cloud-init's deprecated spellings: the key each stands for, the version that deprecated it
+ * (its schema), and whether cloud-init ignores it when the new key is given too (ca-certs; the
+ * apt_* ones are or'ed with theirs). Its status is the new key's, with "deprecated". */
+static const struct alias {
+	enum cc_key key, target;
+	const char *since;
+	bool ignored_beside_target;
+} aliases[] = {
+	{ CC_CA_CERTS_DASHED, CC_CA_CERTS, "22.1", true },
+	{ CC_APT_UPDATE, CC_PACKAGE_UPDATE, "22.2", false },
+	{ CC_APT_UPGRADE, CC_PACKAGE_UPGRADE, "22.2", false },
+	{ CC_APT_REBOOT_IF_REQUIRED, CC_PACKAGE_REBOOT_IF_REQUIRED, "22.2", false },
+};
+
+static const struct alias *alias_of(enum cc_key k)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (aliases[i].key == k)
+			return &aliases[i];
+	return NULL;
+}
 
 /* REASON with the parser's first problem for K and how many more there were. */
 static int with_why(const struct cloud_config *cc, enum cc_key k, const char *reason, char **ret)
@@ -1071,6 +1100,31 @@ static int key_status(const struct cc_run *c, const struct cc_doc *d, const stru
 	if (cc->invalid[k]) {
 		*ret = KEY_ERROR;
 		return with_why(cc, k, "not applied", ret_reason);
+	}
+	if (alias_of(k)) {
+		const struct alias *al = alias_of(k);
+		const char *target = cc_key_to_string(al->target);
+		_cleanup_free_ char *tr = NULL;
+		int r;
+
+		if (al->ignored_beside_target && (cc->has[al->target] || cc->invalid[al->target])) {
+			*ret = KEY_IGNORED;
+			return message_set(ret_reason, 0, "'%s' is given too: as cloud-init does, "
+					   "the deprecated '%s' is ignored", target,
+					   cc_key_to_string(k));
+		}
+		/* the same module applied it: the new key's status (and its own problems) */
+		r = key_status(c, d, t, al->target, ret, &tr);
+		if (r >= 0 && cc->partial[k] && *ret == KEY_APPLIED) {
+			*ret = KEY_PARTIAL;
+			free(tr);
+			tr = NULL;
+			r = with_why(cc, k, NULL, &tr);
+		}
+		if (r < 0)
+			return r;
+		return message_set(ret_reason, 0, "%s%sdeprecated since cloud-init %s: use '%s'",
+				   tr && *tr ? tr : "", tr && *tr ? "; " : "", al->since, target);
 	}
 	if (f->ignored) {
 		*ret = KEY_IGNORED;
@@ -1311,6 +1365,18 @@ static void report_ignored(const struct cc_run *c, const struct cc_doc *d)
 	for (size_t i = 0; cc && cc->unknown && cc->unknown[i]; i++)
 		log_warning("cloud-config key '%s' is not supported by vagent, ignoring.",
 			    cc->unknown[i]);
+	for (size_t i = 0; cc && i < ARRAY_SIZE(aliases); i++) {
+		const struct alias *al = &aliases[i];
+
+		if (!cc->has[al->key] && !cc->invalid[al->key])
+			continue;
+		log_warning("cloud-config key '%s' is deprecated since cloud-init %s: use '%s'.",
+			    cc_key_to_string(al->key), al->since, cc_key_to_string(al->target));
+		if (al->ignored_beside_target && (cc->has[al->target] || cc->invalid[al->target]))
+			log_warning("cloud-config: both '%s' (deprecated) and '%s' given: '%s' is "
+				    "ignored, as cloud-init does.", cc_key_to_string(al->key),
+				    cc_key_to_string(al->target), cc_key_to_string(al->key));
+	}
 	for (size_t k = 0; cc && k < _CC_KEY_MAX; k++)
 		if (key_fates[k].ignored && (cc->has[k] || cc->invalid[k]))
 			log_warning("cloud-config '%s' is %s, ignoring.",
@@ -1364,6 +1430,9 @@ static bool module_wanted(const struct cc_doc *d, enum cc_mod m)
 	}
 	if (!d->cc)
 		return false;
+	if (m == MOD_CA_CERTS) /* cloud-init: cfg.get("ca_certs", cfg.get("ca-certs")) */
+		return d->cc->has[CC_CA_CERTS] ||
+		       (d->cc->has[CC_CA_CERTS_DASHED] && !d->cc->invalid[CC_CA_CERTS]);
 	if (m == MOD_MOUNTS) /* cloud-init's cc_mounts: mounts, swap, their defaults */
 		return d->cc->has[CC_MOUNTS] || d->cc->has[CC_SWAP] ||
 		       d->cc->has[CC_MOUNT_DEFAULT_FIELDS];

@@ -73,7 +73,8 @@ int cc_ca_certs(const struct cc_run *c, const struct cloud_config *cc)
 	static char *const update[] = { "update-ca-certificates", NULL };
 	static char *const debconf[] = { "debconf-set-selections", NULL };
 	static const char selection[] = "ca-certificates ca-certificates/trust_new_crts select no\n";
-	const struct cc_ca_certs *ca = &cc->ca_certs;
+	/* cloud-init: cfg.get("ca_certs", cfg.get("ca-certs")) */
+	const struct cc_ca_certs *ca = cc->has[CC_CA_CERTS] ? &cc->ca_certs : &cc->ca_certs_dashed;
 	size_t bad = 0;
 	int r, changed = 0;
 

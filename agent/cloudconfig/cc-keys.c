@@ -17,7 +17,7 @@
 
 bool cc_keys_is_system(enum cc_key k)
 {
-	return k >= CC_TIMEZONE && k <= CC_FINAL_MESSAGE;
+	return (k >= CC_TIMEZONE && k <= CC_FINAL_MESSAGE) || k == CC_CA_CERTS_DASHED;
 }
 
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -566,6 +566,8 @@ int cc_keys_read(struct walk *w, enum cc_key k, const struct cc_node *v, struct 
 		return read_apt(w, v, &cc->apt);
 	case CC_CA_CERTS:
 		return read_ca_certs(w, v, &cc->ca_certs);
+	case CC_CA_CERTS_DASHED:
+		return read_ca_certs(w, v, &cc->ca_certs_dashed);
 	case CC_RSYSLOG:
 		return read_rsyslog(w, v, &cc->rsyslog);
 	case CC_PACKAGE_REBOOT_IF_REQUIRED:
@@ -668,6 +670,9 @@ void cc_keys_clear(struct cloud_config *cc, enum cc_key k)
 	case CC_CA_CERTS:
 		ca_certs_done(&cc->ca_certs);
 		break;
+	case CC_CA_CERTS_DASHED:
+		ca_certs_done(&cc->ca_certs_dashed);
+		break;
 	case CC_RSYSLOG:
 		rsyslog_done(&cc->rsyslog);
 		break;
@@ -709,6 +714,9 @@ void cc_keys_move(struct cloud_config *dst, struct cloud_config *src, enum cc_ke
 		break;
 	case CC_CA_CERTS:
 		MOVE_FIELD(ca_certs);
+		break;
+	case CC_CA_CERTS_DASHED:
+		MOVE_FIELD(ca_certs_dashed);
 		break;
 	case CC_RSYSLOG:
 		MOVE_FIELD(rsyslog);

@@ -257,8 +257,10 @@ int cc_power_state(const struct cc_run *c, const struct cloud_config *cc, bool p
 	const struct cc_power *p = &cc->power_state;
 	bool power = cc->has[CC_POWER_STATE];
 	bool pkgs = (cc->has[CC_PACKAGE_UPGRADE] && cc->package_upgrade) ||
+		    (cc->has[CC_APT_UPGRADE] && cc->apt_upgrade) ||
 		    (cc->has[CC_PACKAGES] && cc->packages && cc->packages[0]);
-	bool reboot = cc->has[CC_PACKAGE_REBOOT_IF_REQUIRED] && cc->package_reboot_if_required &&
+	bool reboot = ((cc->has[CC_PACKAGE_REBOOT_IF_REQUIRED] && cc->package_reboot_if_required) ||
+		       (cc->has[CC_APT_REBOOT_IF_REQUIRED] && cc->apt_reboot_if_required)) &&
 		      pkgs;
 	char *argv[5] = {};
 	uint64_t timeout = p->timeout_usec;

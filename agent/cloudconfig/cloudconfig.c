@@ -1678,6 +1678,11 @@ static const struct key_def key_defs[_CC_KEY_MAX] = {
 	[CC_PACKAGE_REBOOT_IF_REQUIRED] = { "package_reboot_if_required", KEY_SYSTEM },
 	[CC_POWER_STATE] = { "power_state", KEY_SYSTEM },
 	[CC_FINAL_MESSAGE] = { "final_message", KEY_SYSTEM },
+	[CC_CA_CERTS_DASHED] = { "ca-certs", KEY_SYSTEM },
+	[CC_APT_UPDATE] = { "apt_update", FIELD(KEY_BOOL, apt_update) },
+	[CC_APT_UPGRADE] = { "apt_upgrade", FIELD(KEY_BOOL, apt_upgrade) },
+	[CC_APT_REBOOT_IF_REQUIRED] = { "apt_reboot_if_required",
+					FIELD(KEY_BOOL, apt_reboot_if_required) },
 };
 
 const char *cc_key_to_string(enum cc_key k)

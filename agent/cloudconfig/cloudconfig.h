@@ -67,6 +67,11 @@ enum cc_key {
 	CC_PACKAGE_REBOOT_IF_REQUIRED,
 	CC_POWER_STATE,
 	CC_FINAL_MESSAGE,
+	/* cloud-init's deprecated spellings (cc-apply.c's aliases[]: the key each stands for) */
+	CC_CA_CERTS_DASHED, /* "ca-certs": read as ca_certs, used only without ca_certs */
+	CC_APT_UPDATE,      /* or'ed with package_update, as cloud-init does */
+	CC_APT_UPGRADE,
+	CC_APT_REBOOT_IF_REQUIRED,
 	_CC_KEY_MAX,
 };
 
@@ -250,6 +255,8 @@ struct cloud_config {
 	struct cc_ntp ntp;
 	struct cc_apt apt;
 	struct cc_ca_certs ca_certs;
+	struct cc_ca_certs ca_certs_dashed; /* "ca-certs" */
+	bool apt_update, apt_upgrade, apt_reboot_if_required; /* the deprecated spellings */
 	struct cc_rsyslog rsyslog;
 	bool package_reboot_if_required;
 	struct cc_power power_state;
