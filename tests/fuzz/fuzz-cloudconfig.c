@@ -91,8 +91,17 @@ static void check_config(const struct cloud_config *cc)
 		FUZZ_ASSERT(
 		    cc->files[i].path && cc->files[i].path[0] == '/' &&
 		    (!cc->files[i].content || cc->files[i].content[cc->files[i].content_len] == 0));
-	for (size_t i = 0; i < cc->n_mounts; i++)
-		FUZZ_ASSERT(cc->mounts[i].n_fields >= 1 && cc->mounts[i].n_fields <= 6);
+	/* n_fields 0: an entry the reader dropped (no field kept) */
+	for (size_t i = 0; i < cc->n_mounts; i++) {
+		FUZZ_ASSERT(cc->mounts[i].n_fields <= 6);
+		for (size_t j = cc->mounts[i].n_fields; j < 6; j++)
+			FUZZ_ASSERT(!cc->mounts[i].field[j]);
+	}
+	if (cc->has[CC_SWAP])
+		FUZZ_ASSERT(!cc->swap.filename || (cc->swap.filename[0] == '/' &&
+						   !path_has_dotdot(cc->swap.filename)));
+	if (cc->has[CC_SWAP] && !cc->swap.filename)
+		FUZZ_ASSERT(cc->swap.size == 0 && !cc->swap.size_auto);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
