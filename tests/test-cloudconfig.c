@@ -1060,6 +1060,19 @@ static void test_mounts(void)
 	   "swap: a null filename is no swap file (cloud-init: no need to setup swap)");
 }
 
+/* resize_rootfs and growpart are known keys that are never read: the status names why. */
+static void test_grow_keys(void)
+{
+	struct cloud_config *cc = NULL;
+	struct cc_error e;
+
+	ok(parse("#cloud-config\nresize_rootfs: false\ngrowpart: {mode: 'off'}\n", &cc, &e) == 0,
+	   "resize_rootfs, growpart: parsed");
+	ok(cc && cc->has[CC_RESIZE_ROOTFS] && cc->has[CC_GROWPART] && !cc->unknown,
+	   "resize_rootfs and growpart recognised, not unknown");
+	cloud_config_free(cc);
+}
+
 int main(void)
 {
 	test_users_forms();
@@ -1075,5 +1088,6 @@ int main(void)
 	test_gzip_limits();
 	test_mime_limits();
 	test_mounts();
+	test_grow_keys();
 	return tap_done();
 }

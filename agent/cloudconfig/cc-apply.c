@@ -1032,6 +1032,12 @@ static const struct key_fate {
 				       "mounts blank volumes under its blank-only rule" },
 	[CC_FS_SETUP] = { .ignored = "never executed: the storage step partitions, formats and "
 				     "mounts blank volumes under its blank-only rule" },
+	[CC_RESIZE_ROOTFS] = { .ignored = "not read: the grow-root step grows / at every boot, "
+					  "before the user data arrives ([grow] root = no, or "
+					  "/etc/growroot-disabled, turns it off)" },
+	[CC_GROWPART] = { .ignored = "not read: the grow-root step grows / at every boot, before "
+				     "the user data arrives ([grow] root = no, or "
+				     "/etc/growroot-disabled, turns it off)" },
 	[CC_TIMEZONE] = { MOD_TIMEZONE },
 	[CC_LOCALE] = { MOD_LOCALE },
 	[CC_KEYBOARD] = { MOD_KEYBOARD },

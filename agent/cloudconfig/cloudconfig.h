@@ -56,6 +56,8 @@ enum cc_key {
 	CC_DISABLE_ROOT,    /* read by the ssh-keys step */
 	CC_DISK_SETUP, /* recognised, never executed: the storage step owns blank volumes */
 	CC_FS_SETUP,
+	CC_RESIZE_ROOTFS, /* recognised, never read: grow-root runs before the user data */
+	CC_GROWPART,
 	/* the system keys (cc-types.h, read by cc-keys.c) */
 	CC_TIMEZONE,
 	CC_LOCALE,
