@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "cloudconfig/cc-apply.h"
+#include "cloudconfig/cc-archive.h"
 #include "cloudconfig/cc-gzip.h"
 #include "cloudconfig/cc-mime.h"
 #include "cloudconfig/cc-modules.h"
@@ -241,8 +242,7 @@ static const char *cloud_init_only(const char *type)
 	static const char *const types[] = {
 		"text/x-include-url",	      "text/x-include-once-url",
 		"text/cloud-boothook",	      "text/part-handler",
-		"text/cloud-config-jsonp",    "text/cloud-config-archive",
-		"text/jinja2",		      "text/x-shellscript-per-boot",
+		"text/cloud-config-jsonp",    "text/x-shellscript-per-boot",
 		"text/x-shellscript-per-instance", "text/x-shellscript-per-once",
 		"text/upstart-job",
 	};
@@ -252,9 +252,88 @@ static const char *cloud_init_only(const char *type)
 	return NULL;
 }
 
+/*
+ * Render the "## template: jinja" DATA with D's variables into *RET (WHERE prefixes messages,
+ * "" for the whole user data). A template vagent cannot render fails D: nothing of the user
+ * data is applied, so no half-rendered script ever runs. The names it does not know are
+ * warned about (names only: the text and the values are user data).
+ */
+static int doc_render(struct cc_doc *d, const struct config *cfg, const char *data, size_t len,
+		      const char *where, char **ret, size_t *ret_len)
+{
+	struct cc_template t;
+	int r;
+
+	*ret = NULL;
+	r = cc_template_render(data, len, d->vars, cfg->max_userdata_size, &t);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EFBIG)
+		return doc_fail(d, r, "%s## template: jinja: the rendered text is larger than "
+				"max-userdata-size (%zu bytes); nothing of the user data is applied",
+				where, cfg->max_userdata_size);
+	if (r < 0)
+		return doc_fail(d, r, "%s## template: jinja line %u: %s; nothing of the user data "
+				"is applied", where, t.line, t.error);
+	d->n_templates++;
+	d->n_missing_vars += t.n_missing;
+	if (t.n_missing)
+		log_warning("User data %s## template: jinja: %zu variable%s vagent does not know "
+			    "rendered as " CC_MISSING_JINJA_PREFIX "<name>, as cloud-init does: %s%s",
+			    where, t.n_missing, t.n_missing == 1 ? "" : "s", t.missing,
+			    strlen(t.missing) + 2 < sizeof(t.missing) ? "." : ", ...");
+	*ret = t.text;
+	*ret_len = t.len;
+	return 0;
+}
+
+static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_part *p,
+			size_t i);
+
+/* The entries of the #cloud-config-archive DATA as parts (numbered from D->part_count on). */
+static int doc_add_archive(struct cc_doc *d, const struct config *cfg, const char *data,
+			   size_t len, const char *where)
+{
+	struct mime_part *parts = NULL;
+	struct cc_error e = {};
+	size_t n = 0;
+	int r;
+
+	r = cc_archive_split(data, len, &d->budget, &parts, &n, &e);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EBADMSG)
+		return doc_fail(d, r, "%s#cloud-config-archive: invalid YAML at line %u, column %u: "
+				"%s", where, e.line, e.column, e.problem);
+	if (r < 0)
+		return doc_fail(d, r, "%s#cloud-config-archive cannot be read: %s", where,
+				r == -E2BIG ? e.problem : strerror(-r));
+	d->n_archive_entries += n;
+	d->in_archive = true;
+	for (size_t j = 0; j < n && d->error == 0 && r >= 0; j++) {
+		size_t idx = ++d->part_count;
+
+		if (parts[j].skipped) {
+			char *note;
+
+			/* cloud-init skips such an entry too (or fails on it). */
+			if (asprintf(&note, "part %zu (archive entry %zu: %s)", idx, j + 1,
+				     parts[j].skipped) < 0)
+				r = -ENOMEM;
+			else
+				r = strv_push(&d->ignored_parts, note);
+			continue;
+		}
+		r = doc_add_part(d, cfg, &parts[j], idx);
+	}
+	d->in_archive = false;
+	mime_parts_free(parts, n);
+	return r;
+}
+
 static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_part *p, size_t i)
 {
-	_cleanup_free_ char *plain = NULL, *where = NULL, *note = NULL;
+	_cleanup_free_ char *plain = NULL, *where = NULL, *note = NULL, *rendered = NULL;
 	const char *body = p->body, *type = p->type;
 	size_t len = p->len;
 	enum userdata_kind k;
@@ -282,6 +361,27 @@ static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_
 	k = userdata_detect(body, len);
 	if (sniffable(type) || streq(type, "text/x-shellscript"))
 		type = userdata_kind_mime_type(k) ?: type;
+	if (streq(type, "text/jinja2") && !d->in_template) {
+		/* cloud-init's jinja handler: render, then the sub-handler the result's
+		 * prefix names (cloud-config, shell script). */
+		d->in_template = true;
+		r = doc_render(d, cfg, body, len, where, &rendered, &len);
+		d->in_template = false;
+		if (r < 0 || d->error)
+			return r;
+		body = rendered;
+		k = userdata_detect(body, len);
+		if (k != USERDATA_CLOUD_CONFIG && k != USERDATA_SCRIPT) {
+			if (asprintf(&note, "part %zu (## template: jinja rendered to %s, which "
+				     "cloud-init's jinja handler does not run either)", i,
+				     userdata_kind_to_string(k)) < 0)
+				return -ENOMEM;
+			return strv_push(&d->ignored_parts, TAKE_PTR(note));
+		}
+		type = userdata_kind_mime_type(k);
+	}
+	if (streq(type, "text/cloud-config-archive") && !d->in_archive)
+		return doc_add_archive(d, cfg, body, len, where); /* as _process_msg explodes it */
 	if (streq(type, "text/cloud-config"))
 		return doc_add_config(d, body, len, where, (unsigned)i, p->merge_type);
 	if (streq(type, "text/x-shellscript")) {
@@ -310,11 +410,31 @@ static int doc_add_part(struct cc_doc *d, const struct config *cfg, struct mime_
 
 int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct cc_doc *d)
 {
+	return cc_doc_decode_vars(cfg, NULL, data, len, d);
+}
+
+static int doc_decode(const struct config *cfg, const struct cc_vars *vars, const char *data,
+		      size_t len, struct cc_doc *d);
+
+int cc_doc_decode_vars(const struct config *cfg, const struct cc_vars *vars, const char *data,
+		       size_t len, struct cc_doc *d)
+{
+	int r;
+
+	r = doc_decode(cfg, vars, data, len, d);
+	d->vars = NULL;
+	return r;
+}
+
+static int doc_decode(const struct config *cfg, const struct cc_vars *vars, const char *data,
+		      size_t len, struct cc_doc *d)
+{
 	struct mime_part *parts = NULL;
 	size_t n = 0;
 	int r;
 
-	*d = (struct cc_doc){ .kind = USERDATA_NONE, .gunzip_left = cfg->max_userdata_size };
+	*d = (struct cc_doc){ .kind = USERDATA_NONE, .gunzip_left = cfg->max_userdata_size,
+			      .vars = vars };
 	if (!data || len == 0)
 		return 0;
 	if (gzip_is(data, len)) {
@@ -333,8 +453,35 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 	}
 	cc_budget_init(&d->budget, len);
 	d->kind = userdata_detect(data, len);
+	if (d->kind == USERDATA_JINJA) {
+		char *text;
+		size_t text_len;
+
+		/* Rendered first; then the rest is read as the rendered text (cloud-init's jinja
+		 * handler passes it to the cloud-config or shell-script handler). */
+		r = doc_render(d, cfg, data, len, "", &text, &text_len);
+		if (r < 0 || d->error)
+			return r;
+		free(d->plain);
+		d->plain = text;
+		d->plain_len = text_len;
+		d->rendered = true;
+		data = d->plain;
+		len = d->plain_len;
+		cc_budget_init(&d->budget, len);
+		d->kind = userdata_detect(data, len);
+		if (d->kind != USERDATA_CLOUD_CONFIG && d->kind != USERDATA_SCRIPT &&
+		    d->kind != USERDATA_NONE)
+			return doc_fail(d, -EMEDIUMTYPE, "## template: jinja rendered to %s: vagent, "
+					"as cloud-init's jinja handler, runs a template that renders "
+					"to #cloud-config or #!", userdata_kind_to_string(d->kind));
+	}
 	if (d->kind == USERDATA_CLOUD_CONFIG) {
 		r = doc_add_config(d, data, len, "", 0, NULL);
+		return r < 0 ? r : doc_finish(d);
+	}
+	if (d->kind == USERDATA_ARCHIVE) {
+		r = doc_add_archive(d, cfg, data, len, "");
 		return r < 0 ? r : doc_finish(d);
 	}
 	if (d->kind != USERDATA_MIME)
@@ -347,6 +494,7 @@ int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct
 		return doc_fail(d, r, "MIME user data has more than %u parts", MIME_MAX_PARTS);
 	if (r < 0)
 		return doc_fail(d, r, "MIME user data has no multipart boundary");
+	d->part_count = n;
 	for (size_t i = 0; i < n && d->error == 0; i++) {
 		r = doc_add_part(d, cfg, &parts[i], i + 1);
 		if (r < 0)
@@ -400,6 +548,9 @@ int cc_doc_merge(struct cc_doc *dst, struct cc_doc *src)
 	dst->merge_error = TAKE_PTR(src->merge_error);
 	dst->n_parts_not_run += src->n_parts_not_run;
 	dst->n_configs += src->n_configs;
+	dst->n_templates += src->n_templates;
+	dst->n_missing_vars += src->n_missing_vars;
+	dst->n_archive_entries += src->n_archive_entries;
 	if (src->n_scripts > 0) {
 		struct cc_script *n = reallocarray(dst->scripts, dst->n_scripts + src->n_scripts,
 						   sizeof(*n));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cc-apply.h: cloud-config user data, decoded once per run and applied: the decoded document
- * (gzip undone, MIME parts split, cloud-config parts parsed and merged), bootcmd (every boot,
+ * (gzip undone, "## template: jinja" rendered, MIME parts and #cloud-config-archive entries
+ * split, cloud-config parts parsed and merged), bootcmd (every boot,
  * before the other steps), the keys and hostname the other steps take from it, and the
  * per-instance pass (write_files, users, mounts, the system keys, packages, shell-script parts,
  * runcmd, deferred write_files, power_state), each module stamped in the instance state so it
@@ -17,6 +18,7 @@
 #include "base/config.h"
 #include "base/report.h"
 #include "cloudconfig/cc-detect.h"
+#include "cloudconfig/cc-template.h"
 
 /* One text/x-shellscript part of a MIME archive (1-based INDEX among the parts; 0: the whole
  * document was the script). ORIGIN names where it came from and its state files:
@@ -48,6 +50,15 @@ struct cc_doc {
 	bool vendor_disabled;        /* merged: vendor_data: {enabled: false} in the user data */
 	struct cc_budget budget; /* what parsing its cloud-config parts may still cost */
 	size_t gunzip_left;	 /* bytes its gzip layers may still inflate to, together */
+	bool rendered;		 /* a "## template: jinja" user data: PLAIN is the rendered text,
+				  * KIND what it rendered to */
+	size_t n_templates;	 /* jinja templates rendered (the whole user data or parts) */
+	size_t n_missing_vars;	 /* their names vagent does not know (CI_MISSING_JINJA_VAR/) */
+	size_t n_archive_entries; /* #cloud-config-archive entries read as parts */
+	/* while decoding only */
+	const struct cc_vars *vars; /* the instance's template variables (borrowed), NULL none */
+	size_t part_count;	    /* parts numbered so far (archive entries inside MIME go on) */
+	bool in_archive, in_template;
 };
 
 /* Decode DATA (LEN bytes of user data; NULL: none). Fills D even on failure (D->error).
@@ -55,6 +66,12 @@ struct cc_doc {
  * cloud-config parts share one parse budget (cc-node.h). Returns -ENOMEM only; a bad document
  * is D->error. */
 int cc_doc_decode(const struct config *cfg, const char *data, size_t len, struct cc_doc *d);
+/* The same, "## template: jinja" (the whole user data, MIME parts, archive entries) rendered
+ * with VARS (NULL: none known: every name renders as CI_MISSING_JINJA_VAR/). A template using
+ * what vagent does not render makes the whole document not usable (D->error names the
+ * construct and its line); unknown names are warned about, never their values. */
+int cc_doc_decode_vars(const struct config *cfg, const struct cc_vars *vars, const char *data,
+		       size_t len, struct cc_doc *d);
 void cc_doc_done(struct cc_doc *d);
 
 /*

@@ -18,6 +18,7 @@ struct mime_part {
 	bool decoded;   /* false: a transfer encoding vagent does not handle (TYPE kept) */
 	char *body;     /* NUL-terminated (not counted); NULL when !DECODED */
 	size_t len;
+	const char *skipped; /* a #cloud-config-archive entry left out: why (static), else NULL */
 };
 
 void mime_parts_free(struct mime_part *p, size_t n);

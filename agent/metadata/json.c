@@ -1082,6 +1082,59 @@ int metadata_render(const char *buf, size_t len, const char *path, char **ret_te
 	return text_with_newline(json_object_to_json_string_ext(v, PRINT_FLAGS), ret_text);
 }
 
+static bool alias_is(const char *name, const char *key)
+{
+	for (; *name && *key; name++, key++)
+		if (*name != *key && !(*name == '-' && *key == '_'))
+			return false;
+	return !*name && !*key;
+}
+
+int metadata_top_scalar(const char *buf, size_t len, const char *key, char **ret)
+{
+	_cleanup_json_ struct json_object *root = NULL;
+	struct json_object *v = NULL;
+	const char *s;
+	int r;
+
+	r = parse_text(buf, len, &root, NULL);
+	if (r < 0)
+		return r;
+	if (!json_object_is_type(root, json_type_object))
+		return -EBADMSG;
+	if (!json_object_object_get_ex(root, key, &v)) {
+		bool found = false;
+
+		json_object_object_foreach(root, name, val) {
+			if (!found && alias_is(name, key)) {
+				v = val;
+				found = true;
+			}
+		}
+		if (!found)
+			return -ENOENT;
+	}
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		s = "None";
+		break;
+	case json_type_boolean:
+		s = json_object_get_boolean(v) ? "True" : "False";
+		break;
+	case json_type_string:
+		s = json_object_get_string(v);
+		break;
+	case json_type_int:
+	case json_type_double:
+		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		break;
+	default:
+		return -EMEDIUMTYPE;
+	}
+	*ret = strdup(s ? s : "");
+	return *ret ? 0 : -ENOMEM;
+}
+
 /* ---- writing a struct from the same tables ---------------------------------------------- */
 
 /* Add V under KEY (V NULL means out of memory); on failure V is released. */

@@ -37,6 +37,14 @@ int metadata_parse(const char *buf, size_t len, struct metadata **ret, char **re
 int metadata_render(const char *buf, size_t len, const char *path, char **ret_text);
 
 /*
+ * The document's top-level scalar KEY as cloud-init's jinja prints ds.meta_data.KEY: a string
+ * as it is, a number as JSON writes it, true/false as True/False, null as None. KEY also finds
+ * a key spelled with '-' where KEY has '_' (cloud-init's jinja aliases). -ENOENT none,
+ * -EMEDIUMTYPE an object or an array, -EBADMSG not a document, -ENOMEM.
+ */
+int metadata_top_scalar(const char *buf, size_t len, const char *key, char **ret);
+
+/*
  * The boot report as the status document (`status --json` and the status file):
  * {"instance_id", "first_boot", "metadata_source", "steps": [{"name", "result", "duration_ms",
  * "message"}], "started", "finished", "volumes": [{"device", "verdict", "reason", "action",

@@ -3,11 +3,14 @@
  * userdata.c: the user-data step. The user data is secret: it is stored (0600) in the
  * instance's state directory by the metadata step and never logged; only its kind and size
  * are. It runs once per instance, from the stored copy: a "#!" script through base/script.h
- * (stamped before it starts, so a crash never runs it twice), cloud-config (plain, gzip or
- * MIME) through cloudconfig/cc-apply.h, each module stamped so an interrupted pass resumes.
- * Other formats are stored and reported as not handled. A user data that changes after it
+ * (stamped before it starts, so a crash never runs it twice), cloud-config (plain, gzip,
+ * MIME or #cloud-config-archive) through cloudconfig/cc-apply.h, each module stamped so an
+ * interrupted pass resumes; "## template: jinja" is rendered first with the instance's
+ * variables (template_vars()). Other formats are stored and reported as not handled. A user data that changes after it
  * ran is noted, never run again.
  */
+#include <ctype.h>
+
 #include "base/log.h"
 #include "base/script.h"
 #include "base/state.h"
@@ -15,6 +18,7 @@
 #include "cloudconfig/cc-apply.h"
 #include "metadata/fetch.h"
 #include "metadata/http.h"
+#include "metadata/json.h"
 #include "steps/userdata.h"
 
 #define UD_BASE "user-data"
@@ -90,7 +94,8 @@ static struct cc_host userdata_host(struct step_context *c)
 
 static bool is_cc_kind(enum userdata_kind k)
 {
-	return k == USERDATA_CLOUD_CONFIG || k == USERDATA_MIME || k == USERDATA_GZIP;
+	return k == USERDATA_CLOUD_CONFIG || k == USERDATA_MIME || k == USERDATA_GZIP ||
+	       k == USERDATA_ARCHIVE;
 }
 
 int userdata_store(struct step_context *c)
@@ -155,7 +160,7 @@ static int userdata_bytes(struct step_context *c, char **ret_buf, const char **r
 
 /* The vendor data decoded as user data is, its scripts named "vendor-data"; NULL-safe. A
  * vendor data that is not usable is left out (it must not hold up the user's). */
-static int vendor_doc(struct step_context *c, struct cc_doc *v)
+static int vendor_doc(struct step_context *c, const struct cc_vars *vars, struct cc_doc *v)
 {
 	const struct metadata *md = c->md;
 	int r;
@@ -163,7 +168,7 @@ static int vendor_doc(struct step_context *c, struct cc_doc *v)
 	*v = (struct cc_doc){ .kind = USERDATA_NONE };
 	if (!md || !md->has_vendor_data)
 		return 0;
-	r = cc_doc_decode(c->cfg, md->vendor_data, md->vendor_data_len, v);
+	r = cc_doc_decode_vars(c->cfg, vars, md->vendor_data, md->vendor_data_len, v);
 	if (r < 0)
 		return r;
 	if (v->error) {
@@ -191,7 +196,7 @@ static int vendor_doc(struct step_context *c, struct cc_doc *v)
 		v->scripts[v->n_scripts++] = (struct cc_script){ .data = copy, .len = len,
 								 .origin = "vendor-data" };
 	} else if (v->kind != USERDATA_CLOUD_CONFIG && v->kind != USERDATA_MIME &&
-		   v->kind != USERDATA_NONE)
+		   v->kind != USERDATA_ARCHIVE && v->kind != USERDATA_NONE)
 		log_notice("The vendor data of instance '%s' is %s: not handled, ignoring it.",
 			   c->instance_id, userdata_kind_to_string(v->kind));
 	return 0;
@@ -209,6 +214,40 @@ static int startup_doc(struct step_context *c, struct cc_doc *s)
 	return cc_doc_decode(c->cfg, md->startup_script, md->startup_script_len, s);
 }
 
+/* ds.meta_data.KEY: the document's top-level scalars (cc-template.h struct cc_vars). */
+static int meta_data_lookup(void *userdata, const char *key, char **ret)
+{
+	const struct fetched *f = userdata;
+
+	if (!f || !f->doc)
+		return -ENOENT;
+	return metadata_top_scalar(f->doc, f->doc_len, key, ret);
+}
+
+/* The instance's jinja variables as cloud-init's Vultr datasource makes them
+ * (sources/helpers/vultr.py, sources/__init__.py "v1"): REGION is the buffer for the lowercased
+ * country code, else region code. */
+static void template_vars(struct step_context *c, struct cc_vars *v, char *region, size_t size)
+{
+	const struct metadata *md = c->md;
+	const char *rc = md ? (md->country_code ? md->country_code : md->region_code) : NULL;
+
+	*v = (struct cc_vars){ .cloud_name = "vultr", .platform = "vultr",
+			       .meta_data = meta_data_lookup, .userdata = (void *)c->fetched };
+	if (!md)
+		return;
+	v->instance_id = md->instance_id;
+	v->local_hostname = md->hostname && *md->hostname ? md->hostname : "guest";
+	if (rc) {
+		size_t i;
+
+		for (i = 0; rc[i] && i + 1 < size; i++)
+			region[i] = (char)tolower((unsigned char)rc[i]);
+		region[i] = 0;
+		v->region = region;
+	}
+}
+
 static size_t kept_keys(const struct cloud_config *base, const struct cloud_config *over)
 {
 	size_t n = 0;
@@ -224,10 +263,13 @@ static int merged_doc(struct step_context *c, const char *data, size_t len)
 {
 	_cleanup_(cc_doc_done) struct cc_doc u = {}, v = {}, st = {};
 	struct cc_doc *m = c->userdata_doc;
+	struct cc_vars vars;
+	char region[64];
 	bool vendor_on;
 	int r;
 
-	r = cc_doc_decode(c->cfg, data, len, &u);
+	template_vars(c, &vars, region, sizeof(region));
+	r = cc_doc_decode_vars(c->cfg, &vars, data, len, &u);
 	if (r < 0)
 		return r;
 	if (u.error) {
@@ -245,7 +287,7 @@ static int merged_doc(struct step_context *c, const char *data, size_t len)
 		      !u.cc->vendor_data_enabled);
 	*m = (struct cc_doc){ .kind = USERDATA_NONE };
 	if (vendor_on) {
-		r = vendor_doc(c, &v);
+		r = vendor_doc(c, &vars, &v);
 		if (r >= 0)
 			r = cc_doc_merge(m, &v);
 	} else
@@ -266,6 +308,7 @@ static int merged_doc(struct step_context *c, const char *data, size_t len)
 	/* The rest describes the user data itself (what the userdata steps run). */
 	m->kind = u.kind;
 	m->gzip = u.gzip;
+	m->rendered = u.rendered;
 	m->plain = TAKE_PTR(u.plain);
 	m->plain_len = u.plain_len;
 	return 0;
@@ -331,8 +374,7 @@ static int run_script(struct step_context *c, struct step_outcome *o, const char
 static bool cloud_init_only(enum userdata_kind k)
 {
 	return k == USERDATA_INCLUDE || k == USERDATA_INCLUDE_ONCE || k == USERDATA_BOOTHOOK ||
-	       k == USERDATA_PART_HANDLER || k == USERDATA_JSONP || k == USERDATA_ARCHIVE ||
-	       k == USERDATA_JINJA;
+	       k == USERDATA_PART_HANDLER || k == USERDATA_JSONP;
 }
 
 /* The user data's bytes for a userdata-stage step, or the outcome that ends it (1: go on). */
@@ -360,11 +402,23 @@ static int stage_bytes(struct step_context *c, struct step_outcome *o, char **bu
 /* " (vendor data: 3 keys)" and the like, after a cloud-config message. */
 static const char *vendor_note(const struct cc_doc *d, char *buf, size_t size)
 {
+	size_t l;
+
 	buf[0] = 0;
 	if (d && d->vendor_disabled)
 		snprintf(buf, size, " (vendor data disabled by the user data)");
 	else if (d && d->vendor_keys)
 		snprintf(buf, size, " (%zu from the vendor data)", d->vendor_keys);
+	/* How the user data was read, when it was not plain cloud-config or MIME. */
+	l = strlen(buf);
+	if (d && d->n_archive_entries && l < size)
+		l += (size_t)snprintf(buf + l, size - l, " (#cloud-config-archive: %zu entr%s)",
+				      d->n_archive_entries, d->n_archive_entries == 1 ? "y" : "ies");
+	if (d && d->n_templates && d->n_missing_vars && l < size)
+		snprintf(buf + l, size - l, " (## template: jinja rendered, %zu unknown variable%s)",
+			 d->n_missing_vars, d->n_missing_vars == 1 ? "" : "s");
+	else if (d && d->n_templates && l < size)
+		snprintf(buf + l, size - l, " (## template: jinja rendered)");
 	return buf;
 }
 
@@ -380,7 +434,7 @@ int step_userdata(struct step_context *c, struct step_outcome *o)
 	const char *data = NULL;
 	enum userdata_kind kind;
 	size_t len = 0;
-	char note[64];
+	char note[192];
 	int r;
 
 	r = stage_bytes(c, o, &buf, &data, &len);
@@ -388,7 +442,7 @@ int step_userdata(struct step_context *c, struct step_outcome *o)
 		return r;
 	kind = userdata_detect(data, len);
 	doc = userdata_doc(c);
-	if (doc && doc->gzip && doc->kind != USERDATA_NONE)
+	if (doc && ((doc->gzip && doc->kind != USERDATA_NONE) || doc->rendered))
 		kind = doc->kind; /* what the gzip data is */
 	if (kind == USERDATA_NONE && !(c->md && c->md->has_vendor_data) &&
 	    !(doc && (doc->cc || doc->n_scripts)))
@@ -485,7 +539,7 @@ int step_user_scripts(struct step_context *c, struct step_outcome *o)
 	doc = userdata_doc(c);
 	if (doc && doc->error)
 		return step_set(o, STEP_SKIPPED, "user data not usable (see the userdata step)");
-	if (doc && doc->gzip && doc->kind != USERDATA_NONE)
+	if (doc && ((doc->gzip && doc->kind != USERDATA_NONE) || doc->rendered))
 		kind = doc->kind; /* what the gzip data is: a compressed "#!" script runs */
 
 	if (kind == USERDATA_SCRIPT) {

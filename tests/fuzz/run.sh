@@ -17,7 +17,7 @@ secs=${1:-${FUZZ_SECONDS:-60}}
 out=${FUZZ_BUILD_DIR:-${TMPDIR:-/tmp}/vagent-fuzz}
 cc=${FUZZ_CC:-clang-14}
 jobs=${FUZZ_JOBS:-1}
-all_targets="json render config sshkeys hostname fstab userdata mime holders cloudconfig gzip pipeline scan ptable"
+all_targets="json render config sshkeys hostname fstab userdata mime holders cloudconfig gzip pipeline scan ptable template"
 targets=${FUZZ_TARGETS:-$all_targets}
 # Leaks are findings too. intercept_strchr=0: libparted's constructor trips ASan (Makefile.am).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:intercept_strchr=0}
