@@ -48,6 +48,27 @@ static int out_put(struct out *o, const char *s, size_t n)
 	return 0;
 }
 
+/* DATA with its line breaks (\r\n, \r, \n) as \n, as jinja's lexer reads a template. */
+static char *normalize(const char *data, size_t len, size_t *ret_len)
+{
+	char *n = malloc(len + 1);
+	size_t k = 0;
+
+	if (!n)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\r') {
+			n[k++] = '\n';
+			if (i + 1 < len && data[i + 1] == '\n')
+				i++;
+		} else
+			n[k++] = data[i];
+	}
+	n[k] = 0;
+	*ret_len = k;
+	return n;
+}
+
 static bool is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -293,11 +314,21 @@ int cc_template_render(const char *data, size_t len, const struct cc_vars *v, si
 		       struct cc_template *t)
 {
 	struct out o = { .max = max };
-	const char *p = data, *end = data + len, *hdr;
+	_cleanup_free_ char *norm = NULL;
+	const char *p, *end, *hdr;
+	bool add_newline;
 	unsigned line = 1;
+	size_t n;
 	int r = 0;
 
 	*t = (struct cc_template){};
+	/* cloud-init puts back a "\n" at the end when the text ended in one (not in "\r"). */
+	add_newline = len > 0 && data[len - 1] == '\n';
+	norm = normalize(data, len, &n);
+	if (!norm)
+		return -ENOMEM;
+	p = norm;
+	end = norm + n;
 	/* The header: white space, then the first line, "##\s*template:\s*jinja\s*". */
 	while (p < end && is_ws(*p))
 		line += *p++ == '\n';
@@ -325,6 +356,12 @@ int cc_template_render(const char *data, size_t len, const struct cc_vars *v, si
 	}
 	if (p < end)
 		p++, line++;
+	/* jinja drops the text's last line break before it reads it (keep_trailing_newline
+	 * off). */
+	if (end > p && end[-1] == '\n')
+		end--;
+	else
+		add_newline = false; /* only the header line: nothing after it */
 
 	while (p < end && r >= 0) {
 		const char *q = p, *lit_end, *body, *close;
@@ -373,8 +410,6 @@ int cc_template_render(const char *data, size_t len, const struct cc_vars *v, si
 					line += *p++ == '\n';
 			} else if (p < end && *p == '\n') /* trim_blocks */
 				p++, line++;
-			else if (p + 1 < end && p[0] == '\r' && p[1] == '\n')
-				p += 2, line++;
 			continue;
 		}
 		/* {{ ... }} */
@@ -417,8 +452,8 @@ int cc_template_render(const char *data, size_t len, const struct cc_vars *v, si
 					line += *p++ == '\n';
 		}
 	}
-	if (r >= 0 && !o.buf)
-		r = out_put(&o, "", 0);
+	if (r >= 0)
+		r = out_put(&o, "\n", add_newline);
 	if (r < 0) {
 		free(o.buf);
 		return r;
