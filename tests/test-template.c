@@ -287,5 +287,6 @@ int main(void)
 		   d.error_message ?: "");
 		cc_doc_done(&d);
 	}
+	config_done(&cfg);
 	return tap_done();
 }
