@@ -322,14 +322,10 @@ int cc_template_render(const char *data, size_t len, const struct cc_vars *v, si
 	int r = 0;
 
 	*t = (struct cc_template){};
-	/* cloud-init puts back a "\n" at the end when the text ended in one (not in "\r"). */
-	add_newline = len > 0 && data[len - 1] == '\n';
-	norm = normalize(data, len, &n);
-	if (!norm)
-		return -ENOMEM;
-	p = norm;
-	end = norm + n;
-	/* The header: white space, then the first line, "##\s*template:\s*jinja\s*". */
+	/* The header: white space, then the first line (up to the first \n, as cloud-init's
+	 * detect_template cuts it), "##\s*template:\s*jinja\s*". */
+	p = data;
+	end = data + len;
 	while (p < end && is_ws(*p))
 		line += *p++ == '\n';
 	hdr = p;
@@ -356,12 +352,17 @@ int cc_template_render(const char *data, size_t len, const struct cc_vars *v, si
 	}
 	if (p < end)
 		p++, line++;
-	/* jinja drops the text's last line break before it reads it (keep_trailing_newline
-	 * off). */
+	/* cloud-init puts back a "\n" at the end when the text after the header ended in one. */
+	add_newline = end > p && end[-1] == '\n';
+	/* The rest as jinja reads it: its line breaks as \n, the last one dropped
+	 * (keep_trailing_newline off). */
+	norm = normalize(p, (size_t)(end - p), &n);
+	if (!norm)
+		return -ENOMEM;
+	p = norm;
+	end = norm + n;
 	if (end > p && end[-1] == '\n')
 		end--;
-	else
-		add_newline = false; /* only the header line: nothing after it */
 
 	while (p < end && r >= 0) {
 		const char *q = p, *lit_end, *body, *close;
