@@ -13,10 +13,17 @@ import sys
 
 from tap import done, ok
 
+DEBIAN_PYTHON = "/usr/bin/python3"  # where python3-jinja2 (.ci/packages) installs it
+
 try:
     from jinja2 import DebugUndefined
     from jinja2.sandbox import SandboxedEnvironment
 except ImportError:
+    # The python3 found first (a pyenv, a venv) may not see Debian's packages: try Debian's.
+    if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) and \
+            os.access(DEBIAN_PYTHON, os.X_OK) and not os.environ.get("VAGENT_JINJA_REEXEC"):
+        os.environ["VAGENT_JINJA_REEXEC"] = "1"
+        os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON] + sys.argv)
     print("1..0 # SKIP python3-jinja2 is not installed")
     sys.exit(77)
 
