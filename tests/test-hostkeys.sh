@@ -3,7 +3,8 @@
 # The host-keys step through the real binary and the real ssh-keygen, in scratch --roots against
 # the mock metadata service: an image's keys replaced on a new instance (and its stray key
 # files removed), kept on the next boot, in degraded mode and with [ssh] host-keys = keep or
-# ssh_deletekeys: false; a missing type made at every boot; ssh_genkeytypes; an image without
+# ssh_deletekeys: false; a missing type made at every boot; ssh_genkeytypes; ssh_keys (the
+# user's own keys, a .pub derived, a certificate and a non-key left out); an image without
 # keys and without metadata; the modes sshd wants; the fingerprints in the log (between the
 # marker lines) and in `vagent status`; no private key in any output; a crash between making
 # the keys and moving them in; symlinks never followed; the dry run.
@@ -152,6 +153,52 @@ vag boot --no-storage >/dev/null 2>"$SCRATCH/err-gen"
 ok $? "ssh_genkeytypes: [ed25519]: only ed25519 on a new instance"
 grep -q "ssh_genkeytypes: 'dsa' is not a type vagent generates" "$SCRATCH/err-gen"
 ok $? "an unknown type in ssh_genkeytypes is warned about"
+
+# --- ssh_keys: the user's own host keys (cc_ssh), installed on a new instance -----------------
+ssh-keygen -q -N '' -t ed25519 -C given-ed -f "$SCRATCH/given_ed25519" 2>/dev/null
+ssh-keygen -q -N '' -t ecdsa -C given-ec -f "$SCRATCH/given_ecdsa" 2>/dev/null
+"$PYTHON3" - "$SCRATCH" "$MOCK_UD" <<'EOF'
+import sys
+d, out = sys.argv[1], sys.argv[2]
+ind = lambda t: "".join("    " + l + "\n" for l in t.splitlines())
+ed, edp = open(d + "/given_ed25519").read(), open(d + "/given_ed25519.pub").read().strip()
+ec = open(d + "/given_ecdsa").read()
+open(out, "w").write("#cloud-config\nssh_keys:\n  ed25519_private: |\n" + ind(ed) +
+                     "  ed25519_public: " + edp + "\n  ecdsa_private: |\n" + ind(ec) +
+                     "  rsa_certificate: ssh-rsa-cert-v01@openssh.com AAAA x\n")
+EOF
+set_id 0a1b2c3d-0000-4000-8000-0000000000f6
+vag boot --no-storage >"$SCRATCH/out-given" 2>&1
+cmp -s "$R/etc/ssh/ssh_host_ed25519_key" "$SCRATCH/given_ed25519" &&
+	cmp -s "$R/etc/ssh/ssh_host_ed25519_key.pub" "$SCRATCH/given_ed25519.pub" &&
+	cmp -s "$R/etc/ssh/ssh_host_ecdsa_key" "$SCRATCH/given_ecdsa"
+ok $? "ssh_keys: the given ed25519 pair and ecdsa private key are the host keys"
+cmp -s <(cut -d' ' -f1-2 "$R/etc/ssh/ssh_host_ecdsa_key.pub") <(cut -d' ' -f1-2 "$SCRATCH/given_ecdsa.pub")
+ok $? "ssh_keys: the ecdsa .pub given without is derived from the given private key"
+[ -s "$R/etc/ssh/ssh_host_rsa_key" ] && modes_ok
+ok $? "ssh_keys: rsa (not given) generated; modes 0600/0644"
+step_field host-keys message | grep -q "from the user data (ssh_keys): ecdsa, ed25519"
+ok $? "ssh_keys: the step says which keys came from the user data"
+"$PYTHON3" -c "
+import json; d=json.load(open('$R/run/vagent/status.json'))
+k={x['key']:x for x in d['keys']}['ssh_keys']
+assert k['status'] == 'partial' and 'certificate' in k['reason'], k" 2>/dev/null
+ok $? "ssh_keys: partial, the certificate named"
+no_private "$SCRATCH/out-given" && no_private "$R/run/vagent/status.json"
+ok $? "ssh_keys: no line of a given private key in the output or the status"
+BEFORE=$(keysum)
+vag boot --no-storage >/dev/null 2>&1
+[ "$(keysum)" = "$BEFORE" ]
+ok $? "ssh_keys: the next boot of the same instance changes nothing"
+printf '#cloud-config\nssh_keys: {ed25519_private: "not a key"}\n' >"$MOCK_UD"
+set_id 0a1b2c3d-0000-4000-8000-0000000000f7
+vag boot --no-storage >/dev/null 2>&1
+"$PYTHON3" -c "
+import json; d=json.load(open('$R/run/vagent/status.json'))
+k={x['key']:x for x in d['keys']}['ssh_keys']
+assert k['status'] == 'partial' and 'not a private key' in k['reason'], k" 2>/dev/null &&
+	[ -s "$R/etc/ssh/ssh_host_ed25519_key" ] && ! cmp -s "$R/etc/ssh/ssh_host_ed25519_key" "$SCRATCH/given_ed25519"
+ok $? "ssh_keys: a value that is not a private key is left out (partial); the type is generated"
 rm -f "$MOCK_UD"
 
 # --- an image without keys and without metadata; no sshd ------------------------------------

@@ -307,6 +307,53 @@ out:
 	return r;
 }
 
+int hostkeys_install(const char *root, enum hostkey_type t, const char *private_key,
+		     const char *public_key, bool dry_run, FILE *plan)
+{
+	_cleanup_free_ char *pubtext = NULL;
+	_cleanup_close_ int dfd = -1;
+	char priv[64], pub[64];
+	size_t plen = strlen(private_key);
+	int r;
+
+	key_names(t, priv, pub);
+	if (dry_run) {
+		if (plan)
+			fprintf(plan, "host-keys: would install the %s host key from the user data%s\n",
+				type_names[t], public_key ? "" : " (its .pub derived)");
+		return 1;
+	}
+	dfd = path_open_dir(root, HOSTKEYS_DIR, true, 0755);
+	if (dfd < 0)
+		return log_error_errno(dfd, "Failed to open '%s': %m", HOSTKEYS_DIR);
+	if (plen > 0 && private_key[plen - 1] == '\n')
+		r = write_file_atomic_at(dfd, priv, private_key, plen, 0600, 0, 0);
+	else {
+		/* ssh-keygen refuses a PEM/OpenSSH key without its final newline. */
+		_cleanup_free_ char *text = NULL;
+
+		if (asprintf(&text, "%s\n", private_key) < 0)
+			return -ENOMEM;
+		r = write_file_atomic_at(dfd, priv, text, plen + 1, 0600, 0, 0);
+		explicit_bzero(text, plen + 1);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Failed to write '%s/%s': %m", HOSTKEYS_DIR, priv);
+	if (!public_key) {
+		if (unlinkat(dfd, pub, 0) < 0 && errno != ENOENT)
+			return log_error_errno(errno, "Failed to remove the old '%s/%s': %m",
+					       HOSTKEYS_DIR, pub);
+		return 1;
+	}
+	if (asprintf(&pubtext, "%s%s", public_key,
+		     *public_key && public_key[strlen(public_key) - 1] == '\n' ? "" : "\n") < 0)
+		return -ENOMEM;
+	r = write_file_atomic_at(dfd, pub, pubtext, strlen(pubtext), 0644, 0, 0);
+	if (r < 0)
+		return log_error_errno(r, "Failed to write '%s/%s': %m", HOSTKEYS_DIR, pub);
+	return 1;
+}
+
 int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_run, FILE *plan,
 		    struct hostkeys_result *ret)
 {

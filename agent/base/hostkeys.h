@@ -51,6 +51,16 @@ int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_
 		    struct hostkeys_result *ret);
 
 /*
+ * Install a host key pair given in the user data (cloud-config ssh_keys) as type T:
+ * ROOT/etc/ssh/ssh_host_<t>_key (0600, PRIVATE_KEY as given) and its .pub (0644, PUBLIC_KEY
+ * with a final newline); without PUBLIC_KEY an old .pub is removed, for hostkeys_ensure() to
+ * derive it from the new private key. Atomic writes, no symlink followed. The key is never
+ * logged. With DRY_RUN only the plan. Returns <0 error (logged), 1 installed (or would be).
+ */
+int hostkeys_install(const char *root, enum hostkey_type t, const char *private_key,
+		     const char *public_key, bool dry_run, FILE *plan);
+
+/*
  * The fingerprints (`ssh-keygen -l`: "256 SHA256:... comment (ED25519)") and the public lines
  * of ROOT/etc/ssh/ssh_host_*key.pub, in name order. Either list may be NULL. A .pub that is not
  * a regular file or not a public key is left out with a warning.

@@ -1174,6 +1174,7 @@ static const struct key_fate {
 	[CC_SWAP] = { MOD_MOUNTS },
 	[CC_SSH_DELETEKEYS] = { .step = "host-keys" },
 	[CC_SSH_GENKEYTYPES] = { .step = "host-keys" },
+	[CC_SSH_KEYS] = { .step = "host-keys" },
 	[CC_VENDOR_DATA] = { .step = "userdata" },
 	[CC_CHPASSWD] = { MOD_PASSWORDS },
 	[CC_PASSWORD] = { MOD_PASSWORDS },

@@ -1557,6 +1557,70 @@ static int read_password(struct walk *w, const struct cc_node *v, struct cloud_c
 	return node_string(w, v, "the value", &cc->password);
 }
 
+/* ssh_keys (cc_ssh.py): <type>_private, <type>_public and <type>_certificate for rsa, ecdsa and
+ * ed25519. dsa keys (OpenSSH dropped them) and certificates are named and left out: the key is
+ * partial. A private key without its public one is fine: the step derives the .pub. */
+static int read_ssh_keys(struct walk *w, const struct cc_node *v, struct cloud_config *cc)
+{
+	static const char *const types[3] = { "rsa", "ecdsa", "ed25519" };
+	int r = 0;
+
+	if (v->type != CC_NODE_MAPPING)
+		return add_problem(w, v, "must be a mapping of <type>_private / <type>_public keys");
+	for (size_t i = 0; r >= 0 && i < v->map.n; i++) {
+		const struct cc_node *k = v->map.pairs[i].key, *x = v->map.pairs[i].value;
+		const char *name = cc_scalar_str(k) ?: "";
+		char **slot = NULL;
+		bool private = false;
+		size_t nl = strlen(name);
+
+		for (size_t t = 0; !slot && t < 3; t++) {
+			size_t l = strlen(types[t]);
+
+			if (strncmp(name, types[t], l) != 0)
+				continue;
+			if (streq(name + l, "_private")) {
+				slot = &cc->ssh_keys_private[t];
+				private = true;
+			} else if (streq(name + l, "_public"))
+				slot = &cc->ssh_keys_public[t];
+		}
+		if (slot) {
+			char *s = NULL;
+
+			r = node_string(w, x, name, &s);
+			if (r < 0)
+				break;
+			if (private && !strstr(s, "PRIVATE KEY-----")) {
+				secret_free(s);
+				r = note(w, x, "%s is not a private key (no PRIVATE KEY line), left out",
+					 name);
+				continue;
+			}
+			if (private)
+				secret_free(*slot);
+			else
+				free(*slot);
+			*slot = s;
+		} else if (nl > 12 && streq(name + nl - 12, "_certificate"))
+			r = note(w, k, "%s: host certificates are not installed by vagent, left out", name);
+		else if (startswith(name, "dsa_"))
+			r = note(w, k, "%s: dsa host keys are not installed (OpenSSH dropped them)", name);
+		else
+			r = ignore_subkey(w, k);
+	}
+	return r;
+}
+
+static void clear_ssh_keys(struct cloud_config *cc)
+{
+	for (size_t t = 0; t < 3; t++) {
+		secret_free(cc->ssh_keys_private[t]);
+		free(cc->ssh_keys_public[t]);
+		cc->ssh_keys_private[t] = cc->ssh_keys_public[t] = NULL;
+	}
+}
+
 static void clear_password(struct cloud_config *cc)
 {
 	secret_free(cc->password);
@@ -1661,6 +1725,7 @@ static const struct key_def key_defs[_CC_KEY_MAX] = {
 	[CC_SWAP] = { "swap", KEY_READER, 0, cc_read_swap, cc_clear_swap },
 	[CC_SSH_DELETEKEYS] = { "ssh_deletekeys", FIELD(KEY_BOOL, ssh_deletekeys) },
 	[CC_SSH_GENKEYTYPES] = { "ssh_genkeytypes", FIELD(KEY_STRV, ssh_genkeytypes) },
+	[CC_SSH_KEYS] = { "ssh_keys", KEY_READER, 0, read_ssh_keys, clear_ssh_keys },
 	[CC_VENDOR_DATA] = { "vendor_data", KEY_READER, 0, node_vendor_data, NULL },
 	[CC_CHPASSWD] = { "chpasswd", KEY_READER, 0, node_chpasswd, clear_chpasswd },
 	[CC_PASSWORD] = { "password", KEY_READER, 0, read_password, clear_password },

@@ -49,6 +49,7 @@ enum cc_key {
 	CC_SWAP,
 	CC_SSH_DELETEKEYS,  /* host keys: read by the host-keys step */
 	CC_SSH_GENKEYTYPES,
+	CC_SSH_KEYS,        /* host keys given in the user data: written by the host-keys step */
 	CC_VENDOR_DATA,     /* {enabled: false}: read by the user-data step (from the user data) */
 	CC_CHPASSWD,
 	CC_PASSWORD,
@@ -241,6 +242,9 @@ struct cloud_config {
 	struct cc_swap swap;
 	bool ssh_deletekeys;     /* cloud-init's default: true */
 	char **ssh_genkeytypes;  /* "rsa" "ecdsa" "ed25519" (others are the step's to refuse) */
+	/* ssh_keys: rsa, ecdsa, ed25519 in that order (base/hostkeys.h's enum); NULL: not given */
+	char *ssh_keys_private[3]; /* SECRET */
+	char *ssh_keys_public[3];
 	bool vendor_data_enabled; /* vendor_data: {enabled: ...}; not a mapping: false */
 	struct cc_password *chpasswd; /* chpasswd: list (either form) and users, in order */
 	size_t n_chpasswd;

@@ -5,7 +5,7 @@
  * of a new instance (a new instance-v2-id from the service: never in degraded mode, never from
  * the cache alone) the keys are made anew, unless [ssh] host-keys = keep or the cloud-config
  * says ssh_deletekeys: false; and at every boot a missing type is made. ssh_genkeytypes
- * chooses the types, as in cloud-init. It runs in vagent.service, which is ordered before
+ * chooses the types, as in cloud-init; ssh_keys gives a new instance the user's own keys. It runs in vagent.service, which is ordered before
  * ssh.service. The fingerprints (public) go to the console between cloud-init's marker
  * lines, to the journal and to the report; a private key never goes anywhere.
  */
@@ -88,8 +88,8 @@ int step_hostkeys(struct step_context *c, struct step_outcome *o)
 	struct hostkeys_result res;
 	const char *kept = NULL;
 	bool regenerate = false, changed;
-	unsigned types;
-	char have[64], made[64], pub[64];
+	unsigned types, given = 0;
+	char have[64], made[64], pub[64], from_ud[96] = "";
 	int r;
 
 	if (!sshd_installed(c->root))
@@ -109,10 +109,40 @@ int step_hostkeys(struct step_context *c, struct step_outcome *o)
 			regenerate = true;
 	}
 
-	r = hostkeys_ensure(c->root, types, regenerate, c->dry_run, c->plan, &res);
+	/* ssh_keys: the user's own host keys, installed once per instance as cloud-init's cc_ssh
+	 * does (whatever ssh_genkeytypes says); the other types are made as usual. */
+	if (c->first_boot && !c->degraded && cc_doc_has_config(d) && d->cc->has[CC_SSH_KEYS])
+		for (unsigned t = 0; t < _HOSTKEY_MAX; t++)
+			if (d->cc->ssh_keys_private[t])
+				given |= 1U << t;
+
+	r = hostkeys_ensure(c->root, types & ~given, regenerate, c->dry_run, c->plan, &res);
 	if (r < 0)
 		return step_fail(o, r, "host keys in %s: %m", HOSTKEYS_DIR);
 	changed = r > 0;
+	if (given) {
+		struct hostkeys_result derived;
+		char names[64];
+
+		for (unsigned t = 0; t < _HOSTKEY_MAX; t++) {
+			if (!(given & (1U << t)))
+				continue;
+			r = hostkeys_install(c->root, (enum hostkey_type)t, d->cc->ssh_keys_private[t],
+					     d->cc->ssh_keys_public[t], c->dry_run, c->plan);
+			if (r < 0)
+				return step_fail(o, r, "the %s host key from the user data: %m",
+						 hostkey_type_to_string((enum hostkey_type)t));
+		}
+		/* A private key given without its public one: the .pub from ssh-keygen -y (which
+		 * also fails, clearly, on a key that is not one). */
+		r = hostkeys_ensure(c->root, given, false, c->dry_run, c->plan, &derived);
+		if (r < 0)
+			return step_fail(o, r, "the host keys from the user data: %m");
+		res.present |= given;
+		changed = true;
+		snprintf(from_ud, sizeof(from_ud), "; from the user data (ssh_keys): %s",
+			 hostkey_types_format(given, names, sizeof(names)));
+	}
 
 	if (!c->dry_run) {
 		r = hostkeys_fingerprints(c->root, &fps, &pubs);
@@ -129,20 +159,22 @@ int step_hostkeys(struct step_context *c, struct step_outcome *o)
 	hostkey_types_format(res.generated, made, sizeof(made));
 	if (regenerate)
 		return step_set(o, STEP_CHANGED, "%s host keys for the new instance: %s (%zu old key "
-				"file%s %s)", c->dry_run ? "would make new" : "new", made,
+				"file%s %s)%s", c->dry_run ? "would make new" : "new", made,
 				res.removed, res.removed == 1 ? "" : "s",
-				c->dry_run ? "would go" : "replaced");
+				c->dry_run ? "would go" : "replaced", from_ud);
 	if (changed && res.generated)
-		return step_set(o, STEP_CHANGED, "%s the missing %s host key%s%s%s; keys: %s",
+		return step_set(o, STEP_CHANGED, "%s the missing %s host key%s%s%s; keys: %s%s",
 				c->dry_run ? "would generate" : "generated", made,
 				__builtin_popcount(res.generated) == 1 ? "" : "s",
 				res.derived ? " and the .pub of " : "",
 				res.derived ? hostkey_types_format(res.derived, pub, sizeof(pub)) : "",
-				have);
-	if (changed)
-		return step_set(o, STEP_CHANGED, "%s the missing .pub of %s; keys: %s",
+				have, from_ud);
+	if (changed && res.derived)
+		return step_set(o, STEP_CHANGED, "%s the missing .pub of %s; keys: %s%s",
 				c->dry_run ? "would restore" : "restored",
-				hostkey_types_format(res.derived, pub, sizeof(pub)), have);
+				hostkey_types_format(res.derived, pub, sizeof(pub)), have, from_ud);
+	if (changed)
+		return step_set(o, STEP_CHANGED, "keys: %s%s", have, from_ud);
 	return step_set(o, STEP_UNCHANGED, "host keys present: %s%s%s%s", have,
 			kept ? " (kept for the new instance: " : "", kept ? kept : "", kept ? ")" : "");
 }
