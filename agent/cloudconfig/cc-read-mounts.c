@@ -36,9 +36,9 @@ static int read_entry(struct walk *w, const struct cc_node *c, size_t index, str
 	if (touch(w) < 0)
 		return -E2BIG;
 	if (c->type != CC_NODE_SEQUENCE)
-		return add_note(w, c, "mounts[%zu] is not a list of fstab fields, ignoring", index);
+		return note(w, c, "mounts[%zu] is not a list of fstab fields, ignoring", index);
 	if (c->seq.n < 1 || c->seq.n > 6)
-		return add_note(w, c, "mounts[%zu] has %zu fields (1 to 6), ignoring", index,
+		return note(w, c, "mounts[%zu] has %zu fields (1 to 6), ignoring", index,
 				c->seq.n);
 	for (size_t j = 0; j < c->seq.n; j++) {
 		const struct cc_node *f = c->seq.items[j];
@@ -50,7 +50,7 @@ static int read_entry(struct walk *w, const struct cc_node *c, size_t index, str
 				free(m->field[k]);
 				m->field[k] = NULL;
 			}
-			return add_note(w, f, "mounts[%zu] field %zu is not a string, ignoring the "
+			return note(w, f, "mounts[%zu] field %zu is not a string, ignoring the "
 					"entry", index, j + 1);
 		}
 		r = node_string(w, f, "an fstab field", &m->field[j]);

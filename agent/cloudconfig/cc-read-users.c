@@ -203,19 +203,17 @@ static int user_flag(struct walk *w, const struct cc_node *n, const char *what, 
 		    "cloud-init does", what, *ret ? "true" : "false");
 }
 
-/* A list of strings, a comma-separated string, or (deprecated) a mapping: its keys. */
-static int user_groups(struct walk *w, const struct cc_node *n, char ***ret)
+/* *RET: one string per pair of mapping N, its keys (KEYS) or its values, each read as WHAT. */
+static int map_strings(struct walk *w, const struct cc_node *n, bool keys, const char *what,
+		       char ***ret)
 {
 	struct strlist l = {};
-	int r = 0;
+	int r = check_entries(w, n, n->map.n);
 
-	if (n->type != CC_NODE_MAPPING)
-		return node_strv(w, n, "groups", true, ret);
-	r = check_entries(w, n, n->map.n);
 	for (size_t i = 0; r >= 0 && i < n->map.n; i++) {
 		char *s = NULL;
 
-		r = node_string(w, n->map.pairs[i].key, "a group", &s);
+		r = node_string(w, keys ? n->map.pairs[i].key : n->map.pairs[i].value, what, &s);
 		if (r >= 0)
 			r = strlist_push(&l, s);
 	}
@@ -228,37 +226,35 @@ static int user_groups(struct walk *w, const struct cc_node *n, char ***ret)
 	return 0;
 }
 
+/* A list of strings, a comma-separated string, or (deprecated) a mapping: its keys. */
+static int user_groups(struct walk *w, const struct cc_node *n, char ***ret)
+{
+	if (n->type != CC_NODE_MAPPING)
+		return node_strv(w, n, "groups", true, ret);
+	return map_strings(w, n, true, "a group", ret);
+}
+
 /* One key, a list of keys, or a mapping (its values), as cloud-init's create_user takes them. */
 static int user_keys(struct walk *w, const struct cc_node *n, char ***ret)
 {
-	struct strlist l = {};
-	int r = 0;
-
 	if (n->type == CC_NODE_SEQUENCE)
 		return node_strv(w, n, "ssh_authorized_keys", false, ret);
 	if (n->type == CC_NODE_SCALAR) {
+		struct strlist l = {};
 		char *s = NULL;
+		int r = node_string(w, n, "ssh_authorized_keys", &s);
 
-		r = node_string(w, n, "ssh_authorized_keys", &s);
 		if (r >= 0)
 			r = strlist_push(&l, s);
-	} else {
-		r = check_entries(w, n, n->map.n);
-		for (size_t i = 0; r >= 0 && i < n->map.n; i++) {
-			char *s = NULL;
-
-			r = node_string(w, n->map.pairs[i].value, "a key", &s);
-			if (r >= 0)
-				r = strlist_push(&l, s);
+		if (r < 0) {
+			strlist_done(&l);
+			return r;
 		}
+		strv_free(*ret);
+		*ret = strlist_steal(&l);
+		return 0;
 	}
-	if (r < 0) {
-		strlist_done(&l);
-		return r;
-	}
-	strv_free(*ret);
-	*ret = strlist_steal(&l);
-	return 0;
+	return map_strings(w, n, false, "a key", ret);
 }
 
 static int user_sudo(struct walk *w, const struct cc_node *v, char ***ret)

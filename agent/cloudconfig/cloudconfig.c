@@ -664,19 +664,6 @@ int ignore_subkey(struct walk *w, const struct cc_node *k)
 	return r;
 }
 
-int add_note(struct walk *w, const struct cc_node *n, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (w->k < _CC_KEY_MAX)
-		w->cc->partial[w->k] = true;
-	va_start(ap, fmt);
-	r = vproblem(w, n, fmt, ap);
-	va_end(ap);
-	return r < 0 ? r : 0;
-}
-
 /* One unit of work per value read. */
 int touch(struct walk *w)
 {

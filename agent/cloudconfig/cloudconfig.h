@@ -349,8 +349,6 @@ void cc_clear_swap(struct cloud_config *cc);
 /* cloud-init's util.human2bytes(): "1.5G", "512M", "10MiB", "4096" (K/M/G/T are powers of
  * 1024, a B or iB suffix is dropped). 0 and *RET, or -EINVAL (negative, not a number, too big). */
 int cc_human2bytes(const char *s, uint64_t *ret);
-/* A problem the key survives (an entry dropped, a default used): the key is partial. 0. */
-int add_note(struct walk *w, const struct cc_node *n, const char *fmt, ...) _printf_(3, 4);
 
 /* cc-keys.c: read, free and move the system keys (K one of CC_TIMEZONE..CC_FINAL_MESSAGE). */
 bool cc_keys_is_system(enum cc_key k);
