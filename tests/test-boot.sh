@@ -304,14 +304,15 @@ R8="$SCRATCH/root-lines"
 make_root "$R8"
 "$VAGENT" -v -c "$CONF" --root "$R8" --metadata-url "$MOCK_URL" boot --no-storage >/dev/null 2>"$SCRATCH/lines.err"
 ok $? "boot -v succeeds"
-for s in metadata ssh-keys network bootcmd hostname host-keys userdata vendor-scripts startup-script \
+for s in metadata ssh-keys network bootcmd hostname host-keys host-keys-after-ssh userdata \
+	vendor-scripts startup-script \
 	scripts-per-once scripts-per-boot scripts-per-instance user-scripts; do
 	n=$(grep -cE "^vagent: $s: (changed|unchanged|skipped|failed)( |$)" "$SCRATCH/lines.err")
 	ok "$([ "$n" = 1 ]; echo $?)" "one log line for step $s ($n)"
 done
 n=$(grep -cE '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err")
-ok "$([ "$n" = 13 ]; echo $?)" "no other step lines ($n)"
-[ "$n" = 13 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
+ok "$([ "$n" = 14 ]; echo $?)" "no other step lines ($n)"
+[ "$n" = 14 ] || grep -E '^vagent: [a-z-]+: (changed|unchanged|skipped|failed)( |$)' "$SCRATCH/lines.err" | sed 's/^/# /' 
 # vagent.service's stage, then the user-data unit's: one report, each step once, with its unit.
 R9="$SCRATCH/root-stages"
 make_root "$R9"

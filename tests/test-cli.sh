@@ -31,8 +31,8 @@ run --metadata-url ftp://x boot; expect 2 "ftp metadata URL: exit 2" "http"
 run -c; expect 2 "-c without argument: exit 2" "needs an argument"
 run --no-userdata status; expect 2 "--no-userdata outside boot: exit 2" "boot"
 run --stage=storage status; expect 2 "--stage outside boot: exit 2" "boot"
-run --stage=frob boot; expect 2 "--stage with an unknown stage: exit 2" "boot, storage or userdata"
-run --stage=shutdown boot; expect 2 "--stage shutdown is umount's: exit 2" "boot, storage or userdata"
+run --stage=frob boot; expect 2 "--stage with an unknown stage: exit 2" "boot, storage, userdata or after-ssh"
+run --stage=shutdown boot; expect 2 "--stage shutdown is umount's: exit 2" "boot, storage, userdata or after-ssh"
 
 # Output that cannot be written is a failure with a message, like util-linux's close_stdout;
 # a closed pipe is not.

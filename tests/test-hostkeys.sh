@@ -7,7 +7,9 @@
 # user's own keys, a .pub derived, a certificate and a non-key left out); an image without
 # keys and without metadata; the modes sshd wants; the fingerprints in the log (between the
 # marker lines) and in `vagent status`; no private key in any output; a crash between making
-# the keys and moving them in; symlinks never followed; the dry run.
+# the keys and moving them in; symlinks never followed; the dry run; [ssh] rsa-host-key =
+# after-ssh: the boot stage leaves RSA to the after-ssh stage (vagent-hostkeys.service), which
+# makes it, and status --wait waits for that unit only while it has a key to make.
 . "$(dirname "$0")/lib.sh"
 command -v ssh-keygen >/dev/null || skip_all "ssh-keygen (openssh-client) is not installed"
 
@@ -252,5 +254,131 @@ vag boot --no-storage >"$SCRATCH/out-links" 2>&1
 ok $? "key files that are symlinks are replaced, their targets untouched"
 ! grep -q "root:x:0:0" "$SCRATCH/out-links"
 ok $? "a .pub symlink's target is never printed"
+
+# --- [ssh] rsa-host-key = after-ssh: vagent.service leaves RSA to vagent-hostkeys.service -----
+MARK=run/vagent/host-keys-after-ssh
+pubsum() { (cd "$R/etc/ssh" && sha256sum ssh_host_*_key.pub 2>/dev/null | sort); }
+fresh split
+for t in rsa ecdsa ed25519; do ssh-keygen -q -N '' -t "$t" -f "$R/etc/ssh/ssh_host_${t}_key"; done
+IMAGE_RSA=$(sha256sum <"$R/etc/ssh/ssh_host_rsa_key")
+set_id 0a1b2c3d-0000-4000-8000-000000000120
+vag -v boot --stage=boot >"$SCRATCH/out-split" 2>"$SCRATCH/err-split"
+ok $? "the boot stage of a new instance exits 0"
+[ ! -e "$R/etc/ssh/ssh_host_rsa_key" ] && [ ! -e "$R/etc/ssh/ssh_host_rsa_key.pub" ] &&
+	[ -s "$R/etc/ssh/ssh_host_ed25519_key" ] && [ -s "$R/etc/ssh/ssh_host_ecdsa_key.pub" ]
+ok $? "boot stage: new ecdsa and ed25519 keys, the image's rsa key gone, no rsa key yet"
+[ "$(cat "$R/$MARK")" = rsa ]
+ok $? "boot stage: $MARK names rsa"
+step_field host-keys message | grep -q "new host keys for the new instance: ecdsa, ed25519 (.*); rsa to be made after ssh.service (vagent-hostkeys.service)"
+ok $? "boot stage: the message says rsa is left to vagent-hostkeys.service"
+"$PYTHON3" -c "
+import json; d=json.load(open('$R/run/vagent/status.json'))
+fp=d['host_keys']; assert len(fp) == 2 and not any('(RSA)' in f for f in fp), fp" 2>/dev/null
+ok $? "boot stage: status lists the two fingerprints there are"
+SPLIT_SUM=$(pubsum)
+vag -v boot --stage=after-ssh >"$SCRATCH/out-after" 2>"$SCRATCH/err-after"
+ok $? "the after-ssh stage exits 0"
+[ -s "$R/etc/ssh/ssh_host_rsa_key" ] && modes_ok &&
+	[ "$(sha256sum <"$R/etc/ssh/ssh_host_rsa_key")" != "$IMAGE_RSA" ] &&
+	cmp -s <(cut -d' ' -f1-2 "$R/etc/ssh/ssh_host_rsa_key.pub") \
+		<(ssh-keygen -y -f "$R/etc/ssh/ssh_host_rsa_key" | cut -d' ' -f1-2)
+ok $? "after-ssh: a new rsa pair (not the image's), modes 0600/0644"
+[ "$(pubsum | grep -v rsa)" = "$(echo "$SPLIT_SUM" | grep -v rsa)" ]
+ok $? "after-ssh: the ecdsa and ed25519 keys are untouched"
+[ ! -e "$R/$MARK" ]
+ok $? "after-ssh: $MARK removed"
+[ "$(step_field host-keys-after-ssh result)" = changed ] &&
+	step_field host-keys-after-ssh message | grep -q "^generated rsa; keys: rsa, ecdsa, ed25519; not the running system: ssh.service left alone"
+ok $? "after-ssh: changed, says what it made and that ssh.service was left alone (--root)"
+[ "$(step_field host-keys result)" = changed ]
+ok $? "after-ssh: the boot stage's host-keys outcome is still in the report"
+"$PYTHON3" -c "
+import json; d=json.load(open('$R/run/vagent/status.json'))
+fp=d['host_keys']; assert len(fp) == 3 and any('(RSA)' in f for f in fp), fp
+assert 'after-ssh' in d['stages'] and 'boot' in d['stages'], d['stages']" 2>/dev/null
+ok $? "after-ssh: status lists all three fingerprints and both stages"
+sed -n '/BEGIN SSH HOST KEY FINGERPRINTS/,/END SSH HOST KEY FINGERPRINTS/p' "$SCRATCH/err-after" |
+	grep -c '(RSA)\|(ECDSA)\|(ED25519)' | grep -qx 3
+ok $? "after-ssh: the log has the fingerprint block with all three keys"
+no_private "$SCRATCH/err-after" && no_private "$SCRATCH/out-after" && no_private "$R/run/vagent/status.json"
+ok $? "after-ssh: no line of a private key in the output or the status"
+vag boot --stage=after-ssh >/dev/null 2>&1
+[ "$(step_field host-keys-after-ssh result)" = skipped ] &&
+	step_field host-keys-after-ssh message | grep -q "no host key left for after ssh.service"
+ok $? "after-ssh again: skipped, nothing left"
+BEFORE=$(keysum)
+vag boot --stage=boot >/dev/null 2>&1
+[ "$(keysum)" = "$BEFORE" ] && [ ! -e "$R/$MARK" ]
+ok $? "the next boot of the same instance: keys unchanged, nothing left for after ssh"
+rm "$R/etc/ssh/ssh_host_rsa_key" "$R/etc/ssh/ssh_host_rsa_key.pub"
+vag boot --stage=boot >/dev/null 2>&1
+[ "$(cat "$R/$MARK" 2>/dev/null)" = rsa ] && [ ! -e "$R/etc/ssh/ssh_host_rsa_key" ] &&
+	step_field host-keys message | grep -q "^keys: ecdsa, ed25519; rsa to be made after ssh.service"
+ok $? "a later boot with the rsa key missing: left to after ssh again"
+vag boot --stage=boot,after-ssh >/dev/null 2>&1
+[ -s "$R/etc/ssh/ssh_host_rsa_key" ] && [ ! -e "$R/$MARK" ] && modes_ok
+ok $? "--stage=boot,after-ssh in one run: the rsa key is made"
+rm "$R/etc/ssh/ssh_host_rsa_key"
+vag boot --no-storage >/dev/null 2>&1
+[ -s "$R/etc/ssh/ssh_host_rsa_key" ] && [ ! -e "$R/$MARK" ] &&
+	[ "$(step_field host-keys-after-ssh result)" = skipped ]
+ok $? "vagent boot by hand (every stage): rsa made by host-keys at once"
+
+# The marker holds the boot's progress: vagent-hostkeys.service is waited for only with it.
+fresh splitwait
+mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
+for u in vagent.service vagent-hostkeys.service; do
+	ln -s "/lib/systemd/system/$u" "$R/etc/systemd/system/multi-user.target.wants/$u"
+done
+set_id 0a1b2c3d-0000-4000-8000-000000000121
+vag boot --stage=boot >/dev/null 2>&1
+vag status --wait --timeout 1 >/dev/null 2>"$SCRATCH/w-split.err"
+[ $? = 1 ] && grep -q "Timed out after 1 s waiting for vagent-hostkeys.service" "$SCRATCH/w-split.err" &&
+	[ ! -e "$R/run/vagent/boot-finished" ]
+ok $? "status --wait waits for vagent-hostkeys.service while rsa is left to it"
+vag boot --stage=after-ssh >/dev/null 2>&1
+[ -s "$R/run/vagent/boot-finished" ] && vag status --wait --timeout 5 >/dev/null 2>&1
+ok $? "vagent-hostkeys.service finished last: boot-finished, --wait returns 0"
+fresh splitnone
+mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
+for u in vagent.service vagent-hostkeys.service; do
+	ln -s "/lib/systemd/system/$u" "$R/etc/systemd/system/multi-user.target.wants/$u"
+done
+for t in rsa ecdsa ed25519; do ssh-keygen -q -N '' -t "$t" -f "$R/etc/ssh/ssh_host_${t}_key"; done
+printf '[ssh]\nhost-keys = keep\n' >"$SCRATCH/keep.conf"
+cat "$CONF" "$SCRATCH/keep.conf" >"$SCRATCH/keep2.conf"
+"$VAGENT" -c "$SCRATCH/keep2.conf" --root "$R" --metadata-url "$MOCK_URL" boot --stage=boot \
+	>/dev/null 2>&1
+[ ! -e "$R/$MARK" ] && [ -s "$R/run/vagent/boot-finished" ]
+ok $? "every key there (host-keys = keep): nothing left, the boot stage finishes the boot"
+
+# [ssh] rsa-host-key = before-ssh, ssh_genkeytypes without another type, the dry run.
+fresh before
+printf '[ssh]\nrsa-host-key = before-ssh\n' >"$SCRATCH/before.conf"
+cat "$CONF" "$SCRATCH/before.conf" >"$SCRATCH/before2.conf"
+set_id 0a1b2c3d-0000-4000-8000-000000000122
+"$VAGENT" -c "$SCRATCH/before2.conf" --root "$R" --metadata-url "$MOCK_URL" boot --stage=boot \
+	>/dev/null 2>&1
+modes_ok && [ ! -e "$R/$MARK" ]
+ok $? "rsa-host-key = before-ssh: all three made by the boot stage"
+fresh rsaonly
+printf '#cloud-config\nssh_genkeytypes: [rsa]\n' >"$MOCK_UD"
+set_id 0a1b2c3d-0000-4000-8000-000000000123
+vag boot --stage=boot >/dev/null 2>&1
+[ -s "$R/etc/ssh/ssh_host_rsa_key" ] && [ ! -e "$R/etc/ssh/ssh_host_ed25519_key" ] &&
+	[ ! -e "$R/$MARK" ]
+ok $? "ssh_genkeytypes: [rsa]: rsa is the only key, made before ssh"
+rm -f "$MOCK_UD"
+fresh drysplit
+set_id 0a1b2c3d-0000-4000-8000-000000000124
+BEFORE=$(tree_sum "$R")
+vag --dry-run boot --stage=boot >"$SCRATCH/out-drysplit" 2>&1
+[ "$(tree_sum "$R")" = "$BEFORE" ] &&
+	grep -q "host-keys: would leave the rsa key to vagent-hostkeys.service" "$SCRATCH/out-drysplit" &&
+	grep -q "host-keys: would generate ecdsa, ed25519" "$SCRATCH/out-drysplit"
+ok $? "dry run of the boot stage: nothing written; the plan leaves rsa to vagent-hostkeys.service"
+vag --dry-run boot --stage=after-ssh >"$SCRATCH/out-drysplit2" 2>&1
+[ "$(tree_sum "$R")" = "$BEFORE" ]
+ok $? "dry run of the after-ssh stage: nothing written"
 
 tap_done

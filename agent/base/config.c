@@ -35,6 +35,7 @@ int config_init(struct config *c)
 		.sshkeys_policy = SSHKEYS_SYNC,
 		.sshkeys_target = SSHKEYS_TARGET_BLOCK,
 		.hostkeys_policy = HOSTKEYS_PER_INSTANCE,
+		.rsa_host_key = RSA_HOST_KEY_AFTER_SSH,
 		.userdata_enabled = true,
 		.userdata_timeout_usec = 600ULL * 1000000ULL,
 		.network_manage = NETWORK_MANAGE_AUTO,
@@ -110,6 +111,10 @@ static const char *const hostkeys_policies[] = {
 	[HOSTKEYS_PER_INSTANCE] = "per-instance",
 	[HOSTKEYS_KEEP] = "keep",
 };
+static const char *const rsa_host_keys[] = {
+	[RSA_HOST_KEY_AFTER_SSH] = "after-ssh",
+	[RSA_HOST_KEY_BEFORE_SSH] = "before-ssh",
+};
 static const char *const network_manages[] = {
 	[NETWORK_MANAGE_AUTO] = "auto",
 	[NETWORK_MANAGE_NETWORKD] = "networkd",
@@ -167,6 +172,7 @@ static const struct option_def options[] = {
 	{ "ssh", "policy", K_ENUM, O(sshkeys_policy), E(sshkeys_policies) },
 	{ "ssh", "target", K_ENUM, O(sshkeys_target), E(sshkeys_targets) },
 	{ "ssh", "host-keys", K_ENUM, O(hostkeys_policy), E(hostkeys_policies) },
+	{ "ssh", "rsa-host-key", K_ENUM, O(rsa_host_key), E(rsa_host_keys) },
 	{ "userdata", "run", K_BOOL, O(userdata_enabled), NULL, 0 },
 	{ "userdata", "timeout", K_DURATION, O(userdata_timeout_usec), NULL, 0 },
 	{ "network", "manage", K_ENUM, O(network_manage), E(network_manages) },

@@ -34,6 +34,13 @@ enum hostkeys_policy {
 	HOSTKEYS_KEEP,         /* never replace existing keys (missing types are still made) */
 };
 
+enum rsa_host_key {
+	/* a missing RSA key is made by vagent-hostkeys.service, after ssh.service has started
+	 * with the other types (default: RSA 3072 takes seconds on a slow CPU) */
+	RSA_HOST_KEY_AFTER_SSH,
+	RSA_HOST_KEY_BEFORE_SSH, /* with the other types, before ssh.service */
+};
+
 enum network_manage {
 	NETWORK_MANAGE_AUTO,     /* networkd when systemd-networkd is enabled (default) */
 	NETWORK_MANAGE_NETWORKD, /* always write the systemd-networkd files */
@@ -90,6 +97,7 @@ struct config {
 	enum sshkeys_policy sshkeys_policy; /* policy */
 	enum sshkeys_target sshkeys_target; /* target */
 	enum hostkeys_policy hostkeys_policy; /* host-keys, default per-instance */
+	enum rsa_host_key rsa_host_key;       /* rsa-host-key, default after-ssh */
 
 	/* [userdata] */
 	bool userdata_enabled;         /* run, default yes */

@@ -354,6 +354,21 @@ int hostkeys_install(const char *root, enum hostkey_type t, const char *private_
 	return 1;
 }
 
+unsigned hostkeys_present(const char *root)
+{
+	_cleanup_close_ int dfd = path_open_dir(root, HOSTKEYS_DIR, false, 0);
+	unsigned present = 0;
+
+	for (size_t i = 0; dfd >= 0 && i < _HOSTKEY_MAX; i++) {
+		char priv[64], pub[64];
+
+		key_names((enum hostkey_type)i, priv, pub);
+		if (regular_at(dfd, priv) && regular_at(dfd, pub))
+			present |= 1U << i;
+	}
+	return present;
+}
+
 int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_run, FILE *plan,
 		    struct hostkeys_result *ret)
 {

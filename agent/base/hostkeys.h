@@ -50,6 +50,9 @@ struct hostkeys_result {
 int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_run, FILE *plan,
 		    struct hostkeys_result *ret);
 
+/* The types whose private key and .pub are both in ROOT/etc/ssh (regular, not empty). */
+unsigned hostkeys_present(const char *root);
+
 /*
  * Install a host key pair given in the user data (cloud-config ssh_keys) as type T:
  * ROOT/etc/ssh/ssh_host_<t>_key (0600, PRIVATE_KEY as given) and its .pub (0644, PUBLIC_KEY

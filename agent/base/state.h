@@ -24,6 +24,9 @@
 /* Present while this boot's metadata did not come from the service: vagent-late.service runs
  * only then (ConditionPathExists=). */
 #define RUN_METADATA_LATE RUN_DIR "/metadata-late"
+/* Present while the boot stage left host key types (one name a line: "rsa") for
+ * vagent-hostkeys.service to make after ssh.service started (ConditionPathExists=). */
+#define RUN_HOSTKEYS_AFTER_SSH RUN_DIR "/host-keys-after-ssh"
 /* Held only while a run merges its steps into RUN_STATUS. */
 #define REPORT_LOCK_PATH RUN_DIR "/report.lock"
 

@@ -142,3 +142,19 @@ int units_state(const char *root, const char *const *units, size_t n, struct uni
 		ret[i].pending = enabled(root, units[i]) && !masked(root, units[i]);
 	return 0;
 }
+
+int units_reload_ssh(const char *root, bool start)
+{
+	char *argv[] = { (char *)"systemctl", (char *)"--no-block",
+			 (char *)(start ? "reload-or-restart" : "try-reload-or-restart"),
+			 (char *)"ssh.service", NULL };
+	struct spawn_options o = { .timeout_usec = SYSTEMCTL_TIMEOUT_USEC, .log_fd = -1 };
+	int r, status = -1;
+
+	if (!root_is_host(root) || access("/run/systemd/system", F_OK) < 0)
+		return 0;
+	r = spawn_run(argv, &o, &status);
+	if (r < 0)
+		return r;
+	return status == 0 ? 1 : -EPROTO;
+}

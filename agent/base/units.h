@@ -21,3 +21,11 @@ struct unit_state {
  * asked, 0 when the enablement files were read instead, <0 on failure (out of memory).
  */
 int units_state(const char *root, const char *const *units, size_t n, struct unit_state *ret);
+
+/*
+ * Make ssh.service load new host keys: `systemctl --no-block try-reload-or-restart ssh.service`
+ * (START: reload-or-restart, which also starts an sshd that had no key to start with). Only on
+ * the running system (ROOT NULL) under systemd. Returns 1 asked, 0 not on the running system,
+ * <0 systemctl could not be run or failed (not logged: the caller knows why it asked).
+ */
+int units_reload_ssh(const char *root, bool start);

@@ -62,7 +62,7 @@ static void help(void)
 	       "  -v, --verbose           more detail on stderr (twice: debug)\n"
 	       "      --dump-config       print the effective configuration and exit\n"
 	       "      --stage LIST        boot: only these stages, comma-separated: boot\n"
-	       "                          (vagent.service), storage, userdata\n"
+	       "                          (vagent.service), storage, userdata, after-ssh\n"
 	       "      --no-userdata       boot: leave the user-data stage to 'vagent userdata'\n"
 	       "      --no-storage        boot: leave the storage stage to 'vagent mount'\n"
 	       "      --wait              status: block until every vagent unit of this boot\n"
@@ -187,8 +187,8 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 			break;
 		case ARG_STAGE:
 			if (parse_stages(optarg, &inv->stages) < 0)
-				return usage_error("--stage takes boot, storage or userdata (comma-"
-						   "separated), got '%s'", optarg);
+				return usage_error("--stage takes boot, storage, userdata or "
+						   "after-ssh (comma-separated), got '%s'", optarg);
 			break;
 		case ARG_WAIT:
 			inv->wait = true;

@@ -212,8 +212,10 @@ static int run_verb(const struct invocation *inv, const struct config *cfg, unsi
 
 int verb_boot(const struct invocation *inv, const struct config *cfg)
 {
+	/* by hand, every stage: the host keys are made at once, none left for after ssh */
 	unsigned stages = inv->stages ? inv->stages :
-		STAGE_MASK(STAGE_BOOT) | STAGE_MASK(STAGE_STORAGE) | STAGE_MASK(STAGE_USERDATA);
+		STAGE_MASK(STAGE_BOOT) | STAGE_MASK(STAGE_STORAGE) | STAGE_MASK(STAGE_USERDATA) |
+		STAGE_MASK(STAGE_AFTER_SSH);
 	int r;
 
 	if (inv->no_storage)
@@ -247,8 +249,8 @@ int verb_userdata(const struct invocation *inv, const struct config *cfg)
 
 int verb_late(const struct invocation *inv, const struct config *cfg)
 {
-	return run_verb(inv, cfg, STAGE_MASK(STAGE_BOOT) | STAGE_MASK(STAGE_USERDATA), NULL, false,
-			true);
+	return run_verb(inv, cfg, STAGE_MASK(STAGE_BOOT) | STAGE_MASK(STAGE_USERDATA) |
+			STAGE_MASK(STAGE_AFTER_SSH), NULL, false, true);
 }
 
 int verb_mount(const struct invocation *inv, const struct config *cfg)

@@ -227,6 +227,13 @@ int runner_read_report(const char *root, bool this_boot, struct boot_report *ret
 	return boot_report_from_json(buf, len, ret);
 }
 
+static bool exists_in(const char *root, const char *path)
+{
+	_cleanup_free_ char *p = path_join_root(root, path);
+
+	return p && access(p, F_OK) >= 0;
+}
+
 int runner_boot_progress(const char *root, const struct boot_report *b, char ***ret_waiting,
 			 char ***ret_failed)
 {
@@ -238,7 +245,9 @@ int runner_boot_progress(const char *root, const struct boot_report *b, char ***
 
 	for (size_t s = 0; s < _STAGE_MAX; s++)
 		if (s != STAGE_SHUTDOWN &&
-		    !strv_contains(b->stages, stage_to_string((enum step_stage)s)))
+		    !strv_contains(b->stages, stage_to_string((enum step_stage)s)) &&
+		    /* vagent-hostkeys.service runs only when the boot stage left it a key */
+		    (s != STAGE_AFTER_SSH || exists_in(root, RUN_HOSTKEYS_AFTER_SSH)))
 			units[n++] = stage_unit((enum step_stage)s);
 	r = units_state(root, units, n, st);
 	if (r < 0)
@@ -374,23 +383,19 @@ static int late_wait(struct run *run, char **ret_why)
 /* Host keys made by the late path: sshd must load them (or start, having had none). */
 static void late_reload_ssh(const struct run *run, const struct boot_report *report)
 {
-	char *argv[] = { (char *)"systemctl", (char *)"--no-block", (char *)"reload-or-restart",
-			 (char *)"ssh.service", NULL };
-	struct spawn_options so = { .timeout_usec = 30ULL * 1000000, .log_fd = -1 };
-	int r, status;
+	int r;
 
 	for (size_t i = 0; i < report->n_steps; i++) {
-		if (!streq(report->steps[i].name, "host-keys") ||
+		if ((!streq(report->steps[i].name, "host-keys") &&
+		     !streq(report->steps[i].name, "host-keys-after-ssh")) ||
 		    report->steps[i].result != STEP_CHANGED)
 			continue;
-		if (run->o->root || run->o->dry_run || access("/run/systemd/system", F_OK) < 0) {
+		r = run->o->dry_run ? 0 : units_reload_ssh(run->o->root, true);
+		if (r == 0)
 			log_info("New host keys; not on the running system: ssh.service left alone.");
-			return;
-		}
-		r = spawn_run(argv, &so, &status);
-		if (r < 0 || status != 0)
+		else if (r < 0)
 			log_warning("Failed to reload ssh.service for the new host keys (%s), "
-				    "ignoring.", r < 0 ? strerror(-r) : "systemctl failed");
+				    "ignoring.", r == -EPROTO ? "systemctl failed" : strerror(-r));
 		else
 			log_info("New host keys: ssh.service reloaded (or started).");
 		return;
@@ -452,6 +457,7 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 		.dry_run = o->dry_run,
 		.plan = o->plan,
 		.devices = o->devices,
+		.stages = o->step ? 0 : o->stages,
 		.fetched = &run.fetched,
 		.report = report,
 		.late = o->late,

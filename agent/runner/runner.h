@@ -13,8 +13,7 @@
 
 #include "base/config.h"
 #include "base/report.h"
-
-#define STAGE_MASK(s) (1U << (s))
+#include "steps/step.h"
 
 struct run_options {
 	const char *root;

@@ -32,6 +32,8 @@ static const struct step table[] = {
 	{ "hostname", step_hostname, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_HOSTNAME },
 	{ "host-keys", step_hostkeys, STAGE_BOOT, 0, MSGID_HOSTKEYS },
+	/* what host-keys left for after ssh.service started (RSA, by default) */
+	{ "host-keys-after-ssh", step_hostkeys_after_ssh, STAGE_AFTER_SSH, 0, MSGID_HOSTKEYS },
 	{ "grow-root", step_grow_root, STAGE_STORAGE, STEP_STORAGE_LOCK | STEP_NO_DEVICES,
 	  MSGID_GROW_ROOT },
 	{ "storage", step_storage, STAGE_STORAGE, STEP_STORAGE_LOCK, MSGID_STORAGE },
@@ -72,6 +74,7 @@ static const char *const stages[_STAGE_MAX] = {
 	[STAGE_BOOT] = "boot",
 	[STAGE_STORAGE] = "storage",
 	[STAGE_USERDATA] = "userdata",
+	[STAGE_AFTER_SSH] = "after-ssh",
 	[STAGE_SHUTDOWN] = "shutdown",
 };
 
@@ -79,6 +82,7 @@ static const char *const units[_STAGE_MAX] = {
 	[STAGE_BOOT] = "vagent.service",
 	[STAGE_STORAGE] = "vagent-storage.service",
 	[STAGE_USERDATA] = "vagent-userdata.service",
+	[STAGE_AFTER_SSH] = "vagent-hostkeys.service",
 	[STAGE_SHUTDOWN] = "vagent-storage.service",
 };
 

@@ -12,6 +12,8 @@
 #include "base/console.h"
 #include "base/hostkeys.h"
 #include "base/log.h"
+#include "base/state.h"
+#include "base/units.h"
 #include "base/util.h"
 #include "cloudconfig/cc-apply.h"
 #include "steps/hostkeys.h"
@@ -81,15 +83,90 @@ static void announce(const char *root, char *const *fps, char *const *pubs)
 		(void)console_write(root, text);
 }
 
-int step_hostkeys(struct step_context *c, struct step_outcome *o)
+#define RSA (1U << HOSTKEY_RSA)
+
+/*
+ * Whether this run leaves the RSA key to vagent-hostkeys.service: RSA 3072 takes seconds where
+ * the CPU is slow (the other types are milliseconds), and sshd starts with whatever keys it
+ * has. Only in a run of the boot stage without the after-ssh stage (vagent.service: a `vagent
+ * boot` by hand runs both and makes every key at once), only when RSA is to be generated (not
+ * there, or a new instance), and only when sshd will have another type meanwhile.
+ */
+static bool defer_rsa(const struct step_context *c, unsigned generate, unsigned given,
+		      bool regenerate)
+{
+	if (c->cfg->rsa_host_key != RSA_HOST_KEY_AFTER_SSH ||
+	    !(c->stages & STAGE_MASK(STAGE_BOOT)) || (c->stages & STAGE_MASK(STAGE_AFTER_SSH)))
+		return false;
+	if (!(generate & RSA) || !((generate & ~RSA) | given))
+		return false;
+	return regenerate || !(hostkeys_present(c->root) & RSA);
+}
+
+/* The types the boot stage left to vagent-hostkeys.service (RUN_HOSTKEYS_AFTER_SSH). */
+static int read_after_ssh(const char *root, unsigned *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	unsigned types = 0;
+	char *save = NULL;
+	size_t len;
+	int r;
+
+	*ret = 0;
+	r = read_file(root, RUN_HOSTKEYS_AFTER_SSH, 4096, &text, &len);
+	if (r < 0)
+		return r;
+	for (char *t = strtok_r(text, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
+		int k = hostkey_type_from_string(t);
+		char buf[64];
+
+		if (k >= 0)
+			types |= 1U << k;
+		else
+			log_warning("'%s' names '%s', not a host key type, ignoring.",
+				    RUN_HOSTKEYS_AFTER_SSH, (escape_controls(t, buf, sizeof(buf)), buf));
+	}
+	*ret = types;
+	return 0;
+}
+
+static int write_after_ssh(const char *root, unsigned types)
+{
+	char text[64] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < _HOSTKEY_MAX; i++)
+		if (types & (1U << i))
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\n",
+					      hostkey_type_to_string((enum hostkey_type)i));
+	return write_file_atomic(root, RUN_HOSTKEYS_AFTER_SSH, text, n, 0644);
+}
+
+/* The fingerprints of every key there is now: console, journal, report. */
+static int announce_all(struct step_context *c)
 {
 	_cleanup_strv_free_ char **fps = NULL, **pubs = NULL;
+	int r;
+
+	r = hostkeys_fingerprints(c->root, &fps, &pubs);
+	if (r < 0)
+		return r;
+	if (fps && fps[0]) {
+		announce(c->root, fps, pubs);
+		strv_free(c->report->host_keys);
+		c->report->host_keys = TAKE_PTR(fps);
+	}
+	return 0;
+}
+
+int step_hostkeys(struct step_context *c, struct step_outcome *o)
+{
 	const struct cc_doc *d = userdata_doc(c);
 	struct hostkeys_result res;
 	const char *kept = NULL;
-	bool regenerate = false, changed;
+	bool regenerate = false, changed, deferred;
 	unsigned types, given = 0;
-	char have[64], made[64], pub[64], from_ud[96] = "";
+	char have[64], made[64], pub[64], from_ud[96] = "", later[96] = "";
 	int r;
 
 	if (!sshd_installed(c->root))
@@ -115,6 +192,16 @@ int step_hostkeys(struct step_context *c, struct step_outcome *o)
 		for (unsigned t = 0; t < _HOSTKEY_MAX; t++)
 			if (d->cc->ssh_keys_private[t])
 				given |= 1U << t;
+
+	deferred = defer_rsa(c, types & ~given, given, regenerate);
+	if (deferred) {
+		types &= ~RSA;
+		snprintf(later, sizeof(later), "; rsa %s after ssh.service (vagent-hostkeys.service)",
+			 c->dry_run ? "would be made" : "to be made");
+		if (c->dry_run && c->plan)
+			fprintf(c->plan, "host-keys: would leave the rsa key to "
+				"vagent-hostkeys.service\n");
+	}
 
 	r = hostkeys_ensure(c->root, types & ~given, regenerate, c->dry_run, c->plan, &res);
 	if (r < 0)
@@ -144,37 +231,82 @@ int step_hostkeys(struct step_context *c, struct step_outcome *o)
 			 hostkey_types_format(given, names, sizeof(names)));
 	}
 
-	if (!c->dry_run) {
-		r = hostkeys_fingerprints(c->root, &fps, &pubs);
-		if (r == -ENOMEM)
-			return step_fail(o, r, "out of memory");
-		if (fps && fps[0]) {
-			announce(c->root, fps, pubs);
-			strv_free(c->report->host_keys);
-			c->report->host_keys = TAKE_PTR(fps);
-		}
+	if (deferred && !c->dry_run) {
+		r = write_after_ssh(c->root, RSA);
+		if (r < 0)
+			return step_fail(o, r, "'%s': %m", RUN_HOSTKEYS_AFTER_SSH);
+		changed = true;
 	}
+	if (!c->dry_run && announce_all(c) == -ENOMEM)
+		return step_fail(o, -ENOMEM, "out of memory");
 
 	hostkey_types_format(res.present | res.generated, have, sizeof(have));
 	hostkey_types_format(res.generated, made, sizeof(made));
 	if (regenerate)
 		return step_set(o, STEP_CHANGED, "%s host keys for the new instance: %s (%zu old key "
-				"file%s %s)%s", c->dry_run ? "would make new" : "new", made,
+				"file%s %s)%s%s", c->dry_run ? "would make new" : "new", made,
 				res.removed, res.removed == 1 ? "" : "s",
-				c->dry_run ? "would go" : "replaced", from_ud);
+				c->dry_run ? "would go" : "replaced", from_ud, later);
 	if (changed && res.generated)
-		return step_set(o, STEP_CHANGED, "%s the missing %s host key%s%s%s; keys: %s%s",
+		return step_set(o, STEP_CHANGED, "%s the missing %s host key%s%s%s; keys: %s%s%s",
 				c->dry_run ? "would generate" : "generated", made,
 				__builtin_popcount(res.generated) == 1 ? "" : "s",
 				res.derived ? " and the .pub of " : "",
 				res.derived ? hostkey_types_format(res.derived, pub, sizeof(pub)) : "",
-				have, from_ud);
+				have, from_ud, later);
 	if (changed && res.derived)
-		return step_set(o, STEP_CHANGED, "%s the missing .pub of %s; keys: %s%s",
+		return step_set(o, STEP_CHANGED, "%s the missing .pub of %s; keys: %s%s%s",
 				c->dry_run ? "would restore" : "restored",
-				hostkey_types_format(res.derived, pub, sizeof(pub)), have, from_ud);
-	if (changed)
-		return step_set(o, STEP_CHANGED, "keys: %s%s", have, from_ud);
+				hostkey_types_format(res.derived, pub, sizeof(pub)), have, from_ud,
+				later);
+	if (changed || deferred)
+		return step_set(o, STEP_CHANGED, "keys: %s%s%s", have, from_ud, later);
 	return step_set(o, STEP_UNCHANGED, "host keys present: %s%s%s%s", have,
 			kept ? " (kept for the new instance: " : "", kept ? kept : "", kept ? ")" : "");
+}
+
+int step_hostkeys_after_ssh(struct step_context *c, struct step_outcome *o)
+{
+	struct hostkeys_result res;
+	unsigned types;
+	char made[64], have[64];
+	int r, k;
+
+	r = read_after_ssh(c->root, &types);
+	if (r == -ENOENT)
+		return step_set(o, STEP_SKIPPED, "no host key left for after ssh.service");
+	if (r < 0)
+		return step_fail(o, r, "'%s': %m", RUN_HOSTKEYS_AFTER_SSH);
+	if (!sshd_installed(c->root))
+		r = step_set(o, STEP_SKIPPED, "no OpenSSH server (%s) here", HOSTKEYS_SSHD);
+	else {
+		r = hostkeys_ensure(c->root, types, false, c->dry_run, c->plan, &res);
+		if (r < 0) /* the file stays: the next boot's host-keys step leaves it again */
+			return step_fail(o, r, "host keys in %s: %m", HOSTKEYS_DIR);
+		hostkey_types_format(res.generated | res.derived, made, sizeof(made));
+		hostkey_types_format(hostkeys_present(c->root), have, sizeof(have));
+		if (c->dry_run)
+			return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, r > 0 ?
+					"would generate %s, then reload ssh.service" :
+					"%s already there", r > 0 ? made : have);
+		if (announce_all(c) == -ENOMEM)
+			return step_fail(o, -ENOMEM, "out of memory");
+		if (r == 0)
+			r = step_set(o, STEP_UNCHANGED, "host keys present: %s", have);
+		else {
+			k = units_reload_ssh(c->root, false);
+			r = step_set(o, STEP_CHANGED, "generated %s; keys: %s; %s", made, have,
+				     k > 0 ? "ssh.service reloaded (if it runs)" :
+				     k == 0 ? "not the running system: ssh.service left alone" :
+				     "reloading ssh.service failed (sshd offers rsa after its "
+				     "next restart)");
+		}
+	}
+	if (!c->dry_run) {
+		k = rm_rf(c->root, RUN_HOSTKEYS_AFTER_SSH);
+		if (k < 0)
+			log_warning_errno(k, "Failed to remove '%s': %m, ignoring.",
+					  RUN_HOSTKEYS_AFTER_SSH);
+	}
+	return r;
 }

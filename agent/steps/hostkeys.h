@@ -9,3 +9,10 @@
 #include "steps/step.h"
 
 int step_hostkeys(struct step_context *ctx, struct step_outcome *out);
+
+/*
+ * The host-keys-after-ssh step (stage after-ssh, vagent-hostkeys.service, after ssh.service):
+ * the types the host-keys step left to it (/run/vagent/host-keys-after-ssh: RSA, by default),
+ * then the fingerprints of every key and a reload of ssh.service so sshd offers them.
+ */
+int step_hostkeys_after_ssh(struct step_context *ctx, struct step_outcome *out);

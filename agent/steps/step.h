@@ -29,9 +29,14 @@ enum step_stage {
 	STAGE_BOOT,     /* vagent.service: `vagent boot --stage=boot`, before ssh and logins */
 	STAGE_STORAGE,  /* vagent-storage.service: `vagent mount`, beside vagent.service */
 	STAGE_USERDATA, /* vagent-userdata.service: `vagent userdata`, after both */
+	/* vagent-hostkeys.service: `vagent boot --stage=after-ssh`, after ssh.service, only when
+	 * the boot stage left a host key to it (/run/vagent/host-keys-after-ssh) */
+	STAGE_AFTER_SSH,
 	STAGE_SHUTDOWN, /* vagent-storage.service's ExecStop: `vagent umount` */
 	_STAGE_MAX,
 };
+
+#define STAGE_MASK(s) (1U << (s))
 
 /* Step flags: conditions the runner checks before calling the step. */
 enum {
@@ -68,6 +73,8 @@ struct step_context {
 	bool dry_run;
 	FILE *plan;                   /* dry run: plan lines go here (NULL: nowhere) */
 	char *const *devices;         /* devices named on the command line, NULL: discover */
+	unsigned stages;              /* STAGE_MASK()s of this run's stages (0: one step by
+				       * name): a step may leave work to a later stage's unit */
 
 	/* this run's metadata: filled by the metadata step, or by the runner from the cache for
 	 * a stage that does not fetch (storage, user data) */
