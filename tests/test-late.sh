@@ -5,7 +5,8 @@
 # the service down, then up: keys and hostname applied late, status says when; down for good:
 # the late backoff reaches its cap and does not spin (attempts counted); 503 + Retry-After: 3:
 # it waits at least 3 s; a cached boot with the service down uses the cache after
-# cache-deadline, and the late path reconciles (a revoked key removed, a new instance id seen).
+# cache-deadline, and the late path reconciles (a revoked key removed, a new instance id seen);
+# with connections refused a cached boot stops after 3 tries in a row, a first boot does not.
 . "$(dirname "$0")/lib.sh"
 
 CONF="$SCRATCH/vagent.conf"
@@ -138,6 +139,23 @@ check "reconciled: the new instance id" grep -q '^instance: *0f3a7c44-2d1e-4b6a-
 check "reconciled: a first boot of the new instance" grep -q '^first boot: *yes' "$SCRATCH/status4"
 check "reconciled: the new instance's hostname" grep -qx renamed-host "$R/etc/hostname"
 check "reconciled: status says when" grep -q '^metadata late: ' "$SCRATCH/status4"
+
+# --- connections refused (nothing listens): a cached boot stops after 3 in a row ---------------
+sed -e "s/^cache-deadline = 1s/cache-deadline = 20s/" -e "s/^deadline = .*/deadline = 3s/" "$CONF" \
+	>"$SCRATCH/refused.conf"
+rm -rf "$R/run/vagent"
+"$VAGENT" -v -c "$SCRATCH/refused.conf" --root "$R" --metadata-url "$(closed_port_url)" boot \
+	--no-storage >"$SCRATCH/boot-refused" 2>&1
+grep -q "Failed to fetch 'http://127.0.0.1:[0-9]*/v1.json' (3 tries in [0-9]* ms, last: .*): Connection refused" \
+	"$SCRATCH/boot-refused" && grep -q 'using the cached document' "$SCRATCH/boot-refused"
+ok $? "cached boot, connections refused: the cache after 3 refused tries, not the 3 s deadline"
+check "cached boot, connections refused: leaves the late flag" test -s "$R/run/vagent/metadata-late"
+R6="$SCRATCH/root6"
+make_root "$R6"
+"$VAGENT" -v -c "$SCRATCH/refused.conf" --root "$R6" --metadata-url "$(closed_port_url)" boot \
+	--no-storage >"$SCRATCH/boot-refused-first" 2>&1
+n=$(sed -n "s/.*Failed to fetch '[^']*' (\([0-9]*\) tries in.*/\1/p" "$SCRATCH/boot-refused-first")
+ok $([ "${n:-0}" -gt 3 ] && echo 0 || echo 1) "first boot (no cache), connections refused: keeps trying to the deadline (${n:-no} tries)"
 
 # --- a first boot keeps the whole deadline (no cache: the keys matter more) ---------------------
 R5="$SCRATCH/root5"

@@ -77,6 +77,10 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* With a cache to fall back on, the boot's first try ends after this many refused connections
+ * in a row (the host answered: nothing listens), well before cache-deadline. */
+#define CACHE_REFUSED_TRIES 3U
+
 static void http_options_from_config(const struct config *cfg, uint64_t deadline,
 				     uint64_t busy_deadline, size_t max, struct http_options *o)
 {
@@ -153,8 +157,9 @@ static int take_service_document(const char *root, const struct config *cfg, boo
 	return 0;
 }
 
-int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
-			  uint64_t deadline, uint64_t busy_deadline, struct fetched *f)
+static int service_document(const char *root, const struct config *cfg, bool dry_run,
+			    uint64_t deadline, uint64_t busy_deadline, unsigned max_refused,
+			    struct fetched *f)
 {
 	_cleanup_free_ char *url = NULL, *body = NULL, *perr = NULL;
 	struct http_options o;
@@ -167,6 +172,7 @@ int metadata_from_service(const char *root, const struct config *cfg, bool dry_r
 	if (!url)
 		return -ENOMEM;
 	http_options_from_config(cfg, deadline, busy_deadline, cfg->max_document_size, &o);
+	o.max_refused = max_refused;
 	r = http_get(url, &o, &status, &body, &len);
 	if (r < 0) {
 		f->invalid = r == -EFBIG; /* it answered, with more than max-document-size */
@@ -185,6 +191,12 @@ int metadata_from_service(const char *root, const struct config *cfg, bool dry_r
 		return r;
 	}
 	return take_service_document(root, cfg, dry_run, deadline, busy_deadline, md, &body, len, f);
+}
+
+int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
+			  uint64_t deadline, uint64_t busy_deadline, struct fetched *f)
+{
+	return service_document(root, cfg, dry_run, deadline, busy_deadline, 0, f);
 }
 
 int metadata_late(const char *root, const struct config *cfg, bool dry_run, unsigned max_tries,
@@ -293,16 +305,20 @@ int metadata_acquire(const char *root, const struct config *cfg, bool service, b
 
 	if (service) {
 		uint64_t now = now_usec(), deadline, busy;
+		unsigned max_refused = 0;
 
 		/* No cache: nothing to fall back on, the instance would boot without its keys: the
 		 * deadline, and while the service is busy the busy deadline. With a cache, a short
-		 * first try (cache-deadline), then the cache, and the late path reconciles. */
+		 * first try (cache-deadline, or a few refused connections in a row), then the
+		 * cache, and the late path reconciles. */
 		if (!cache_exists(root, cfg)) {
 			deadline = now + cfg->deadline_usec;
 			busy = now + max_u64(cfg->deadline_usec, cfg->busy_deadline_usec);
-		} else
+		} else {
 			busy = deadline = now + min_u64(cfg->deadline_usec, cfg->cache_deadline_usec);
-		r = metadata_from_service(root, cfg, dry_run, deadline, busy, f);
+			max_refused = CACHE_REFUSED_TRIES;
+		}
+		r = service_document(root, cfg, dry_run, deadline, busy, max_refused, f);
 		if (r == -ENOMEM)
 			return r;
 		if (r >= 0)

@@ -678,7 +678,7 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 	struct http_options o;
 	uint64_t start = now_usec();
 	bool extended = false;
-	unsigned tries = 0;
+	unsigned tries = 0, refused = 0;
 	int r;
 
 	if (!url_ok(url))
@@ -706,6 +706,9 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 		if (r != -EAGAIN)
 			break;
 		r = b.error;
+		refused = r == -ECONNREFUSED ? refused + 1 : 0;
+		if (o.max_refused && refused >= o.max_refused)
+			break;
 
 		wait = http_backoff_wait(&o, &b);
 		deadline = b.busy ? o.busy_deadline_usec : o.deadline_usec;

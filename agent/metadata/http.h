@@ -36,6 +36,9 @@ struct http_options {
 	/* Absolute; while the service answers 429 or 503 (it is up, just shedding load), tries go
 	 * on past deadline_usec up to this. 0, or not after deadline_usec: no extension. */
 	uint64_t busy_deadline_usec;
+	/* Stop after this many tries in a row whose connection was refused (the host answered,
+	 * nothing listens), deadline or not; 0: no such limit. */
+	unsigned max_refused;
 	size_t max_size;	       /* body cap in bytes; 0: HTTP_DEFAULT_MAX_SIZE */
 	char *const *headers;	       /* request headers "Name: value", NULL: none (not logged) */
 	const char *log_url;	       /* the URL as messages show it (no query, no credentials);
