@@ -276,8 +276,18 @@ import json; d=json.load(open('$R/run/vagent/status.json'))
 fp=d['host_keys']; assert len(fp) == 2 and not any('(RSA)' in f for f in fp), fp" 2>/dev/null
 ok $? "boot stage: status lists the two fingerprints there are"
 SPLIT_SUM=$(pubsum)
-vag -v boot --stage=after-ssh >"$SCRATCH/out-after" 2>"$SCRATCH/err-after"
-ok $? "the after-ssh stage exits 0"
+# Another vagent on the host keys (the lock held): the after-ssh stage waits lock-timeout, fails.
+printf '[storage]\nlock-timeout = 1s\n' | cat "$CONF" - >"$SCRATCH/lock.conf"
+flock "$R/run/vagent/host-keys.lock" timeout 60 "$VAGENT" -c "$SCRATCH/lock.conf" --root "$R" \
+	--metadata-url "$MOCK_URL" boot --stage=after-ssh >/dev/null 2>&1
+[ $? = 1 ] && [ "$(step_field host-keys-after-ssh result)" = failed ] &&
+	step_field host-keys-after-ssh message | grep -q "another vagent is working on the host keys" &&
+	[ ! -e "$R/etc/ssh/ssh_host_rsa_key" ] && [ "$(cat "$R/$MARK")" = rsa ]
+ok $? "after-ssh with the host-keys lock held: fails naming it, rsa still left to it"
+# The run lock held (the user-data unit running beside it): the after-ssh stage does not wait.
+flock "$R/run/vagent/run.lock" timeout 60 "$VAGENT" -v -c "$CONF" --root "$R" \
+	--metadata-url "$MOCK_URL" boot --stage=after-ssh >"$SCRATCH/out-after" 2>"$SCRATCH/err-after"
+ok $? "the after-ssh stage exits 0 while another run holds the run lock"
 [ -s "$R/etc/ssh/ssh_host_rsa_key" ] && modes_ok &&
 	[ "$(sha256sum <"$R/etc/ssh/ssh_host_rsa_key")" != "$IMAGE_RSA" ] &&
 	cmp -s <(cut -d' ' -f1-2 "$R/etc/ssh/ssh_host_rsa_key.pub") \

@@ -27,6 +27,8 @@
 /* Present while the boot stage left host key types (one name a line: "rsa") for
  * vagent-hostkeys.service to make after ssh.service started (ConditionPathExists=). */
 #define RUN_HOSTKEYS_AFTER_SSH RUN_DIR "/host-keys-after-ssh"
+/* Held around the host-keys steps (STEP_HOSTKEYS_LOCK), which may run beside another run. */
+#define RUN_HOSTKEYS_LOCK RUN_DIR "/host-keys.lock"
 /* Held only while a run merges its steps into RUN_STATUS. */
 #define REPORT_LOCK_PATH RUN_DIR "/report.lock"
 

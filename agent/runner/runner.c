@@ -34,6 +34,7 @@ struct run {
 	struct step_context ctx;
 	struct fetched fetched;
 	int storage_lock;
+	int hostkeys_lock;
 	bool ran_metadata;
 	bool failed;
 	struct boot_report earlier; /* late: this boot's report before the late run */
@@ -93,6 +94,11 @@ static int run_step(struct run *run, const struct step *s, struct boot_report *r
 		   (run->storage_lock = lock_file(c->root, STORAGE_LOCK_PATH, "the storage lock",
 						  c->cfg->lock_timeout_usec)) < 0) {
 		r = step_fail(&out, run->storage_lock, "another vagent is working on storage: %m");
+	} else if ((s->flags & STEP_HOSTKEYS_LOCK) && !run->o->dry_run && run->hostkeys_lock < 0 &&
+		   (run->hostkeys_lock = lock_file(c->root, RUN_HOSTKEYS_LOCK, "the host-keys lock",
+						   c->cfg->lock_timeout_usec)) < 0) {
+		r = step_fail(&out, run->hostkeys_lock,
+			      "another vagent is working on the host keys: %m");
 	} else {
 		r = s->run(c, &out);
 		if (r < 0 && out.result != STEP_FAILED)
@@ -110,6 +116,8 @@ static int run_step(struct run *run, const struct step *s, struct boot_report *r
 						  "ignoring.", s->name, c->instance_id);
 		}
 	}
+	/* Not held past the step: the late path goes on to the user data, for minutes. */
+	run->hostkeys_lock = safe_close(run->hostkeys_lock);
 	if (r == -ENOMEM) {
 		step_outcome_done(&out);
 		return r;
@@ -321,6 +329,7 @@ static void context_done(struct run *run)
 	}
 	fetched_done(&run->fetched);
 	run->storage_lock = safe_close(run->storage_lock);
+	run->hostkeys_lock = safe_close(run->hostkeys_lock);
 	boot_report_done(&run->earlier);
 }
 
@@ -404,7 +413,7 @@ static void late_reload_ssh(const struct run *run, const struct boot_report *rep
 
 int runner_run(const struct run_options *o, struct boot_report *report, char **ret_why)
 {
-	struct run run = { .o = o, .storage_lock = -1 };
+	struct run run = { .o = o, .storage_lock = -1, .hostkeys_lock = -1 };
 	_cleanup_close_ int run_lock = -1;
 	const struct step *table;
 	bool need_run_lock = false, need_metadata = false, has_metadata_step = false;
@@ -427,7 +436,8 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 	for (size_t i = 0; i < n; i++) {
 		if (!selected(o, &table[i]))
 			continue;
-		need_run_lock = need_run_lock || !(table[i].flags & STEP_STORAGE_LOCK);
+		need_run_lock = need_run_lock ||
+				!(table[i].flags & (STEP_STORAGE_LOCK | STEP_NO_RUN_LOCK));
 		need_metadata = need_metadata || (table[i].flags & STEP_NEEDS_METADATA);
 		has_metadata_step = has_metadata_step || table[i].run == step_metadata;
 	}

@@ -31,9 +31,11 @@ static const struct step table[] = {
 	  MSGID_BOOTCMD },
 	{ "hostname", step_hostname, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_HOSTNAME },
-	{ "host-keys", step_hostkeys, STAGE_BOOT, 0, MSGID_HOSTKEYS },
-	/* what host-keys left for after ssh.service started (RSA, by default) */
-	{ "host-keys-after-ssh", step_hostkeys_after_ssh, STAGE_AFTER_SSH, 0, MSGID_HOSTKEYS },
+	{ "host-keys", step_hostkeys, STAGE_BOOT, STEP_HOSTKEYS_LOCK, MSGID_HOSTKEYS },
+	/* what host-keys left for after ssh.service started (RSA, by default); beside the
+	 * user-data unit, which must not wait for ssh-keygen */
+	{ "host-keys-after-ssh", step_hostkeys_after_ssh, STAGE_AFTER_SSH,
+	  STEP_HOSTKEYS_LOCK | STEP_NO_RUN_LOCK, MSGID_HOSTKEYS },
 	{ "grow-root", step_grow_root, STAGE_STORAGE, STEP_STORAGE_LOCK | STEP_NO_DEVICES,
 	  MSGID_GROW_ROOT },
 	{ "storage", step_storage, STAGE_STORAGE, STEP_STORAGE_LOCK, MSGID_STORAGE },

@@ -56,6 +56,12 @@ enum {
 	/* Once per boot (bootcmd): the late path (`vagent late`) skips it when it already ran this
 	 * boot (from the cache), runs it when it was skipped for want of a document. */
 	STEP_ONCE_PER_BOOT = 1 << 5,
+	/* Works on /etc/ssh's host keys: runs under RUN_HOSTKEYS_LOCK (base/state.h), which the
+	 * host-keys step of one run and the after-ssh stage of another never hold together. */
+	STEP_HOSTKEYS_LOCK = 1 << 6,
+	/* Needs no run lock (the after-ssh stage: RSA keygen takes seconds, and the user-data
+	 * unit, which runs beside it, must not wait for it); with STEP_HOSTKEYS_LOCK. */
+	STEP_NO_RUN_LOCK = 1 << 7,
 };
 
 /* What a step ended with. The runner fills RESULT from the return value when the step did not

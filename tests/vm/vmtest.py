@@ -734,6 +734,10 @@ class VMTest:
              and "ssh.service reloaded" in hka.get("message", ""),
              f"{ctx}: vagent-hostkeys.service made the rsa key after ssh.service and reloaded "
              f"it ({hka.get('duration_ms')} ms)", hka)
+        waits = [l for l in b.file("journal").splitlines() if "Waiting for the run lock" in l]
+        t.ok(b.file("journal") and not waits,
+             f"{ctx}: no vagent unit waited for the run lock (vagent-userdata.service runs "
+             f"beside vagent-hostkeys.service's ssh-keygen)", "\n".join(waits[:3]))
         self.uuids = {}
         for key in ("virtio", "nvme"):
             self.uuids[key] = self.volume(b, key, ctx)
