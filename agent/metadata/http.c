@@ -710,7 +710,10 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 		if (o.max_refused && refused >= o.max_refused)
 			break;
 
-		wait = http_backoff_wait(&o, &b);
+		/* Refused with a limit on it: the tries are about learning that nothing listens,
+		 * not about sparing a loaded service, so the waits do not grow. */
+		wait = o.max_refused && refused ? random_upto(o.backoff_initial_usec) :
+						  http_backoff_wait(&o, &b);
 		deadline = b.busy ? o.busy_deadline_usec : o.deadline_usec;
 		now = now_usec();
 		if (deadline == 0 || now + wait + HTTP_MIN_TRY_USEC > deadline)

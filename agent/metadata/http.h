@@ -37,7 +37,8 @@ struct http_options {
 	 * on past deadline_usec up to this. 0, or not after deadline_usec: no extension. */
 	uint64_t busy_deadline_usec;
 	/* Stop after this many tries in a row whose connection was refused (the host answered,
-	 * nothing listens), deadline or not; 0: no such limit. */
+	 * nothing listens), deadline or not, the waits between them not growing (each up to
+	 * backoff_initial_usec); 0: no such limit. */
 	unsigned max_refused;
 	size_t max_size;	       /* body cap in bytes; 0: HTTP_DEFAULT_MAX_SIZE */
 	char *const *headers;	       /* request headers "Name: value", NULL: none (not logged) */
