@@ -157,9 +157,9 @@ static int take_service_document(const char *root, const struct config *cfg, boo
 	return 0;
 }
 
-static int service_document(const char *root, const struct config *cfg, bool dry_run,
-			    uint64_t deadline, uint64_t busy_deadline, unsigned max_refused,
-			    struct fetched *f)
+int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
+			  uint64_t deadline, uint64_t busy_deadline, unsigned max_refused,
+			  struct fetched *f)
 {
 	_cleanup_free_ char *url = NULL, *body = NULL, *perr = NULL;
 	struct http_options o;
@@ -191,12 +191,6 @@ static int service_document(const char *root, const struct config *cfg, bool dry
 		return r;
 	}
 	return take_service_document(root, cfg, dry_run, deadline, busy_deadline, md, &body, len, f);
-}
-
-int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
-			  uint64_t deadline, uint64_t busy_deadline, struct fetched *f)
-{
-	return service_document(root, cfg, dry_run, deadline, busy_deadline, 0, f);
 }
 
 int metadata_late(const char *root, const struct config *cfg, bool dry_run, unsigned max_tries,
@@ -318,7 +312,7 @@ int metadata_acquire(const char *root, const struct config *cfg, bool service, b
 			busy = deadline = now + min_u64(cfg->deadline_usec, cfg->cache_deadline_usec);
 			max_refused = CACHE_REFUSED_TRIES;
 		}
-		r = service_document(root, cfg, dry_run, deadline, busy, max_refused, f);
+		r = metadata_from_service(root, cfg, dry_run, deadline, busy, max_refused, f);
 		if (r == -ENOMEM)
 			return r;
 		if (r >= 0)

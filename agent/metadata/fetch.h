@@ -48,12 +48,14 @@ int metadata_acquire(const char *root, const struct config *cfg, bool from_servi
 /*
  * The service part alone, with the caller's absolute (now_usec()) DEADLINE and BUSY_DEADLINE
  * (see struct http_options; DEADLINE 0: one try of each request), for a caller that keeps
- * trying on its own schedule. F must be zeroed. 0: F holds the service's document (cached
+ * trying on its own schedule; MAX_REFUSED (0: none) ends the document's tries after that many
+ * refused connections in a row (http_options.max_refused). F must be zeroed. 0: F holds the service's document (cached
  * unless DRY_RUN) and the user data; <0: F->error says why (F may hold a document that failed
  * later: fetched_done() it). Nothing falls back to the cache here.
  */
 int metadata_from_service(const char *root, const struct config *cfg, bool dry_run,
-			  uint64_t deadline, uint64_t busy_deadline, struct fetched *f);
+			  uint64_t deadline, uint64_t busy_deadline, unsigned max_refused,
+			  struct fetched *f);
 
 /*
  * The late path (`vagent late`, vagent-late.service): ask the service until it answers with a

@@ -254,8 +254,8 @@ int runner_boot_progress(const char *root, const struct boot_report *b, char ***
 	for (size_t s = 0; s < _STAGE_MAX; s++)
 		if (s != STAGE_SHUTDOWN &&
 		    !strv_contains(b->stages, stage_to_string((enum step_stage)s)) &&
-		    /* vagent-hostkeys.service runs only when the boot stage left it a key */
-		    (s != STAGE_AFTER_SSH || exists_in(root, RUN_HOSTKEYS_AFTER_SSH)))
+		    (!stage_condition((enum step_stage)s) ||
+		     exists_in(root, stage_condition((enum step_stage)s))))
 			units[n++] = stage_unit((enum step_stage)s);
 	r = units_state(root, units, n, st);
 	if (r < 0)
@@ -395,8 +395,8 @@ static void late_reload_ssh(const struct run *run, const struct boot_report *rep
 	int r;
 
 	for (size_t i = 0; i < report->n_steps; i++) {
-		if ((!streq(report->steps[i].name, "host-keys") &&
-		     !streq(report->steps[i].name, "host-keys-after-ssh")) ||
+		/* (host-keys-after-ssh reloads ssh.service itself) */
+		if (!streq(report->steps[i].name, "host-keys") ||
 		    report->steps[i].result != STEP_CHANGED)
 			continue;
 		r = run->o->dry_run ? 0 : units_reload_ssh(run->o->root, true);

@@ -8,6 +8,7 @@
  * scripts, the startup script, the image's script directories, and the user's scripts last.
  */
 #include "base/log.h"
+#include "base/state.h"
 #include "runner/steps.h"
 #include "steps/bootcmd.h"
 #include "steps/growroot.h"
@@ -88,6 +89,11 @@ static const char *const units[_STAGE_MAX] = {
 	[STAGE_SHUTDOWN] = "vagent-storage.service",
 };
 
+/* vagent-hostkeys.service runs only when the boot stage left it a key. */
+static const char *const conditions[_STAGE_MAX] = {
+	[STAGE_AFTER_SSH] = RUN_HOSTKEYS_AFTER_SSH,
+};
+
 const char *stage_to_string(enum step_stage s)
 {
 	return (size_t)s < _STAGE_MAX ? stages[s] : NULL;
@@ -104,4 +110,9 @@ int stage_from_string(const char *s)
 const char *stage_unit(enum step_stage s)
 {
 	return (size_t)s < _STAGE_MAX ? units[s] : NULL;
+}
+
+const char *stage_condition(enum step_stage s)
+{
+	return (size_t)s < _STAGE_MAX ? conditions[s] : NULL;
 }

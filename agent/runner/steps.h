@@ -30,3 +30,6 @@ const char *stage_to_string(enum step_stage s);
 int stage_from_string(const char *s);
 /* The unit that runs stage S on a booting VM ("vagent.service"). */
 const char *stage_unit(enum step_stage s);
+/* The file whose absence keeps that unit from running at all (its ConditionPathExists=), or
+ * NULL: without it nothing waits for the unit. */
+const char *stage_condition(enum step_stage s);

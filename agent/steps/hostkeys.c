@@ -284,7 +284,7 @@ int step_hostkeys_after_ssh(struct step_context *c, struct step_outcome *o)
 		if (r < 0) /* the file stays: the next boot's host-keys step leaves it again */
 			return step_fail(o, r, "host keys in %s: %m", HOSTKEYS_DIR);
 		hostkey_types_format(res.generated | res.derived, made, sizeof(made));
-		hostkey_types_format(hostkeys_present(c->root), have, sizeof(have));
+		hostkey_types_format(res.present | res.generated, have, sizeof(have));
 		if (c->dry_run)
 			return step_set(o, r > 0 ? STEP_CHANGED : STEP_UNCHANGED, r > 0 ?
 					"would generate %s, then reload ssh.service" :

@@ -56,8 +56,9 @@ enum {
 	/* Once per boot (bootcmd): the late path (`vagent late`) skips it when it already ran this
 	 * boot (from the cache), runs it when it was skipped for want of a document. */
 	STEP_ONCE_PER_BOOT = 1 << 5,
-	/* Works on /etc/ssh's host keys: runs under RUN_HOSTKEYS_LOCK (base/state.h), which the
-	 * host-keys step of one run and the after-ssh stage of another never hold together. */
+	/* Works on /etc/ssh's host keys: runs under RUN_HOSTKEYS_LOCK (base/state.h), taken for
+	 * the step alone, so that the host-keys step of one run and the after-ssh stage of
+	 * another never make keys at the same time. */
 	STEP_HOSTKEYS_LOCK = 1 << 6,
 	/* Needs no run lock (the after-ssh stage: RSA keygen takes seconds, and the user-data
 	 * unit, which runs beside it, must not wait for it); with STEP_HOSTKEYS_LOCK. */
