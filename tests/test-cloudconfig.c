@@ -191,6 +191,7 @@ static int decode_two(const char *one, const char *two, const char *header, stru
 
 static void test_merge(void)
 {
+	struct cc_error e;
 	static const char one[] = "#cloud-config\nhostname: one\nruncmd: [x]\nfoo: 1\n"
 				  "users: [{name: a, groups: [g1]}]\n";
 	static const char two[] = "#cloud-config\nhostname: two\nbar: 2\nfoo: 3\nruncmd: [y, z]\n";
@@ -259,6 +260,33 @@ static void test_merge(void)
 	ok(r == 0 && d.merge_error && strstr(d.merge_error, "no merger named 'set'"),
 	   "unknown merger: named");
 	cc_doc_done(&d);
+
+	/* A key that is not a scalar (YAML's "? {a: b}") is never found in the old mapping: the
+	 * pair is added, and cc_node_merge still returns 0, not cc_map_put's 1 (fuzz-cloudconfig
+	 * found it). */
+	{
+		static const char complex[] = "#cloud-config\nssh_keys:\n? {a: b}\n";
+		struct cc_node *t1 = NULL, *t2 = NULL;
+		struct cc_merge m = {};
+		struct cc_budget b;
+		char why[160];
+
+		cc_budget_init(&b, sizeof(complex));
+		r = cloud_config_load(complex, strlen(complex), &b, &t1, NULL, &e);
+		if (r == 0)
+			r = cloud_config_load(complex, strlen(complex), &b, &t2, NULL, &e);
+		if (ok(r == 0 && t1 && t2, "complex key: parsed twice") &&
+		    ok(cc_merge_add(&m, "list(append)+dict(no_replace,recurse_list)+str()", why,
+				    sizeof(why)) == 0, "complex key: merger")) {
+			r = cc_node_merge(&b, &t1, TAKE_PTR(t2), &m);
+			ok(r == 0, "complex key: the merge returns 0 (got %d)", r);
+			ok(t1 && t1->map.n == 3 && t1->map.pairs[2].key->type == CC_NODE_MAPPING,
+			   "complex key: the new pair is added beside the old two (%zu pairs)",
+			   t1 ? t1->map.n : 0);
+		}
+		cc_node_free(t1);
+		cc_node_free(t2);
+	}
 }
 
 static void test_mime_gzip(void)

@@ -124,7 +124,6 @@ static bool enabled(const char *root, const char *unit)
 
 int units_state(const char *root, const char *const *units, size_t n, struct unit_state *ret)
 {
-	_cleanup_free_ char *run = NULL;
 	int r;
 
 	for (size_t i = 0; i < n; i++)

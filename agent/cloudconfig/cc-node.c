@@ -706,7 +706,8 @@ static int merge_dict(struct cc_budget *b, struct cc_node *old, struct cc_node *
 		if (k->type == CC_NODE_SCALAR)
 			j = map_find(old, k->scalar.value, k->scalar.len);
 		if (j < 0) {
-			r = cc_map_put(old, k, v, NULL);
+			/* 1 (added) is not a result of the merge's */
+			r = cc_map_put(old, k, v, NULL) < 0 ? -ENOMEM : 0;
 			continue;
 		}
 		if (cc_node_is_null(v) && m->dict_allow_delete) {

@@ -295,7 +295,7 @@ int holders_find_loop(const struct blockdev *b, char **ret_what)
 		goto out;
 	}
 	while ((errno = 0, de = readdir(d))) {
-		_cleanup_free_ char *sub = NULL, *backing = NULL;
+		_cleanup_free_ char *sub = NULL;
 		char buf[PATH_MAX + 16];
 		_cleanup_close_ int fd = -1;
 		struct stat st;

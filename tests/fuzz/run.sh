@@ -40,7 +40,7 @@ sources="$(sed -n '/^libvagent_a_SOURCES/,/^[^ \t].*=/p' "$top/Makefile.am" |
 	grep -o 'agent/[A-Za-z0-9_/-]*\.c' | sed 's|agent/||; s|\.c$||') ${FUZZ_EXTRA_SOURCES:-}"
 deps=$(sed -n 's/^[[:space:]]*PKG_CHECK_MODULES(\[[A-Z0-9_]*\], *\[\([^] >=]*\).*/\1/p' "$top/configure.ac")
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter $san -I$top/agent -I$top/tests $(pkg-config --cflags $deps)"
+cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Werror -Wno-unused-parameter $san -I$top/agent -I$top/tests $(pkg-config --cflags $deps)"
 mkdir -p "$out/obj" "$out/artifacts"
 
 objs=()
