@@ -17,9 +17,9 @@ struct ptable;
  * Write a fresh GPT with vagent's single pending partition on DISK, which probe_device() found
  * blank. EXCL_FD is the O_EXCL descriptor from that probe with its flock held; the size and
  * diskseq are checked against EXPECTED_* first (a change means another disk: refuse). After the
- * table is on the device the flock is released (Debian's libparted runs `udevadm settle` while
- * informing the kernel) but EXCL_FD stays open: the caller closes it after probing the new
- * partition. Returns 0 and the partition's /dev path found in sysfs, negative errno on failure
+ * table is on the device the flock is released (udev postpones the events of a locked disk) but
+ * EXCL_FD stays open, and the kernel learns of the partition by one BLKPG_ADD_PARTITION on it
+ * (not libparted's commit-to-os); the caller closes it after probing the new partition. Returns 0 and the partition's /dev path found in sysfs, negative errno on failure
  * (logged). libparted questions are answered CANCEL/NO; any warning or error fails the call.
  */
 int partition_create_gpt(const char *disk, int excl_fd, uint64_t expected_size,
