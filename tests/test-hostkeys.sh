@@ -391,4 +391,18 @@ vag --dry-run boot --stage=after-ssh >"$SCRATCH/out-drysplit2" 2>&1
 [ "$(tree_sum "$R")" = "$BEFORE" ]
 ok $? "dry run of the after-ssh stage: nothing written"
 
+# The fingerprints come from one ssh-keygen run over every .pub; a .pub ssh-keygen cannot read
+# (it would skip it without a word) sends them key by key: the good ones listed, the bad named.
+fresh badpub
+for t in rsa ecdsa ed25519; do ssh-keygen -q -N '' -t "$t" -f "$R/etc/ssh/ssh_host_${t}_key"; done
+echo "ecdsa-sha2-nistp256 AAAAbroken image" >"$R/etc/ssh/ssh_host_ecdsa_key.pub"
+"$VAGENT" -c "$SCRATCH/keep2.conf" --root "$R" --metadata-url "$MOCK_URL" boot --no-storage \
+	>/dev/null 2>"$SCRATCH/err-badpub"
+FP_RSA=$(ssh-keygen -l -f "$R/etc/ssh/ssh_host_rsa_key.pub")
+FP_ED=$(ssh-keygen -l -f "$R/etc/ssh/ssh_host_ed25519_key.pub")
+[ "$("$PYTHON3" -c "import json; print(json.load(open('$R/run/vagent/status.json'))['host_keys'])")" = \
+	"$("$PYTHON3" -c "import sys; print(sys.argv[1:])" "$FP_ED" "$FP_RSA")" ] &&
+	grep -q "ssh-keygen for ssh_host_ecdsa_key.pub exited with status" "$SCRATCH/err-badpub"
+ok $? "an unreadable .pub: the other two fingerprints listed, in name order; the bad one named"
+
 tap_done

@@ -153,6 +153,56 @@ int main(void)
 		struct spawn_options o = { .log_fd = -1 };
 		ok(spawn_run(argv, &o, &status) == -ENOENT, "spawn: missing program is -ENOENT");
 	}
+	{
+		/* Side by side: A waits for the file B makes, so run one after the other A would
+		 * reach its timeout (-ETIME) instead of seeing it. Each one's lines go to its own
+		 * callback, each exit status to its own slot. */
+		char flag[600], wait_cmd[700], make_cmd[700];
+		int la = 0, lb = 0, ex[2] = { -1, -1 };
+
+		snprintf(flag, sizeof(flag), "%s/spawn-all-flag", root);
+		snprintf(wait_cmd, sizeof(wait_cmd),
+			 "while [ ! -e %s ]; do sleep 0.01; done; echo saw; echo it; exit 4", flag);
+		snprintf(make_cmd, sizeof(make_cmd), "echo making; : >%s", flag);
+		char *a[] = { "/bin/sh", "-c", wait_cmd, NULL };
+		char *b[] = { "/bin/sh", "-c", make_cmd, NULL };
+		char *const *argvs[] = { a, b };
+		struct spawn_options oa = { .log_fd = -1, .line_cb = count_line, .userdata = &la,
+					    .timeout_usec = 20000000 };
+		struct spawn_options ob = { .log_fd = -1, .line_cb = count_line, .userdata = &lb,
+					    .timeout_usec = 20000000 };
+		const struct spawn_options *opts[] = { &oa, &ob };
+
+		r = spawn_run_all(2, argvs, opts, ex);
+		ok(r == 0 && ex[0] == 4 && ex[1] == 0 && la == 2 && lb == 1,
+		   "spawn_run_all: both at once (r=%d, exits %d %d, lines %d %d)", r, ex[0], ex[1],
+		   la, lb);
+	}
+	{
+		char *a[] = { "/bin/sh", "-c", "exit 0", NULL };
+		char *b[] = { "/nonexistent/program", NULL };
+		char *c[] = { "/bin/sh", "-c", "exit 0", NULL };
+		char *const *argvs[] = { a, b, c };
+		int ex[3] = { -1, -1, -1 };
+
+		r = spawn_run_all(3, argvs, NULL, ex);
+		ok(r == -ENOENT && ex[0] == 0 && ex[1] == -ENOENT && ex[2] == -1,
+		   "spawn_run_all: a missing program is its error, the ones before it ran, the ones "
+		   "after it did not start (r=%d, %d %d %d)", r, ex[0], ex[1], ex[2]);
+	}
+	{
+		char *a[] = { "/bin/sh", "-c", "sleep 30", NULL };
+		char *b[] = { "/bin/sh", "-c", "exit 2", NULL };
+		char *const *argvs[] = { a, b };
+		struct spawn_options oa = { .log_fd = -1, .timeout_usec = 200000 };
+		const struct spawn_options *opts[] = { &oa, NULL };
+		int ex[2] = { -1, -1 };
+
+		r = spawn_run_all(2, argvs, opts, ex);
+		ok(r == -ETIME && ex[0] == -ETIME && ex[1] == 2,
+		   "spawn_run_all: one's timeout is its -ETIME, the other's status stays (r=%d, %d %d)",
+		   r, ex[0], ex[1]);
+	}
 
 	/* A script runs once per instance. */
 	snprintf(script, sizeof(script), "#!/bin/sh\necho line >>%s\necho out; echo err >&2\nexit 0\n",

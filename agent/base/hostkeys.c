@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -201,6 +202,83 @@ static int derive_public(const char *dir, int dfd, enum hostkey_type t)
 	return 0;
 }
 
+/*
+ * `ssh-keygen -q -N '' -t TYPE [-b 3072] -f DIR/TMP/ssh_host_TYPE_key` for each type of TYPES,
+ * side by side: each is one process on one CPU, and a new instance's ecdsa and ed25519 keys are
+ * on the way to its first login. Errors are logged, the first type's in the list.
+ */
+static int keygen_all(const char *dir, const char *tmp, unsigned types)
+{
+	char *paths[_HOSTKEY_MAX] = {}, *argv[_HOSTKEY_MAX][11] = {};
+	char *const *argvs[_HOSTKEY_MAX];
+	struct spawn_options opts[_HOSTKEY_MAX];
+	const struct spawn_options *o[_HOSTKEY_MAX];
+	struct last_line out[_HOSTKEY_MAX];
+	enum hostkey_type which[_HOSTKEY_MAX];
+	int status[_HOSTKEY_MAX] = {}, r;
+	size_t n = 0;
+
+	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
+		char priv[64], pub[64];
+		size_t k = 0;
+
+		if (!(types & (1U << i)))
+			continue;
+		key_names((enum hostkey_type)i, priv, pub);
+		if (asprintf(&paths[n], "%s/%s/%s", dir, tmp, priv) < 0) {
+			paths[n] = NULL;
+			r = -ENOMEM;
+			goto out;
+		}
+		argv[n][k++] = "ssh-keygen";
+		argv[n][k++] = "-q";
+		argv[n][k++] = "-N";
+		argv[n][k++] = "";
+		argv[n][k++] = "-t";
+		argv[n][k++] = (char *)type_names[i];
+		if (i == HOSTKEY_RSA) {
+			argv[n][k++] = "-b";
+			argv[n][k++] = "3072";
+		}
+		argv[n][k++] = "-f";
+		argv[n][k++] = paths[n];
+		argv[n][k] = NULL;
+		argvs[n] = argv[n];
+		out[n].text[0] = 0;
+		opts[n] = (struct spawn_options){
+			.timeout_usec = KEYGEN_TIMEOUT_USEC,
+			.log_fd = -1,
+			.line_cb = keep_line,
+			.userdata = &out[n],
+		};
+		o[n] = &opts[n];
+		which[n++] = (enum hostkey_type)i;
+	}
+
+	r = spawn_run_all(n, argvs, o, status);
+	for (size_t j = 0; j < n; j++) {
+		char priv[64], pub[64];
+
+		key_names(which[j], priv, pub);
+		if (status[j] < 0) {
+			r = log_error_errno(status[j], "Failed to run ssh-keygen for %s: %m", priv);
+			goto out;
+		}
+		if (status[j] > 0) {
+			r = log_error_errno(EPROTO, "ssh-keygen for %s exited with status %d%s%s",
+					    priv, status[j], out[j].text[0] ? ": " : "",
+					    out[j].text);
+			goto out;
+		}
+	}
+	if (r < 0)
+		log_error_errno(r, "Failed to run ssh-keygen: %m");
+out:
+	for (size_t j = 0; j < _HOSTKEY_MAX; j++)
+		free(paths[j]);
+	return r;
+}
+
 /* Generate TYPES into a fresh directory beside the keys, then move them in. */
 static int generate(const char *root, const char *dir, int dfd, unsigned types, bool regenerate,
 		    size_t *ret_removed)
@@ -218,25 +296,15 @@ static int generate(const char *root, const char *dir, int dfd, unsigned types, 
 		goto out;
 	}
 
+	r = keygen_all(dir, tmp, types);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
-		_cleanup_free_ char *path = NULL;
 		char priv[64], pub[64];
-		struct last_line out;
 
 		if (!(types & (1U << i)))
 			continue;
 		key_names((enum hostkey_type)i, priv, pub);
-		if (asprintf(&path, "%s/%s/%s", dir, tmp, priv) < 0) {
-			r = -ENOMEM;
-			goto out;
-		}
-		char *argv_rsa[] = { "ssh-keygen", "-q", "-N", "", "-t", "rsa", "-b", "3072",
-				     "-f", path, NULL };
-		char *argv[] = { "ssh-keygen", "-q", "-N", "", "-t", (char *)type_names[i], "-f",
-				 path, NULL };
-		r = keygen(i == HOSTKEY_RSA ? argv_rsa : argv, priv, &out);
-		if (r < 0)
-			goto out;
 		r = settle(tfd, priv, 0600);
 		if (r >= 0)
 			r = settle(tfd, pub, 0644);
@@ -494,9 +562,55 @@ static int list_keys(const char *root, bool (*filter)(const char *), int *ret_df
 	return 0;
 }
 
+static void push_line(const char *line, void *userdata)
+{
+	char ***l = userdata;
+	char text[8192];
+
+	escape_controls(line, text, sizeof(text));
+	(void)strv_push(l, strdup(text)); /* a missing line falls back to one run per key */
+}
+
+/*
+ * The fingerprints of the public lines PUBS, in their order, from one `ssh-keygen -l -f
+ * /dev/stdin` reading them all (a memfd): one process instead of one per key. ssh-keygen skips
+ * a line it cannot parse without a word, so anything but one fingerprint per line returns
+ * -EBADMSG and the caller asks key by key (naming the bad one).
+ */
+static int fingerprints_at_once(char *const *pubs, char ***ret)
+{
+	_cleanup_strv_free_ char **lines = NULL;
+	_cleanup_close_ int fd = -1;
+	char *argv[] = { "ssh-keygen", "-l", "-f", "/dev/stdin", NULL };
+	struct spawn_options o = {
+		.timeout_usec = KEYGEN_TIMEOUT_USEC,
+		.log_fd = -1,
+		.line_cb = push_line,
+		.userdata = &lines,
+	};
+	int r, status = -1;
+
+	fd = memfd_create("vagent-hostkeys", MFD_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	for (size_t i = 0; pubs[i]; i++)
+		if (dprintf(fd, "%s\n", pubs[i]) < 0)
+			return -EIO;
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return negative_errno();
+	o.stdin_fd = fd;
+	r = spawn_run(argv, &o, &status);
+	if (r < 0)
+		return r;
+	if (status != 0 || strv_length(lines) != strv_length(pubs))
+		return -EBADMSG;
+	*ret = TAKE_PTR(lines);
+	return 0;
+}
+
 int hostkeys_fingerprints(const char *root, char ***ret_fingerprints, char ***ret_public)
 {
-	_cleanup_strv_free_ char **names = NULL, **fps = NULL, **pubs = NULL;
+	_cleanup_strv_free_ char **names = NULL, **fps = NULL, **pubs = NULL, **paths = NULL;
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_close_ int dfd = -1;
 	int r;
@@ -516,7 +630,6 @@ int hostkeys_fingerprints(const char *root, char ***ret_fingerprints, char ***re
 
 	for (size_t i = 0; names && names[i]; i++) {
 		_cleanup_free_ char *text = NULL, *path = NULL;
-		struct last_line out;
 		size_t len;
 
 		/* A symlink or a device is not read, not even by ssh-keygen. */
@@ -535,17 +648,22 @@ int hostkeys_fingerprints(const char *root, char ***ret_fingerprints, char ***re
 		}
 		if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
 			return -ENOMEM;
-		if (ret_fingerprints) {
-			char *argv[] = { "ssh-keygen", "-l", "-f", path, NULL };
+		r = strv_push(&paths, TAKE_PTR(path));
+		if (r >= 0)
+			r = strv_push(&pubs, TAKE_PTR(text));
+		if (r < 0)
+			return r;
+	}
 
-			if (keygen(argv, names[i], &out) < 0)
+	/* Key by key only when the one run could not fingerprint them all. */
+	if (ret_fingerprints && pubs && fingerprints_at_once(pubs, &fps) < 0) {
+		for (size_t i = 0; paths[i]; i++) {
+			char *argv[] = { "ssh-keygen", "-l", "-f", paths[i], NULL };
+			struct last_line out;
+
+			if (keygen(argv, paths[i] + strlen(dir) + 1, &out) < 0)
 				continue; /* logged */
 			r = strv_push(&fps, strdup(out.text));
-			if (r < 0)
-				return r;
-		}
-		if (ret_public) {
-			r = strv_push(&pubs, TAKE_PTR(text));
 			if (r < 0)
 				return r;
 		}

@@ -39,8 +39,8 @@ struct hostkeys_result {
 
 /*
  * Make ROOT/etc/ssh hold a key pair of each type in TYPES. A type whose private key is missing
- * is generated (`ssh-keygen -q -N '' -t TYPE [-b 3072] -f TMP` in a fresh directory beside the
- * keys, modes fixed to 0600/0644, fsynced, then renamed into place: a crash leaves the old
+ * is generated (`ssh-keygen -q -N '' -t TYPE [-b 3072] -f TMP`, one process per type side by
+ * side, in a fresh directory beside the keys, modes fixed to 0600/0644, fsynced, then renamed into place: a crash leaves the old
  * keys or the new ones); one whose .pub alone is missing gets it back with `ssh-keygen -y`.
  * REGENERATE (a new instance): every type of TYPES is generated anew and every other
  * ssh_host_*key* file (another type, a certificate) is removed once the new keys are ready.
@@ -66,7 +66,9 @@ int hostkeys_install(const char *root, enum hostkey_type t, const char *private_
 /*
  * The fingerprints (`ssh-keygen -l`: "256 SHA256:... comment (ED25519)") and the public lines
  * of ROOT/etc/ssh/ssh_host_*key.pub, in name order. Either list may be NULL. A .pub that is not
- * a regular file or not a public key is left out with a warning.
+ * a regular file or not a public key is left out with a warning. One `ssh-keygen -l` reads
+ * every .pub; when it cannot fingerprint them all, they are asked for one by one, and the
+ * fingerprint of a .pub ssh-keygen cannot read is left out with its error.
  */
 int hostkeys_fingerprints(const char *root, char ***ret_fingerprints, char ***ret_public);
 

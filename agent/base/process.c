@@ -61,24 +61,33 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
+/* One running program of spawn_run_all(). */
+struct child {
+	const struct spawn_options *o;
+	pid_t pid;
+	int fd; /* the read end of its output pipe; -1 once at its end */
+	char buf[4097];
+	size_t len;
+	uint64_t deadline, kill_at;
+	bool timed_out;
+};
+
+static const struct spawn_options no_options = { .log_fd = -1 };
+
+static int start(char *const argv[], struct child *c)
 {
+	const struct spawn_options *o = c->o;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int pipefd[2] = { -1, -1 };
-	char buf[4097];
-	size_t len = 0;
-	uint64_t deadline = 0, kill_at = 0;
-	bool timed_out = false;
-	pid_t pid;
-	int status, r;
+	int r;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return negative_errno();
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
-	if (o && o->stdin_fd > STDERR_FILENO)
+	if (o->stdin_fd > STDERR_FILENO)
 		posix_spawn_file_actions_adddup2(&fa, o->stdin_fd, 0);
 	else
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -86,7 +95,7 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	/* The program as an open file: fd 3 in the child, run as /proc/self/fd/3, so what runs is
 	 * exactly what the caller checked (an interpreter named by "#!" opens that path too). */
-	if (o && o->exec_fd > STDERR_FILENO)
+	if (o->exec_fd > STDERR_FILENO)
 		posix_spawn_file_actions_adddup2(&fa, o->exec_fd, SPAWN_EXEC_FD);
 	posix_spawnattr_setpgroup(&attr, 0);
 	{
@@ -99,12 +108,12 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF);
 
-	if (o && o->exec_fd > STDERR_FILENO)
-		r = posix_spawn(&pid, "/proc/self/fd/" STRINGIFY(SPAWN_EXEC_FD), &fa, &attr, argv,
-				o->envp ? o->envp : default_env);
+	if (o->exec_fd > STDERR_FILENO)
+		r = posix_spawn(&c->pid, "/proc/self/fd/" STRINGIFY(SPAWN_EXEC_FD), &fa, &attr,
+				argv, o->envp ? o->envp : default_env);
 	else
-		r = posix_spawnp(&pid, argv[0], &fa, &attr, argv,
-				 o && o->envp ? o->envp : default_env);
+		r = posix_spawnp(&c->pid, argv[0], &fa, &attr, argv,
+				 o->envp ? o->envp : default_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(pipefd[1]);
@@ -112,61 +121,71 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 		close(pipefd[0]);
 		return -r;
 	}
+	c->fd = pipefd[0];
+	if (o->timeout_usec)
+		c->deadline = now_usec() + o->timeout_usec;
+	return 0;
+}
 
-	if (o && o->timeout_usec)
-		deadline = now_usec() + o->timeout_usec;
+/* The end of C's output (end of file, a read error, or SIGKILL sent for the timeout). */
+static void stop_reading(struct child *c)
+{
+	if (c->len > 0)
+		emit_lines(c->buf, &c->len, true, c->o);
+	close(c->fd);
+	c->fd = -1;
+}
 
-	for (;;) {
-		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		int timeout_ms = -1;
-		uint64_t now = now_usec();
-
-		if (deadline && !timed_out) {
-			if (now >= deadline) {
-				timed_out = true;
-				kill(-pid, SIGTERM);
-				kill_at = now + 5000000ULL;
-			} else
-				timeout_ms = (int)((deadline - now) / 1000ULL) + 1;
-		}
-		if (timed_out) {
-			if (now >= kill_at) {
-				kill(-pid, SIGKILL);
-				/* Descendants may keep the pipe open; stop reading. */
-				break;
-			}
-			timeout_ms = (int)((kill_at - now) / 1000ULL) + 1;
-		}
-
-		r = poll(&p, 1, timeout_ms);
-		if (r < 0 && errno != EINTR)
-			break;
-		if (r <= 0)
-			continue;
-
-		ssize_t n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* end of file, or a read error */
-		if (o && o->log_fd >= 0)
-			write_all(o->log_fd, buf + len, (size_t)n);
-		len += (size_t)n;
-		if (o)
-			emit_lines(buf, &len, false, o);
+/* Its timeout: SIGTERM at the deadline, SIGKILL 5 s later. Returns how long poll() may wait
+ * for it in ms (-1: no limit); stops reading once SIGKILL is sent (descendants may keep the
+ * pipe open). */
+static int check_timeout(struct child *c, uint64_t now)
+{
+	if (c->deadline && !c->timed_out) {
+		if (now < c->deadline)
+			return (int)((c->deadline - now) / 1000ULL) + 1;
+		c->timed_out = true;
+		kill(-c->pid, SIGTERM);
+		c->kill_at = now + 5000000ULL;
 	}
-	if (o && len > 0)
-		emit_lines(buf, &len, true, o);
-	close(pipefd[0]);
+	if (!c->timed_out)
+		return -1;
+	if (now >= c->kill_at) {
+		kill(-c->pid, SIGKILL);
+		stop_reading(c);
+		return -1;
+	}
+	return (int)((c->kill_at - now) / 1000ULL) + 1;
+}
 
-	if (timed_out)
-		kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0)
+/* Read what C has written; false at its end. */
+static bool read_some(struct child *c)
+{
+	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n <= 0)
+		return false;
+	if (c->o->log_fd >= 0)
+		write_all(c->o->log_fd, c->buf + c->len, (size_t)n);
+	c->len += (size_t)n;
+	emit_lines(c->buf, &c->len, false, c->o);
+	return true;
+}
+
+static int reap(struct child *c, int *ret_exit)
+{
+	int status;
+
+	if (c->timed_out)
+		kill(-c->pid, SIGKILL);
+	while (waitpid(c->pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return negative_errno();
 
 	/* A script may leave background children behind in its group; they do not outlive us. */
-	if (timed_out)
+	if (c->timed_out)
 		return -ETIME;
 
 	if (WIFEXITED(status))
@@ -175,5 +194,81 @@ int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
 		*ret_exit = 128 + WTERMSIG(status);
 	else
 		*ret_exit = 255;
+	return 0;
+}
+
+int spawn_run_all(size_t n, char *const *const argvs[], const struct spawn_options *const o[],
+		  int ret[])
+{
+	_cleanup_free_ struct child *c = NULL;
+	_cleanup_free_ struct pollfd *p = NULL;
+	size_t started = 0;
+	int r = 0;
+
+	c = calloc(n ? n : 1, sizeof(*c));
+	p = calloc(n ? n : 1, sizeof(*p));
+	if (!c || !p)
+		return -ENOMEM;
+	for (; started < n; started++) {
+		c[started].o = o && o[started] ? o[started] : &no_options;
+		r = start(argvs[started], &c[started]);
+		if (r < 0) {
+			ret[started] = r;
+			break;
+		}
+	}
+
+	for (;;) {
+		uint64_t now = now_usec();
+		int timeout_ms = -1, k;
+		size_t np = 0;
+
+		for (size_t i = 0; i < started; i++) {
+			int t = c[i].fd >= 0 ? check_timeout(&c[i], now) : -1;
+
+			if (c[i].fd < 0)
+				continue;
+			if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
+				timeout_ms = t;
+			p[np++] = (struct pollfd){ .fd = c[i].fd, .events = POLLIN };
+		}
+		if (np == 0)
+			break;
+		k = poll(p, np, timeout_ms);
+		if (k < 0 && errno != EINTR) {
+			for (size_t i = 0; i < started; i++)
+				if (c[i].fd >= 0)
+					stop_reading(&c[i]);
+			break;
+		}
+		for (size_t i = 0, j = 0; k > 0 && i < started; i++) {
+			if (c[i].fd < 0)
+				continue;
+			if (p[j++].revents && !read_some(&c[i]))
+				stop_reading(&c[i]);
+		}
+	}
+
+	for (size_t i = 0; i < started; i++) {
+		int q = reap(&c[i], &ret[i]);
+
+		if (q < 0) {
+			ret[i] = q;
+			r = r < 0 ? r : q;
+		}
+	}
+	return r;
+}
+
+int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit)
+{
+	char *const *argvs[] = { argv };
+	const struct spawn_options *opts[] = { o };
+	int ret = 0, r;
+
+	r = spawn_run_all(1, argvs, opts, &ret);
+	if (r < 0)
+		return r;
+	*ret_exit = ret;
 	return 0;
 }

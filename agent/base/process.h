@@ -2,10 +2,12 @@
 /*
  * process.h: run a program from an argv with posix_spawn (never a shell string), stdin from
  * /dev/null, stdout and stderr captured line by line, with a timeout that kills the whole
- * process group. Used by user data (scripts) and storage (mkfs.*).
+ * process group; one program, or several side by side. Used by user data (scripts), storage
+ * (mkfs.*), host keys (ssh-keygen, one per type at once).
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct spawn_options {
@@ -29,3 +31,13 @@ struct spawn_options {
  * killed for the timeout; another negative errno when it could not be started.
  */
 int spawn_run(char *const argv[], const struct spawn_options *o, int *ret_exit);
+
+/*
+ * Run N programs at once, ARGVS[i] with O[i] (O or O[i] may be NULL: no options), each as
+ * spawn_run() runs one; their output is read as it comes. Returns 0 when all ran, RET[i] being
+ * each exit status as above; else the first error (-ETIME for a timeout, or why one could not
+ * be started: those after it are not started, RET[i] holds the error of each that failed), once
+ * every started program has ended.
+ */
+int spawn_run_all(size_t n, char *const *const argvs[], const struct spawn_options *const o[],
+		  int ret[]);
