@@ -21,7 +21,9 @@ Figures, all on the guest's monotonic clock (0 = kernel start):
   kernel    the "(kernel)" part of "Startup finished" (the initrd included: it is not systemd)
 The vagent boots also give the storage unit's timeline from its journal lines: started,
 first line, the blank proof's verdict (its read scan timed on its own), GPT, mkfs, mounted,
-finished. The medians of the events are drawn on one time axis, one row per variant (an SVG
+finished; and vagent.service's: started, its report's started and finished stamps (on the
+monotonic clock through clock-offset: journald's own stamps lag under TCG), active, and each
+boot step's time from the report. The medians of the events are drawn on one time axis, one row per variant (an SVG
 in the work dir, --svg FILE for a copy; a text rendering in the table).
 """
 
@@ -384,6 +386,8 @@ def analyse(a, b):
         b.problems.append(f"the blank volume is {kname}, not vdb (cloud-init is told vdb)")
     if b.variant == "vagent" and kname:
         storage_timeline(b, journal, kname)
+    if b.variant == "vagent":
+        boot_unit_timeline(b, journal, u)
     # Unit times from systemd-analyze blame.
     blame = {}
     for line in b.file("blame").splitlines():
@@ -471,6 +475,73 @@ def storage_timeline(b, journal, kname):
         f[k] = t - start
     if "st-mount" in f:
         f["st-mount-noscan"] = f["st-mount"] - f.get("st-scan", 0.0)
+
+
+# vagent.service's phases (key, label): boot_unit_timeline() finds them in the unit's
+# properties and in the boot report the unit prints to the journal when it finishes.
+BOOT_PHASES = [
+    ("bu-start", "unit started (seconds after kernel start)"),
+    ("bu-exec", "start -> the report's 'started' (exec, libraries, config)"),
+    ("bu-steps", "the report's 'started' -> 'finished' (the steps)"),
+    ("bu-exit", "'finished' -> unit active (record, exit, systemd)"),
+]
+BOOT_STEPS = ("metadata", "ssh-keys", "network", "bootcmd", "hostname", "host-keys")
+
+
+def iso_mono(iso, off):
+    """The report's ISO 8601 UTC stamp on the guest's monotonic clock (OFF: realtime minus
+    monotonic, taken by the collector)."""
+    t = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp() - off
+
+
+def boot_unit_timeline(b, journal, u):
+    """vagent.service's start, its report's started/finished stamps, its active time, and
+    each boot step's TIME column, from the report block that follows "Boot finished"."""
+    f = b.fig
+    start = mono(u, "vagent.service", "InactiveExitTimestampMonotonic")
+    active = mono(u, "vagent.service", "ActiveEnterTimestampMonotonic")
+    if start is None:
+        return
+    f["bu-start"] = start
+    lines = journal.splitlines()
+    at = next((i for i, l in enumerate(lines) if "vagent" in l and ": Boot finished" in l
+               and "(metadata from" in l), None)
+    if at is None:
+        return
+    body = [re.sub(r"^\[\s*[\d.]+\] \S+ vagent\[\d+\]: ", "", l) for l in lines[at + 1:at + 40]]
+    stamps = {}
+    for l in body:
+        m = re.match(r"(started|finished):\s+(\S+)$", l.strip())
+        if m:
+            stamps[m.group(1)] = m.group(2)
+        m = re.match(r"(\S+)\s+\S+\s+(\d+)ms\s+vagent\.service\b", l.strip())
+        if m and m.group(1) in BOOT_STEPS:
+            f["bu-step-" + m.group(1)] = int(m.group(2)) / 1000.0
+    try:
+        off = float(b.file("clock-offset").strip())
+        s0, s1 = iso_mono(stamps["started"], off), iso_mono(stamps["finished"], off)
+    except (ValueError, KeyError):
+        return
+    f["bu-exec"] = s0 - start
+    f["bu-steps"] = s1 - s0
+    if active:
+        f["bu-exit"] = active - s1
+
+
+def boot_unit_lines(boots):
+    out = []
+    vb = [b for b in boots if b.variant == "vagent" and b.up]
+    if not any("bu-steps" in b.fig for b in vb):
+        return out
+    out.append("vagent.service timeline (service up), seconds (report stamps via clock-offset):")
+    for key, label in BOOT_PHASES:
+        out.append(f"  {label:58s} {cell(values(vb, 'vagent', True, key), 's'):>22s}")
+    for name in BOOT_STEPS:
+        vals = values(vb, "vagent", True, "bu-step-" + name)
+        if vals:
+            out.append(f"  {'  step ' + name:58s} {cell(vals, 's'):>22s}")
+    return out
 
 
 def storage_lines(boots):
@@ -857,6 +928,10 @@ def report(a, variants, boots, start, end, load_before):
         if AGENT_UNITS[v]:
             out.append(f"{v} units (service up):")
             out += per_unit(boots, v)
+    bu = boot_unit_lines(boots)
+    if bu:
+        out.append("")
+        out += bu
     st = storage_lines(boots)
     if st:
         out.append("")
