@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * systemd.c: the only libsystemd user: systemd's unit names, and its bus for one thing,
+ * systemd.c: the only libsystemd user: systemd's unit names, and its bus for two things,
  * starting the transient mount unit of a volume (as systemd-mount does: StartTransientUnit,
- * then the job's JobRemoved signal) on PID 1's private socket, or on the system bus when that
- * fails. libsystemd is loaded with dlopen the first time it is needed, so no unit that does
- * not mount pays for it (the journal and sd_notify need no library: base/journal.c).
+ * then the job's JobRemoved signal) and reading whether units still have to run (GetUnit,
+ * then ActiveState and Job), on PID 1's private socket, or on the system bus when that
+ * fails. libsystemd is loaded with dlopen the first time it is needed (the journal and
+ * sd_notify need no library: base/journal.c).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -100,10 +101,12 @@ static struct {
 	typeof(sd_bus_slot_unref) *sd_bus_slot_unref;
 	typeof(sd_bus_process) *sd_bus_process;
 	typeof(sd_bus_wait) *sd_bus_wait;
+	typeof(sd_bus_get_property) *sd_bus_get_property;
+	typeof(sd_bus_get_property_string) *sd_bus_get_property_string;
 } sym;
 static void *libsystemd;
 
-static int load_libsystemd(void)
+static int load_libsystemd(const char *why)
 {
 	static const struct dl_symbol syms[] = {
 		DL_SYMBOL(sym, sd_bus_new),
@@ -125,10 +128,11 @@ static int load_libsystemd(void)
 		DL_SYMBOL(sym, sd_bus_slot_unref),
 		DL_SYMBOL(sym, sd_bus_process),
 		DL_SYMBOL(sym, sd_bus_wait),
+		DL_SYMBOL(sym, sd_bus_get_property),
+		DL_SYMBOL(sym, sd_bus_get_property_string),
 	};
 
-	return dl_load(&libsystemd, "libsystemd.so.0", "mount through systemd", syms,
-		       ARRAY_SIZE(syms));
+	return dl_load(&libsystemd, "libsystemd.so.0", why, syms, ARRAY_SIZE(syms));
 }
 
 static void bus_closep(sd_bus **b)
@@ -248,7 +252,7 @@ int systemd_mount_transient(const struct transient_mount *m)
 	r = unit_name_from_path(m->where, ".mount", &unit);
 	if (r < 0)
 		return log_error_errno(r, "No unit name for '%s': %m", m->where);
-	if (load_libsystemd() < 0)
+	if (load_libsystemd("mount through systemd") < 0)
 		return -ENOTCONN;
 	r = bus_connect(&bus, &direct);
 	if (r < 0) {
@@ -332,4 +336,60 @@ int systemd_mount_transient(const struct transient_mount *m)
 					    -EIO;
 	return log_error_errno(r, "systemd did not mount '%s' at '%s': job %s (journalctl -u '%s')",
 			       m->what, m->where, w.result, unit);
+}
+
+/* ---- whether units still have to run ---- */
+
+#define SD_DEST "org.freedesktop.systemd1"
+
+/* UNIT's state into *RET_PENDING, *RET_FAILED (loaded or not). <0: the bus failed. */
+static int unit_state_on(sd_bus *bus, const char *unit, bool *ret_pending, bool *ret_failed)
+{
+	_cleanup_(bus_message_unrefp) sd_bus_message *reply = NULL, *job = NULL;
+	_cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *state = NULL;
+	const char *path, *job_path;
+	uint32_t job_id = 0;
+	int r;
+
+	*ret_pending = *ret_failed = false;
+	r = sym.sd_bus_call_method(bus, SD_DEST, "/org/freedesktop/systemd1",
+				   SD_DEST ".Manager", "GetUnit", &error, &reply, "s", unit);
+	/* Not loaded: no job, nothing to run (a unit of this boot's transaction is loaded). */
+	if (r < 0 && sym.sd_bus_error_has_name(&error, SD_DEST ".NoSuchUnit"))
+		return 0;
+	if (r >= 0)
+		r = sym.sd_bus_message_read(reply, "o", &path);
+	if (r >= 0)
+		r = sym.sd_bus_get_property_string(bus, SD_DEST, path, SD_DEST ".Unit",
+						   "ActiveState", &error, &state);
+	if (r >= 0)
+		r = sym.sd_bus_get_property(bus, SD_DEST, path, SD_DEST ".Unit", "Job", &error,
+					    &job, "(uo)");
+	if (r >= 0)
+		r = sym.sd_bus_message_read(job, "(uo)", &job_id, &job_path);
+	if (r < 0)
+		return r;
+	*ret_pending = job_id != 0 || streq(state, "activating") || streq(state, "reloading");
+	*ret_failed = streq(state, "failed");
+	return 0;
+}
+
+int systemd_units_state(const char *const *units, size_t n, bool *ret_pending, bool *ret_failed)
+{
+	_cleanup_(bus_closep) sd_bus *bus = NULL;
+	bool direct;
+	int r;
+
+	if (load_libsystemd("ask systemd about its units") < 0)
+		return -ENOTCONN;
+	r = bus_connect(&bus, &direct);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = unit_state_on(bus, units[i], &ret_pending[i], &ret_failed[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

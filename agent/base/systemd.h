@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * systemd.h: systemd's unit names, and the transient mount units vagent's volumes are mounted
+ * systemd.h: systemd's unit names, the transient mount units vagent's volumes are mounted
  * through (so systemd orders their unmount at shutdown after `vagent umount` without a
- * daemon-reload). systemd.c is the only libsystemd user (loaded with dlopen).
+ * daemon-reload), and the state of units (for units.c). systemd.c is the only libsystemd user
+ * (loaded with dlopen).
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Whether systemd is the running service manager (/run/systemd/system exists). */
@@ -40,3 +42,12 @@ struct transient_mount {
  * <0 when the job failed (logged, with the job's result).
  */
 int systemd_mount_transient(const struct transient_mount *m);
+
+/*
+ * The state of each of the N UNITS, from systemd over its bus (PID 1's private socket, else
+ * the system bus): RET_PENDING[i] while the unit has a job or is activating or reloading,
+ * RET_FAILED[i] when its ActiveState is "failed"; a unit systemd has not loaded has neither.
+ * 0 on success; -ENOTCONN without libsystemd, another <0 when the bus failed (not logged:
+ * units.c then asks systemctl).
+ */
+int systemd_units_state(const char *const *units, size_t n, bool *ret_pending, bool *ret_failed);
