@@ -93,6 +93,18 @@ static void keep_line(const char *line, void *userdata)
 	escape_controls(line, l->text, sizeof(l->text));
 }
 
+/* How ssh-keygen for WHAT ended: STATUS its exit status, or <0 when it could not run or timed
+ * out; OUT its last line. 0 when it exited 0, else the error (logged). */
+static int keygen_result(const char *what, int status, const struct last_line *out)
+{
+	if (status < 0)
+		return log_error_errno(status, "Failed to run ssh-keygen for %s: %m", what);
+	if (status > 0)
+		return log_error_errno(EPROTO, "ssh-keygen for %s exited with status %d%s%s", what,
+				       status, out->text[0] ? ": " : "", out->text);
+	return 0;
+}
+
 static int keygen(char *const argv[], const char *what, struct last_line *out)
 {
 	struct spawn_options o = {
@@ -105,12 +117,7 @@ static int keygen(char *const argv[], const char *what, struct last_line *out)
 
 	out->text[0] = 0;
 	r = spawn_run(argv, &o, &status);
-	if (r < 0)
-		return log_error_errno(r, "Failed to run ssh-keygen for %s: %m", what);
-	if (status != 0)
-		return log_error_errno(EPROTO, "ssh-keygen for %s exited with status %d%s%s", what,
-				       status, out->text[0] ? ": " : "", out->text);
-	return 0;
+	return keygen_result(what, r < 0 ? r : status, out);
 }
 
 /* A directory stream on a copy of DFD, from its start (a dup shares the read position). */
@@ -260,14 +267,8 @@ static int keygen_all(const char *dir, const char *tmp, unsigned types)
 		char priv[64], pub[64];
 
 		key_names(which[j], priv, pub);
-		if (status[j] < 0) {
-			r = log_error_errno(status[j], "Failed to run ssh-keygen for %s: %m", priv);
-			goto out;
-		}
-		if (status[j] > 0) {
-			r = log_error_errno(EPROTO, "ssh-keygen for %s exited with status %d%s%s",
-					    priv, status[j], out[j].text[0] ? ": " : "",
-					    out[j].text);
+		if (status[j] != 0) {
+			r = keygen_result(priv, status[j], &out[j]);
 			goto out;
 		}
 	}

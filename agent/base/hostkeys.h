@@ -40,8 +40,9 @@ struct hostkeys_result {
 /*
  * Make ROOT/etc/ssh hold a key pair of each type in TYPES. A type whose private key is missing
  * is generated (`ssh-keygen -q -N '' -t TYPE [-b 3072] -f TMP`, one process per type side by
- * side, in a fresh directory beside the keys, modes fixed to 0600/0644, fsynced, then renamed into place: a crash leaves the old
- * keys or the new ones); one whose .pub alone is missing gets it back with `ssh-keygen -y`.
+ * side, in a fresh directory beside the keys, modes fixed to 0600/0644, fsynced, then renamed
+ * into place: a crash leaves the old keys or the new ones); one whose .pub alone is missing
+ * gets it back with `ssh-keygen -y`.
  * REGENERATE (a new instance): every type of TYPES is generated anew and every other
  * ssh_host_*key* file (another type, a certificate) is removed once the new keys are ready.
  * With DRY_RUN nothing is written and the plan goes to PLAN (when not NULL).

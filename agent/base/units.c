@@ -150,8 +150,6 @@ int units_state(const char *root, const char *const *units, size_t n, struct uni
 			return r;
 		log_notice_errno(r, "Cannot ask systemd over its bus about its units (%m), asking "
 				 "systemctl.");
-		for (size_t i = 0; i < n; i++)
-			ret[i] = (struct unit_state){};
 		r = ask_systemd(units, n, ret);
 		if (r != -EHOSTDOWN)
 			return r;

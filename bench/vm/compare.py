@@ -529,33 +529,30 @@ def boot_unit_timeline(b, journal, u):
         f["bu-exit"] = active - s1
 
 
+def timeline_row(boots, label, key):
+    """One row of a vagent unit's timeline: LABEL, the medians of KEY (vagent, service up)."""
+    return f"  {label:58s} {cell(values(boots, 'vagent', True, key), 's'):>22s}"
+
+
 def boot_unit_lines(boots):
-    out = []
-    vb = [b for b in boots if b.variant == "vagent" and b.up]
-    if not any("bu-steps" in b.fig for b in vb):
-        return out
-    out.append("vagent.service timeline (service up), seconds (report stamps via clock-offset):")
-    for key, label in BOOT_PHASES:
-        out.append(f"  {label:58s} {cell(values(vb, 'vagent', True, key), 's'):>22s}")
-    for name in BOOT_STEPS:
-        vals = values(vb, "vagent", True, "bu-step-" + name)
-        if vals:
-            out.append(f"  {'  step ' + name:58s} {cell(vals, 's'):>22s}")
+    if not values(boots, "vagent", True, "bu-steps"):
+        return []
+    out = ["vagent.service timeline (service up), seconds (report stamps via clock-offset):"]
+    out += [timeline_row(boots, label, key) for key, label in BOOT_PHASES]
+    out += [timeline_row(boots, "  step " + name, "bu-step-" + name) for name in BOOT_STEPS
+            if values(boots, "vagent", True, "bu-step-" + name)]
     return out
 
 
 def storage_lines(boots):
-    out = []
-    vb = [b for b in boots if b.variant == "vagent" and b.up]
-    if not any("st-start" in b.fig for b in vb):
-        return out
-    out.append("vagent-storage.service timeline (service up), seconds after systemd started it:")
-    for key, label in STORAGE_PHASES:
-        out.append(f"  {label:58s} {cell(values(vb, 'vagent', True, key), 's'):>22s}")
-    out.append(f"  {'  the read scan of the blank proof (part of the verdict)':58s} "
-               f"{cell(values(vb, 'vagent', True, 'st-scan'), 's'):>22s}")
-    out.append(f"  {'  mounted, without the scan (target <= 2 s)':58s} "
-               f"{cell(values(vb, 'vagent', True, 'st-mount-noscan'), 's'):>22s}")
+    if not values(boots, "vagent", True, "st-start"):
+        return []
+    out = ["vagent-storage.service timeline (service up), seconds after systemd started it:"]
+    out += [timeline_row(boots, label, key) for key, label in STORAGE_PHASES]
+    out.append(timeline_row(boots, "  the read scan of the blank proof (part of the verdict)",
+                            "st-scan"))
+    out.append(timeline_row(boots, "  mounted, without the scan (target <= 2 s)",
+                            "st-mount-noscan"))
     return out
 
 
