@@ -165,6 +165,8 @@ mock_mode refuse
 t0=$(ms)
 vag "$R5" boot --no-storage >/dev/null 2>&1
 t=$(($(ms) - t0))
-ok $([ $t -ge 2500 ] && echo 0 || echo 1) "first boot, service down: keeps the 3 s deadline, not the 1 s cache-deadline (${t} ms)"
+# The last try starts 100 ms before the deadline (a longer random wait is cut short), and the
+# deadline counts from vagent's start, after this clock started: never below 2900 ms.
+ok $([ $t -ge 2850 ] && echo 0 || echo 1) "first boot, service down: keeps the 3 s deadline, not the 1 s cache-deadline (${t} ms)"
 
 tap_done

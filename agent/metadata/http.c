@@ -716,8 +716,16 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 						  http_backoff_wait(&o, &b);
 		deadline = b.busy ? o.busy_deadline_usec : o.deadline_usec;
 		now = now_usec();
-		if (deadline == 0 || now + wait + HTTP_MIN_TRY_USEC > deadline)
+		if (deadline == 0 || now + HTTP_MIN_TRY_USEC > deadline)
 			break;
+		/* A random wait that would pass the deadline is cut short to leave one last try of
+		 * HTTP_MIN_TRY_USEC: the deadline is the time the caller gave, and giving up early
+		 * by a random amount wastes it. Not a server's Retry-After: that is a floor. */
+		if (now + wait + HTTP_MIN_TRY_USEC > deadline) {
+			if (b.retry_after_usec > 0)
+				break;
+			wait = deadline - now - HTTP_MIN_TRY_USEC;
+		}
 		if (!extended && now + wait + HTTP_MIN_TRY_USEC > o.deadline_usec) {
 			extended = true;
 			log_notice("'%s' keeps answering '%s': it is up but busy; trying on past the "
