@@ -111,7 +111,7 @@ static void test_plan(void)
 			 "{\"mac\": \"5a:00:05:aa:bb:ee\", \"network-type\": \"private\"},"
 			 "{\"mac\": \"5a:00:05:aa:bb:dd\", \"network-type\": \"private\", "
 			 "\"unconfigured\": true}");
-	r = network_plan_build(m, nics, ARRAY_SIZE(nics), &p);
+	r = network_plan_build(m, nics, ARRAY_SIZE(nics), false, &p);
 	ok(r == 0 && p.n_entries == 4, "plan: one entry per interface (r=%d)", r);
 	if (r < 0 || p.n_entries != 4)
 		return;
@@ -145,12 +145,31 @@ static void test_plan(void)
 	   "private: static IPv4 and IPv6, no DHCP, no RA, no gateway");
 	ok(has(priv, "[Route]\nDestination=10.2.0.0/16\nScope=link\n"),
 	   "private: a route without a gateway is on-link");
+
+	/* every_mac (network-early, before udev may have probed the NICs): with no NIC there,
+	 * the same files, byte for byte, as the boot stage renders with the NICs there. */
+	{
+		struct network_plan q = {};
+		bool same = true;
+
+		r = network_plan_build(m, NULL, 0, true, &q);
+		ok(r == 0 && q.n_entries == 4 && q.entries[0].fate == NETWORK_WRITE &&
+			   !q.entries[0].nic && q.entries[1].fate == NETWORK_WRITE &&
+			   q.entries[2].fate == NETWORK_MALFORMED &&
+			   q.entries[3].fate == NETWORK_UNCONFIGURED,
+		   "every_mac, no NIC there: a file for each valid interface, no NIC name (r=%d)", r);
+		for (size_t k = 0; r == 0 && k < 2 && k < q.n_entries; k++)
+			same = same && q.entries[k].text && streq(q.entries[k].text, p.entries[k].text) &&
+			       streq(q.entries[k].name, p.entries[k].name);
+		ok(r == 0 && same, "every_mac: the files' names and bytes are the boot stage's");
+		network_plan_done(&q);
+	}
 	network_plan_done(&p);
 	metadata_free(m);
 
 	/* Two private NICs and no public one (vpc_only): both required for online. */
 	m = parse(PRIVATE("5a:00:05:aa:bb:cc", "", "") ", " PRIVATE("5a:00:05:aa:bb:dd", "", ""));
-	r = network_plan_build(m, nics, ARRAY_SIZE(nics), &p);
+	r = network_plan_build(m, nics, ARRAY_SIZE(nics), false, &p);
 	ok(r == 0 && p.n_entries == 2 && !has(p.entries[0].text, "RequiredForOnline") &&
 		   !has(p.entries[1].text, "RequiredForOnline"),
 	   "no public NIC: the private ones are required for online (r=%d)", r);
@@ -159,7 +178,7 @@ static void test_plan(void)
 
 	/* The same MAC twice: the second is refused (one file per NIC). */
 	m = parse(PUBLIC "}, {\"mac\": \"56:00:05:aa:bb:cc\", \"network-type\": \"public\"}");
-	r = network_plan_build(m, nics, ARRAY_SIZE(nics), &p);
+	r = network_plan_build(m, nics, ARRAY_SIZE(nics), false, &p);
 	ok(r == 0 && p.n_entries == 2 && p.entries[0].fate == NETWORK_WRITE &&
 		   p.entries[1].fate == NETWORK_MALFORMED &&
 		   has(p.entries[1].error, "field 'interfaces[1].mac': the same as interfaces[0].mac"),
@@ -170,7 +189,7 @@ static void test_plan(void)
 	/* A public NIC that matches no NIC does not make the private ones optional. */
 	m = parse("{\"mac\": \"56:00:05:00:00:09\", \"network-type\": \"public\"}, " PRIVATE(
 		"5a:00:05:aa:bb:cc", "", ""));
-	r = network_plan_build(m, nics, ARRAY_SIZE(nics), &p);
+	r = network_plan_build(m, nics, ARRAY_SIZE(nics), false, &p);
 	ok(r == 0 && p.entries[0].fate == NETWORK_NO_NIC && !has(p.entries[1].text, "Required"),
 	   "public NIC absent: the private one is the NIC wait-online waits for (r=%d)", r);
 	network_plan_done(&p);
@@ -185,7 +204,7 @@ static void test_apply(void)
 	struct stat st;
 	int r;
 
-	if (network_plan_build(m, nics, ARRAY_SIZE(nics), &p) < 0)
+	if (network_plan_build(m, nics, ARRAY_SIZE(nics), false, &p) < 0)
 		return;
 	put("run/systemd/network/10-netplan-ens3.network", "[Match]\nName=ens3\n");
 	put("run/systemd/network/10-vagent-000000000001.network", "stale\n");

@@ -185,6 +185,55 @@ run "$R" "$FIXTURES/v1-network.json"
 ok "$([[ $RC == 0 && $OUT == "changed: "* ]] && same "$R/$NETDIR/$PRIV" "$EXPECT/network-private.network"; echo $?)" \
 	"manage = auto with networkd enabled: written ($OUT)"
 
+# --- the early stage: from the cache, before the NICs may be there; the boot stage then reloads
+# nothing (vagent-early.service) -------------------------------------------------------------------
+# step_of JSON NAME: "RESULT: MESSAGE" of step NAME
+step_of() {
+	"$PYTHON3" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+s = [x for x in d["steps"] if x["name"] == sys.argv[2]]
+print(s[0]["result"] + ": " + (s[0]["message"] or "") if s else "no such step")' "$1" "$2"
+}
+conf networkd
+RE=$SCRATCH/early
+nics "$RE" enp1s0 56:00:05:aa:bb:cc enp6s0 5A:00:05:AA:BB:CC
+run "$RE" "$FIXTURES/v1-network.json"
+ok "$([[ $RC == 0 && -s $RE/var/lib/vagent/metadata.json ]]; echo $?)" "early: a root with a cached document ($OUT)"
+# A new boot: /run is empty and udev has probed no NIC yet; the service is down (a closed port).
+rm -rf "$RE/run" "$RE/sys"
+: >"$MOCK_LOG"
+"$VAGENT" -c "$CONF" --root "$RE" --metadata-url "$MOCK_URL" --json boot --stage=early \
+	>"$SCRATCH/out" 2>"$SCRATCH/err"
+RC=$?
+OUT=$(step_of "$SCRATCH/out" network-early)
+ok "$([[ $RC == 0 && $OUT == "changed: 56:00:05:aa:bb:cc public, 5a:00:05:aa:bb:cc private; 2 file(s) written, 0 unchanged"* ]]; echo $?)" \
+	"early: no NIC there yet, a file for each MAC of the cached document (rc=$RC: $OUT)"
+check "early: never asked the metadata service" test ! -s "$MOCK_LOG"
+check "early: the public file is the boot stage's, byte for byte" same "$RE/$NETDIR/$PUB" "$EXPECT/network-public.network"
+check "early: the private file is the boot stage's, byte for byte" same "$RE/$NETDIR/$PRIV" "$EXPECT/network-private.network"
+ok "$(test "$(step_of "$SCRATCH/out" network)" = "no such step"; echo $?)" "early: the early step only"
+# The NICs are there by the time vagent.service runs: its network step finds both files as is.
+nics "$RE" enp1s0 56:00:05:aa:bb:cc enp6s0 5A:00:05:AA:BB:CC
+run "$RE" "$FIXTURES/v1-network.json"
+ok "$([[ $RC == 0 && $OUT == "unchanged: enp1s0 public, enp6s0 private; 0 file(s) written, 2 unchanged"* ]]; echo $?)" \
+	"early, then the boot stage with the NICs: nothing written, nothing to reload ($OUT)"
+"$VAGENT" -c "$CONF" --root "$RE" status >"$SCRATCH/status" 2>&1
+check "early: vagent status shows network-early and its unit" \
+	grep -Eq '^network-early +changed .*vagent-early\.service' "$SCRATCH/status"
+# No cache: nothing, and still no request (a first boot: vagent.service writes the files).
+RN=$SCRATCH/early-none
+make_root "$RN"
+: >"$MOCK_LOG"
+"$VAGENT" -c "$CONF" --root "$RN" --metadata-url "$MOCK_URL" --json boot --stage=early \
+	>"$SCRATCH/out" 2>"$SCRATCH/err"
+RC=$?
+OUT=$(step_of "$SCRATCH/out" network-early)
+ok "$([[ $RC == 0 && $OUT == "skipped: "* && ! -e $RN/$NETDIR ]]; echo $?)" \
+	"early without a cache: skipped, no file (rc=$RC: $OUT)"
+check "early without a cache: never asked the metadata service" test ! -s "$MOCK_LOG"
+"$VAGENT" -c "$CONF" --root "$RN" boot --stage=early,boot >/dev/null 2>"$SCRATCH/err"
+ok "$([[ $? == 2 ]] && grep -q 'early alone' "$SCRATCH/err"; echo $?)" "--stage=early,boot: refused, early runs alone"
+
 # --- for real: veth NICs with the metadata's MACs in a network namespace -------------------------
 if [ "$(id -u)" != 0 ] || [ -n "${VAGENT_SKIP_ROOT_TESTS:-}" ] || ! command -v ip >/dev/null; then
 	echo "# skipping the network namespace part: needs root and ip(8)"

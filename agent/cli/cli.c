@@ -62,7 +62,8 @@ static void help(void)
 	       "  -v, --verbose           more detail on stderr (twice: debug)\n"
 	       "      --dump-config       print the effective configuration and exit\n"
 	       "      --stage LIST        boot: only these stages, comma-separated: boot\n"
-	       "                          (vagent.service), storage, userdata, after-ssh\n"
+	       "                          (vagent.service), storage, userdata, after-ssh;\n"
+	       "                          or early alone (before networkd, from the cache)\n"
 	       "      --no-userdata       boot: leave the user-data stage to 'vagent userdata'\n"
 	       "      --no-storage        boot: leave the storage stage to 'vagent mount'\n"
 	       "      --wait              status: block until every vagent unit of this boot\n"
@@ -92,7 +93,9 @@ static int usage_error(const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* "boot,storage" → STAGE_MASK()s; the shutdown stage is `vagent umount`'s alone. */
+/* "boot,storage" → STAGE_MASK()s; the shutdown stage is `vagent umount`'s alone, and the early
+ * stage runs alone (it is before the network: the other stages' metadata step would come
+ * after its step). */
 static int parse_stages(const char *arg, unsigned *ret)
 {
 	_cleanup_free_ char *copy = strdup(arg);
@@ -107,7 +110,7 @@ static int parse_stages(const char *arg, unsigned *ret)
 			return -EINVAL;
 		m |= STAGE_MASK(s);
 	}
-	if (m == 0)
+	if (m == 0 || ((m & STAGE_MASK(STAGE_EARLY)) && m != STAGE_MASK(STAGE_EARLY)))
 		return -EINVAL;
 	*ret = m;
 	return 0;
@@ -188,7 +191,8 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 		case ARG_STAGE:
 			if (parse_stages(optarg, &inv->stages) < 0)
 				return usage_error("--stage takes boot, storage, userdata or "
-						   "after-ssh (comma-separated), got '%s'", optarg);
+						   "after-ssh (comma-separated), or early alone, "
+						   "got '%s'", optarg);
 			break;
 		case ARG_WAIT:
 			inv->wait = true;

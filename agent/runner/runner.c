@@ -252,7 +252,8 @@ int runner_boot_progress(const char *root, const struct boot_report *b, char ***
 	int r;
 
 	for (size_t s = 0; s < _STAGE_MAX; s++)
-		if (s != STAGE_SHUTDOWN &&
+		/* (the early stage is before vagent.service: nothing waits for it) */
+		if (s != STAGE_SHUTDOWN && s != STAGE_EARLY &&
 		    !strv_contains(b->stages, stage_to_string((enum step_stage)s)) &&
 		    (!stage_condition((enum step_stage)s) ||
 		     exists_in(root, stage_condition((enum step_stage)s))))
@@ -318,7 +319,10 @@ static void record(struct run *run, const struct boot_report *report)
 		log_warning_errno(r, "Failed to record the steps in '%s': %m, ignoring.", RUN_STATUS);
 		return;
 	}
-	mark_finished(root, &b);
+	/* The early stage is never the last: vagent.service is ordered after it (and it would
+	 * load libsystemd before systemd-networkd starts for nothing). */
+	if (run->o->stages != STAGE_MASK(STAGE_EARLY))
+		mark_finished(root, &b);
 }
 
 static void context_done(struct run *run)
@@ -417,6 +421,7 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 	_cleanup_close_ int run_lock = -1;
 	const struct step *table;
 	bool need_run_lock = false, need_metadata = false, has_metadata_step = false;
+	bool need_service = false;
 	size_t n;
 	int r;
 
@@ -439,6 +444,8 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 		need_run_lock = need_run_lock ||
 				!(table[i].flags & (STEP_STORAGE_LOCK | STEP_NO_RUN_LOCK));
 		need_metadata = need_metadata || (table[i].flags & STEP_NEEDS_METADATA);
+		need_service = need_service || ((table[i].flags & STEP_NEEDS_METADATA) &&
+						!(table[i].flags & STEP_CACHE_ONLY));
 		has_metadata_step = has_metadata_step || table[i].run == step_metadata;
 	}
 
@@ -473,7 +480,7 @@ int runner_run(const struct run_options *o, struct boot_report *report, char **r
 		.late = o->late,
 	};
 	if (need_metadata && !has_metadata_step) {
-		r = metadata_load(&run.ctx);
+		r = metadata_load(&run.ctx, !need_service);
 		if (r == -ENOMEM) {
 			context_done(&run);
 			return log_error_errno(r, "Out of memory.");

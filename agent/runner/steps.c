@@ -22,6 +22,10 @@
 #include "steps/volumes.h"
 
 static const struct step table[] = {
+	/* before systemd-networkd, from the cache: the boot stage's network step then finds
+	 * every file as it would write it, and networkd reloads nothing */
+	{ "network-early", step_network_early, STAGE_EARLY,
+	  STEP_NEEDS_METADATA | STEP_CACHE_ONLY | STEP_NO_DEVICES, MSGID_NETWORK },
 	{ "metadata", step_metadata, STAGE_BOOT, 0, MSGID_METADATA },
 	{ "ssh-keys", step_sshkeys, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_SSHKEYS },
@@ -74,6 +78,7 @@ size_t step_index(const char *name)
 }
 
 static const char *const stages[_STAGE_MAX] = {
+	[STAGE_EARLY] = "early",
 	[STAGE_BOOT] = "boot",
 	[STAGE_STORAGE] = "storage",
 	[STAGE_USERDATA] = "userdata",
@@ -82,6 +87,7 @@ static const char *const stages[_STAGE_MAX] = {
 };
 
 static const char *const units[_STAGE_MAX] = {
+	[STAGE_EARLY] = "vagent-early.service",
 	[STAGE_BOOT] = "vagent.service",
 	[STAGE_STORAGE] = "vagent-storage.service",
 	[STAGE_USERDATA] = "vagent-userdata.service",

@@ -57,7 +57,7 @@ int step_metadata(struct step_context *c, struct step_outcome *o)
 			c->instance_id, c->first_boot ? " (first boot)" : "", f->doc_len);
 }
 
-int metadata_load(struct step_context *c)
+int metadata_load(struct step_context *c, bool cache_only)
 {
 	struct fetched *f = c->fetched;
 	int r;
@@ -65,14 +65,14 @@ int metadata_load(struct step_context *c)
 	fetched_done(f);
 	r = metadata_acquire(c->root, c->cfg, false, c->dry_run, f);
 	/* Nothing cached: unless this boot already asked the service (its report exists), ask. */
-	if (r == -ENODATA && !state_run_report_exists(c->root)) {
+	if (r == -ENODATA && !cache_only && !state_run_report_exists(c->root)) {
 		fetched_done(f);
 		r = metadata_acquire(c->root, c->cfg, true, c->dry_run, f);
 	}
 	if (r < 0)
 		return r;
 	context_take(c);
-	if (!c->dry_run) {
+	if (!c->dry_run && !cache_only) {
 		r = userdata_store(c);
 		if (r < 0)
 			log_warning_errno(r, "Failed to store the user data of instance '%s': %m, "

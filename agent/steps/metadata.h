@@ -18,9 +18,10 @@ int step_metadata(struct step_context *ctx, struct step_outcome *out);
 /*
  * For a run without the metadata step (user data, a single verb): the cached document, or, when
  * there is none and this boot's report does not exist yet (nothing fetched this boot), the
- * service. Nothing is logged as a step. 0 with a document, -ENODATA without one.
+ * service. CACHE_ONLY (the early stage): never the service, and the user data is not stored
+ * again. Nothing is logged as a step. 0 with a document, -ENODATA without one.
  */
-int metadata_load(struct step_context *ctx);
+int metadata_load(struct step_context *ctx, bool cache_only);
 
 /* After a run whose metadata step came from the service on a first boot: stamp it booted. */
 void metadata_mark_booted(struct step_context *ctx);

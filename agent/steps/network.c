@@ -175,7 +175,7 @@ static void put_addresses(FILE *f, const struct md_address *a, size_t n)
  * The .network file for interface I. REQUIRED: whether systemd-networkd-wait-online waits for
  * it (a private NIC only when no public one is configured).
  */
-static char *render(const struct md_interface *i, size_t index, const char *nic, bool required)
+static char *render(const struct md_interface *i, size_t index, bool required)
 {
 	bool public = i->type == MD_NETWORK_PUBLIC;
 	char *text = NULL;
@@ -187,10 +187,10 @@ static char *render(const struct md_interface *i, size_t index, const char *nic,
 		return NULL;
 
 	fprintf(f,
-		"# Written by vagent from the instance metadata (interfaces[%zu], %s, %s) at boot;\n"
+		"# Written by vagent from the instance metadata (interfaces[%zu], %s) at boot;\n"
 		"# rebuilt every boot. To change it, put a file of the same name in\n"
 		"# " NETWORK_ETC_DIR "/: it replaces this one, and vagent leaves the NIC alone.\n",
-		index, md_network_type_to_string(i->type), nic);
+		index, md_network_type_to_string(i->type));
 	fprintf(f, "\n[Match]\nMACAddress=%s\n", i->mac);
 	/* not a VLAN, bond or bridge that carries the same MAC */
 	fputs("Type=ether\n", f);
@@ -246,7 +246,7 @@ static size_t first_with_mac(const struct metadata *md, size_t k, const char *ma
 }
 
 int network_plan_build(const struct metadata *md, const struct nic *nics, size_t n_nics,
-		       struct network_plan *ret)
+		       bool every_mac, struct network_plan *ret)
 {
 	struct network_plan p = {};
 	bool any_public = false;
@@ -272,7 +272,7 @@ int network_plan_build(const struct metadata *md, const struct nic *nics, size_t
 			e->error = i->error;
 		} else if (i->unconfigured)
 			e->fate = NETWORK_UNCONFIGURED;
-		else if (!(nic = nic_by_mac(nics, n_nics, i->mac)))
+		else if (!(nic = nic_by_mac(nics, n_nics, i->mac)) && !every_mac)
 			e->fate = NETWORK_NO_NIC;
 		else if ((dup = first_with_mac(md, k, i->mac)) < k) {
 			/* one file per MAC: the second description of a NIC is refused */
@@ -287,7 +287,7 @@ int network_plan_build(const struct metadata *md, const struct nic *nics, size_t
 			e->error = e->error_owned;
 		} else {
 			e->fate = NETWORK_WRITE;
-			e->nic = nic->name;
+			e->nic = nic ? nic->name : NULL;
 			if (i->type == MD_NETWORK_PUBLIC)
 				any_public = true;
 		}
@@ -300,7 +300,7 @@ int network_plan_build(const struct metadata *md, const struct nic *nics, size_t
 		if (e->fate != NETWORK_WRITE)
 			continue;
 		e->name = file_name(i->mac);
-		e->text = render(i, k, e->nic, i->type == MD_NETWORK_PUBLIC || !any_public);
+		e->text = render(i, k, i->type == MD_NETWORK_PUBLIC || !any_public);
 		if (!e->name || !e->text) {
 			network_plan_done(&p);
 			return -ENOMEM;
@@ -316,6 +316,12 @@ void network_applied_done(struct network_applied *a)
 {
 	strv_free(a->overridden_names);
 	*a = (struct network_applied){};
+}
+
+/* The NIC's name, or its MAC when the plan did not look for the NIC (every_mac). */
+static const char *entry_nic(const struct network_entry *e)
+{
+	return e->nic ? e->nic : e->mac;
 }
 
 static bool is_own_name(const char *name)
@@ -372,7 +378,7 @@ int network_apply(const char *root, const struct network_plan *plan, bool dry_ru
 		if (etcfd >= 0 && fstatat(etcfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			overridden[k] = true;
 			a.overridden++;
-			r = strv_push(&a.overridden_names, strdup(e->nic));
+			r = strv_push(&a.overridden_names, strdup(entry_nic(e)));
 			if (r < 0)
 				goto fail;
 			if (plan_out)
@@ -407,8 +413,8 @@ int network_apply(const char *root, const struct network_plan *plan, bool dry_ru
 			a.written++;
 		}
 		if (plan_out)
-			fprintf(plan_out, "# %s/%s (%s, %s)\n%s\n", NETWORK_RUN_DIR, e->name, e->nic,
-				what, e->text);
+			fprintf(plan_out, "# %s/%s (%s, %s)\n%s\n", NETWORK_RUN_DIR, e->name,
+				entry_nic(e), what, e->text);
 	}
 
 	/* vagent's files that this plan does not have (or that /etc now replaces) go. */
@@ -542,7 +548,7 @@ static void describe(FILE *f, const struct metadata *md, const struct network_pl
 			fputs(", ", f);
 		switch (e->fate) {
 		case NETWORK_WRITE:
-			fprintf(f, "%s %s", e->nic,
+			fprintf(f, "%s %s", entry_nic(e),
 				md_network_type_to_string(md->interfaces[k].type));
 			if (!written)
 				fputs(" left unconfigured", f);
@@ -560,7 +566,9 @@ static void describe(FILE *f, const struct metadata *md, const struct network_pl
 	}
 }
 
-int step_network(struct step_context *ctx, struct step_outcome *out)
+/* The network step; EARLY: network-early, before systemd-networkd (every_mac: the NICs may
+ * not be probed yet, and the files must be what the boot stage will render with them). */
+static int network_step(struct step_context *ctx, struct step_outcome *out, bool early)
 {
 	/* scan-build: its leak reports here are false positives (_cleanup_ is not modelled, see
 	 * macro.h). */
@@ -585,7 +593,7 @@ int step_network(struct step_context *ctx, struct step_outcome *out)
 	r = nic_list(ctx->root, &nics, &n_nics);
 	if (r < 0)
 		return step_fail(out, r, "cannot list the NICs: %m");
-	r = network_plan_build(md, nics, n_nics, &plan);
+	r = network_plan_build(md, nics, n_nics, early, &plan);
 	if (r < 0) {
 		nic_list_free(nics, n_nics);
 		return step_fail(out, r, "%m");
@@ -662,4 +670,14 @@ int step_network(struct step_context *ctx, struct step_outcome *out)
 	if (malformed > 0)
 		return step_fail(out, -EBADMSG, "%s", text);
 	return step_set(out, changed ? STEP_CHANGED : STEP_UNCHANGED, "%s", text);
+}
+
+int step_network(struct step_context *ctx, struct step_outcome *out)
+{
+	return network_step(ctx, out, false);
+}
+
+int step_network_early(struct step_context *ctx, struct step_outcome *out)
+{
+	return network_step(ctx, out, true);
 }

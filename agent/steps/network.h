@@ -11,7 +11,9 @@
  *           configured (vpc_only), so systemd-networkd-wait-online never waits for it.
  *
  * "unconfigured": true gives no file; an interface whose MAC matches no NIC gives one warning
- * and no file; a malformed interface fails the step (its error names the field) while the
+ * and no file (in the boot stage; network-early, which runs before udev may have probed the
+ * NICs, writes a file for every MAC, as if each NIC were there, so that with the NICs there
+ * the boot stage renders the same bytes and reloads nothing); a malformed interface fails the step (its error names the field) while the
  * others are still written. A file of the same name in /etc/systemd/network/ wins (systemd's
  * rule): vagent then leaves that NIC alone and never writes /etc. `networkctl reload` runs
  * only when a file changed. Nothing here parses JSON or writes netplan, ifupdown or
@@ -53,7 +55,8 @@ struct network_entry {
 	size_t index;           /* interfaces[index] */
 	enum network_fate fate;
 	const char *mac;        /* borrowed from the metadata (NULL when malformed without one) */
-	const char *nic;        /* borrowed from the NIC list (NETWORK_WRITE) */
+	const char *nic;        /* borrowed from the NIC list (NETWORK_WRITE; NULL: every_mac
+				 * and no NIC has the MAC) */
 	const char *error;      /* NETWORK_MALFORMED: the field and the reason */
 	char *error_owned;      /* (the plan's own errors: a MAC given twice) */
 	char *name;             /* NETWORK_WRITE: "10-vagent-560005aabbcc.network" */
@@ -66,11 +69,13 @@ struct network_plan {
 };
 
 /*
- * Decide every interface of MD against NICS and render the files. Pure: no I/O. Returns 0 or
- * -ENOMEM.
+ * Decide every interface of MD against NICS and render the files. EVERY_MAC: a file for every
+ * valid interface whether a NIC has its MAC or not (network-early; the entries' nic stays
+ * NULL where none has). A file's text never depends on the NICs' names. Pure: no I/O.
+ * Returns 0 or -ENOMEM.
  */
 int network_plan_build(const struct metadata *md, const struct nic *nics, size_t n_nics,
-		       struct network_plan *ret);
+		       bool every_mac, struct network_plan *ret);
 void network_plan_done(struct network_plan *p);
 
 struct network_applied {
@@ -92,3 +97,7 @@ void network_applied_done(struct network_applied *a);
 /* The step (see step.h): [network] manage decides; the plan, network_apply(), and
  * `networkctl reload` when something changed on the running system. */
 int step_network(struct step_context *ctx, struct step_outcome *out);
+/* The same from the cached document before systemd-networkd starts (vagent-early.service):
+ * a file for every interface's MAC (network_plan_build()'s every_mac), so the boot stage
+ * finds its files unchanged and networkd is neither reloaded nor restarted. */
+int step_network_early(struct step_context *ctx, struct step_outcome *out);

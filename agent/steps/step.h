@@ -26,6 +26,9 @@ struct cc_doc;
 
 /* Where a step runs: each stage is one unit of a booting VM (see the table in runner/steps.c). */
 enum step_stage {
+	/* vagent-early.service: `vagent boot --stage=early`, before systemd-networkd, from the
+	 * cached document only (never the service: there is no network yet) */
+	STAGE_EARLY,
 	STAGE_BOOT,     /* vagent.service: `vagent boot --stage=boot`, before ssh and logins */
 	STAGE_STORAGE,  /* vagent-storage.service: `vagent mount`, beside vagent.service */
 	STAGE_USERDATA, /* vagent-userdata.service: `vagent userdata`, after both */
@@ -63,6 +66,9 @@ enum {
 	/* Needs no run lock (the after-ssh stage: RSA keygen takes seconds, and the user-data
 	 * unit, which runs beside it, must not wait for it); with STEP_HOSTKEYS_LOCK. */
 	STEP_NO_RUN_LOCK = 1 << 7,
+	/* The document from the cache or none, never from the service (network-early: before
+	 * the network exists, a fetch could only wait out its deadline). */
+	STEP_CACHE_ONLY = 1 << 8,
 };
 
 /* What a step ended with. The runner fills RESULT from the return value when the step did not

@@ -69,7 +69,7 @@ static void check_network_files(const struct metadata *m)
 			memcpy(nics[n].mac, m->interfaces[i].mac, 18);
 			n++;
 		}
-	if (network_plan_build(m, nics, n, &p) == 0) {
+	if (network_plan_build(m, nics, n, false, &p) == 0) {
 		for (size_t k = 0; k < p.n_entries; k++) {
 			const char *t = p.entries[k].text;
 
@@ -84,6 +84,22 @@ static void check_network_files(const struct metadata *m)
 					FUZZ_ASSERT((unsigned char)*c >= 0x20 && *c != 0x7f);
 				FUZZ_ASSERT(e == l || l[0] == '#' || l[0] == '[' ||
 					    (memchr(l, '=', (size_t)(e - l)) && l[0] != '='));
+			}
+		}
+		/* network-early's plan (no NIC probed yet, every_mac) renders the same bytes the boot
+		 * stage renders with every NIC there: what keeps networkd from reloading. */
+		{
+			struct network_plan q = {};
+
+			if (network_plan_build(m, NULL, 0, true, &q) == 0) {
+				FUZZ_ASSERT(q.n_entries == p.n_entries);
+				for (size_t k = 0; k < p.n_entries; k++) {
+					FUZZ_ASSERT(q.entries[k].fate == p.entries[k].fate);
+					if (p.entries[k].fate == NETWORK_WRITE)
+						FUZZ_ASSERT(streq(q.entries[k].text, p.entries[k].text) &&
+							    streq(q.entries[k].name, p.entries[k].name));
+				}
+				network_plan_done(&q);
 			}
 		}
 		network_plan_done(&p);

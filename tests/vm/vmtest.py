@@ -654,6 +654,7 @@ class VMTest:
         t.ok(wo.get("Result") == "success" and wo_end and wo_end - wo_start <= WAIT_ONLINE_MAX,
              f"{ctx}: systemd-networkd-wait-online succeeded in {wo_end - wo_start:.1f} s "
              f"(<= {WAIT_ONLINE_MAX:.0f} s; it would wait 2 min for a NIC without a lease)", wo)
+        self.early_network(b, ctx, first)
         if first:
             # No network configuration in the image: the package's fallback DHCP network got
             # the public NIC its lease, then vagent's file took over.
@@ -662,6 +663,41 @@ class VMTest:
                  re.search(r"(Reconfiguring|Configuring) with /run/systemd/network/10-vagent-", j),
                  f"{ctx}: the public NIC came up on 99-vagent-fallback.network, then on "
                  "vagent's file", "\n".join(l for l in j.splitlines() if "onfiguring with" in l))
+
+    def early_network(self, b, ctx, first):
+        """vagent-early.service: on a boot with a cache, the network files from it before
+        systemd-networkd started, so that the boot stage's network step finds them unchanged
+        and networkd is neither reloaded nor restarted; on the first boot (no cache) it does
+        not run."""
+        t = self.tap
+        u = b.units()
+        early, nd = u.get("vagent-early.service", {}), u.get("systemd-networkd.service", {})
+        if first:
+            t.ok(early.get("ConditionResult") == "no" and self.step(b, "network-early") == {},
+                 f"{ctx}: vagent-early.service did not run (no cached document yet)", early)
+            return
+        try:
+            early_end = int(early.get("ExecMainExitTimestampMonotonic") or 0) / 1e6
+            early_start = int(early.get("ExecMainStartTimestampMonotonic") or 0) / 1e6
+            nd_start = int(nd.get("ExecMainStartTimestampMonotonic") or 0) / 1e6
+        except ValueError:
+            early_end = early_start = nd_start = 0
+        t.diag(f"{ctx}: vagent-early.service ran {early_start:.2f} → {early_end:.2f} s "
+               f"({early_end - early_start:.2f} s); systemd-networkd started {nd_start:.2f} s")
+        se, sb = self.step(b, "network-early"), self.step(b, "network")
+        t.ok(early.get("Result") == "success" and early_end and nd_start > early_end and
+             se.get("result") == "changed" and "2 file(s) written" in se.get("message", ""),
+             f"{ctx}: vagent-early.service wrote the two files from the cache before "
+             f"systemd-networkd started ({se.get('message')})", [early, se])
+        t.ok(sb.get("result") == "unchanged" and "reload" not in sb.get("message", "") and
+             "restart" not in sb.get("message", ""),
+             f"{ctx}: vagent.service's network step found them unchanged: networkd neither "
+             f"reloaded nor restarted ({sb.get('message')})", sb)
+        conf = [l for l in b.file("journal").splitlines() if "onfiguring with" in l]
+        t.ok(conf and all("/run/systemd/network/10-vagent-" in l and "Reconfiguring" not in l
+                          for l in conf),
+             f"{ctx}: networkd configured both NICs from vagent's files at once (no fallback "
+             "network first, no reconfiguration)", "\n".join(conf))
 
     def check_first_boot(self, b):
         t = self.tap
