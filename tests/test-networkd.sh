@@ -37,13 +37,15 @@ conf() {
 	printf '\n[platform]\ncheck = no\n\n[network]\nmanage = %s\n' "${1:-networkd}" >>"$CONF"
 }
 
-# step_line JSON: "RESULT: MESSAGE" of the network step in `vagent --json` output
-step_line() {
+# step_of JSON NAME: "RESULT: MESSAGE" of step NAME in `vagent --json` output
+step_of() {
 	"$PYTHON3" -c 'import json, sys
 d = json.load(open(sys.argv[1]))
-s = [x for x in d["steps"] if x["name"] == "network"]
-print(s[0]["result"] + ": " + (s[0]["message"] or "") if s else "no network step")' "$1"
+s = [x for x in d["steps"] if x["name"] == sys.argv[2]]
+print(s[0]["result"] + ": " + (s[0]["message"] or "") if s else "no such step")' "$1" "$2"
 }
+# step_line JSON: the same for the network step
+step_line() { step_of "$1" network; }
 
 # run ROOT DOC [vagent options]: `vagent --json network` with DOC served; the network step's
 # "RESULT: MESSAGE" in $OUT, vagent's exit status in $RC, its stderr in $ERR
@@ -187,13 +189,6 @@ ok "$([[ $RC == 0 && $OUT == "changed: "* ]] && same "$R/$NETDIR/$PRIV" "$EXPECT
 
 # --- the early stage: from the cache, before the NICs may be there; the boot stage then reloads
 # nothing (vagent-early.service) -------------------------------------------------------------------
-# step_of JSON NAME: "RESULT: MESSAGE" of step NAME
-step_of() {
-	"$PYTHON3" -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-s = [x for x in d["steps"] if x["name"] == sys.argv[2]]
-print(s[0]["result"] + ": " + (s[0]["message"] or "") if s else "no such step")' "$1" "$2"
-}
 conf networkd
 RE=$SCRATCH/early
 nics "$RE" enp1s0 56:00:05:aa:bb:cc enp6s0 5A:00:05:AA:BB:CC

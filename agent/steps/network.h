@@ -13,8 +13,8 @@
  * "unconfigured": true gives no file; an interface whose MAC matches no NIC gives one warning
  * and no file (in the boot stage; network-early, which runs before udev may have probed the
  * NICs, writes a file for every MAC, as if each NIC were there, so that with the NICs there
- * the boot stage renders the same bytes and reloads nothing); a malformed interface fails the step (its error names the field) while the
- * others are still written. A file of the same name in /etc/systemd/network/ wins (systemd's
+ * the boot stage renders the same bytes and reloads nothing); a malformed interface fails
+ * the step (its error names the field) while the others are still written. A file of the same name in /etc/systemd/network/ wins (systemd's
  * rule): vagent then leaves that NIC alone and never writes /etc. `networkctl reload` runs
  * only when a file changed. Nothing here parses JSON or writes netplan, ifupdown or
  * NetworkManager files.
