@@ -309,6 +309,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     p = argparse.ArgumentParser(description="Mock metadata service for vagent's tests.")
     p.add_argument("--port", type=int, default=0, help="0: pick a free one (default)")
+    p.add_argument("--bind", default="127.0.0.1", help="the address to listen on")
     p.add_argument("--port-file", help="also write the port to this file")
     p.add_argument("--document", default=os.path.join(here, "fixtures", "v1-typical.json"))
     p.add_argument("--user-data", help="user data file (absent: 404)")
@@ -326,13 +327,13 @@ def main():
     if args.mode == "refuse":
         # A port that was free a moment ago and that nobody listens on.
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", args.port))
+        s.bind((args.bind, args.port))
         port = s.getsockname()[1]
         s.close()
         announce(port, args.port_file)
         idle_forever()
 
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = Server((args.bind, args.port), Handler)
     server.state = State(args)
     announce(server.server_address[1], args.port_file)
     try:

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "metadata/http.h"
+#include "metadata/route.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "tap.h"
@@ -467,6 +468,26 @@ static void test_schedule(struct http_options o)
 	   (double)child[1] / SEC);
 }
 
+/* route.c's reading of a URL's host, and its route check (127.0.0.1 has a route here). */
+static void test_route_target(void)
+{
+	struct route_target t;
+
+	ok(route_target_from_url("http://169.254.169.254", &t) == 0 && t.sa.ss_family == AF_INET &&
+		   streq(t.shown, "169.254.169.254") && route_check(&t) >= 0,
+	   "route target: http://169.254.169.254 is an IPv4 address");
+	ok(route_target_from_url("https://[fe80::a9fe:a9fe]:8080/v1.json", &t) == 0 &&
+		   t.sa.ss_family == AF_INET6 && streq(t.shown, "fe80::a9fe:a9fe"),
+	   "route target: a bracketed IPv6 address with a port and a path");
+	ok(route_target_from_url("http://metadata.internal/v1.json", &t) == -ENOENT &&
+		   route_target_from_url("http://[fe80::1/x", &t) == -EINVAL &&
+		   route_target_from_url("http:///v1.json", &t) == -ENOENT &&
+		   route_target_from_url("ftp://1.2.3.4/", &t) == -EINVAL,
+	   "route target: a name, a broken bracket, no host, another scheme: not watched");
+	ok(route_target_from_url("http://127.0.0.1:8080/", &t) == 0 && route_check(&t) == 1,
+	   "route check: 127.0.0.1 has a route");
+}
+
 int main(void)
 {
 	struct http_options o = test_options();
@@ -848,5 +869,6 @@ int main(void)
 	ok(mock_pid == -1, "mock server stopped");
 
 	printf("# total %.3f s\n", (double)(now_usec() - t0) / SEC);
+	test_route_target();
 	return tap_done();
 }

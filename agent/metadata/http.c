@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "metadata/http.h"
+#include "metadata/route.h"
 #include "base/dlopen.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -676,8 +677,9 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 	struct http_backoff b = {};
 	struct transfer t = {};
 	struct http_options o;
+	struct route_target rt;
 	uint64_t start = now_usec();
-	bool extended = false;
+	bool extended = false, watch_route;
 	unsigned tries = 0, refused = 0;
 	int r;
 
@@ -690,6 +692,9 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 	r = handle_new(url, &o, &t, errbuf, &c, &headers);
 	if (r < 0)
 		return r;
+	/* A numeric host (169.254.169.254): while the kernel has no route to it, the waits end as
+	 * soon as one appears (route.h). */
+	watch_route = route_target_from_url(url, &rt) == 0;
 
 	for (;;) {
 		/* Past the deadline only while the service keeps saying "busy". */
@@ -732,6 +737,14 @@ int http_get(const char *url, const struct http_options *options, long *ret_stat
 				   "deadline, for at most %" PRIu64 " s more.",
 				   shown(url, &o), b.reason,
 				   (o.busy_deadline_usec - o.deadline_usec) / USEC_PER_SEC);
+		}
+		if (watch_route && route_check(&rt) == 0) {
+			log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms or once there "
+				 "is a route to %s.", shown(url, &o), b.reason, wait / USEC_PER_MSEC,
+				 rt.shown);
+			if (route_sleep(&rt, wait))
+				log_info("A route to %s appeared: retrying now.", rt.shown);
+			continue;
 		}
 		log_info("Fetching '%s' failed (%s), retrying in %" PRIu64 " ms.", shown(url, &o),
 			 b.reason, wait / USEC_PER_MSEC);

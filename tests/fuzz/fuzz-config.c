@@ -3,7 +3,8 @@
  * fuzz-config.c: config_load() on an arbitrary file (the input, put in a memfd and loaded by its
  * /proc/self/fd path, so config.c runs unchanged). Errors are -EINVAL (malformed) or -EFBIG
  * (too large); a file that loads keeps the invariants the steps rely on, and config_dump() of it
- * loads again to the same dump (so `--dump-config` output is always a valid file).
+ * loads again to the same dump (so `--dump-config` output is always a valid file), and the
+ * metadata URL's host is an address or a name to route.c.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -11,6 +12,7 @@
 
 #include "base/config.h"
 #include "fuzz.h"
+#include "metadata/route.h"
 
 static int fd_in = -1, fd_dump = -1;
 static char path_in[64], path_dump[64];
@@ -63,6 +65,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(strncmp(c.metadata_url, "http://", 7) == 0 ||
 		    strncmp(c.metadata_url, "https://", 8) == 0);
+	/* The URL's host as route.c reads it: an address, a name (-ENOENT), nothing else. */
+	{
+		struct route_target rt;
+		int q = route_target_from_url(c.metadata_url, &rt);
+
+		FUZZ_ASSERT(q == 0 || q == -ENOENT || q == -EINVAL);
+		FUZZ_ASSERT(q != 0 || ((rt.sa.ss_family == AF_INET || rt.sa.ss_family == AF_INET6) &&
+				       rt.len > 0 && rt.shown[0]));
+	}
 	FUZZ_ASSERT(c.mount_dir[0] == '/');
 	FUZZ_ASSERT(c.ssh_user[0] && !strchr(c.ssh_user, '/') && !strchr(c.ssh_user, ':'));
 	FUZZ_ASSERT(c.deadline_usec > 0 && c.connect_timeout_usec > 0 &&
