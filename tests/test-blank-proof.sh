@@ -131,6 +131,21 @@ else
 fi
 wait "${PIDS[-1]}" 2>/dev/null
 
+# ---- a read error in the blank proof (fault-injection build: a bad sector at 100 MiB) ----
+new_image readerr 256M
+sum=$(sha256sum <"$IMG")
+OUT=$(VAGENT_FAULT=read-error VAGENT_FAULT_OFFSET=$((100 << 20)) vag mount "$DEV")
+rc=$?
+if grep -q "fault injection" "$W/stderr" || [[ $OUT == *"read error"* ]]; then
+	ok "$([[ $rc != 0 && $(field 2) == error && $(field 3) == none &&
+		$(field 5) == "read error while verifying: Input/output error" &&
+		$(sha256sum <"$IMG") == "$sum" ]]; echo $?)" \
+		"a read error in the middle of a blank disk: exit $rc, $(field 2), $(field 3): $(field 5)"
+else
+	ok 1 "no fault injection in this build (configure --enable-fault-injection): $OUT"
+fi
+losetup -d "$DEV" && unset 'LOOPS[-1]'
+
 # ---- a process holding the disk's lock (read-only, like udev, but not udev): no 5 s wait ----
 new_image locked 256M
 (exec 9<"$DEV" && flock 9 && exec sleep 30) &

@@ -12,7 +12,9 @@
  * the partition not extended), grow-after-table (the table grown, the kernel not told),
  * grow-after-kernel (the kernel told, the filesystem not grown).
  * fault_pause() points only wait: before-first-write (between the verdict and the in-use
- * re-check that precedes the first write).
+ * re-check that precedes the first write). fault_read_error(): with VAGENT_FAULT=read-error,
+ * a read by the blank proof's zero scan that covers byte VAGENT_FAULT_OFFSET fails with EIO,
+ * as a bad sector would (this machine has no device-mapper for an error target).
  */
 #pragma once
 
@@ -56,6 +58,18 @@ static inline void fault_pause(const char *point)
 	log_warning("fault injection: pausing at '%s'", point);
 	usleep((useconds_t)fault_delay_usec());
 }
+
+/* Does the read [OFF, OFF+LEN) fail ("read-error" at VAGENT_FAULT_OFFSET)? */
+static inline bool fault_read_error(uint64_t off, size_t len)
+{
+	const char *e = getenv("VAGENT_FAULT_OFFSET");
+	uint64_t at;
+
+	if (!e || !fault_enabled("read-error"))
+		return false;
+	at = strtoull(e, NULL, 10);
+	return at >= off && at - off < len;
+}
 #else
 static inline bool fault_enabled(const char *point _unused_)
 {
@@ -70,5 +84,9 @@ static inline void fault_point(const char *point _unused_)
 }
 static inline void fault_pause(const char *point _unused_)
 {
+}
+static inline bool fault_read_error(uint64_t off _unused_, size_t len _unused_)
+{
+	return false;
 }
 #endif

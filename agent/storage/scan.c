@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "storage/scan.h"
@@ -114,6 +115,8 @@ static int read_exact(const struct reader *rd, uint8_t *buf, uint64_t off, size_
 {
 	size_t got = 0;
 
+	if (fault_read_error(off, len))
+		return -EIO;
 	while (got < len) {
 		ssize_t n = pread(rd->fd, buf + got, len - got, (off_t)(off + got));
 
