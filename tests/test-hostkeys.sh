@@ -9,7 +9,9 @@
 # marker lines) and in `vagent status`; no private key in any output; a crash between making
 # the keys and moving them in; symlinks never followed; the dry run; [ssh] rsa-host-key =
 # after-ssh: the boot stage leaves RSA to the after-ssh stage (vagent-hostkeys.service), which
-# makes it, and status --wait waits for that unit only while it has a key to make.
+# makes it, and status --wait waits for that unit only while it has a key to make; the keygen
+# stage's spare keys (0700, each used once, taken by the boot and after-ssh stages, never from
+# a directory others can read, no RSA spare with rsa-host-key = before-ssh).
 . "$(dirname "$0")/lib.sh"
 command -v ssh-keygen >/dev/null || skip_all "ssh-keygen (openssh-client) is not installed"
 
@@ -390,6 +392,108 @@ ok $? "dry run of the boot stage: nothing written; the plan leaves rsa to vagent
 vag --dry-run boot --stage=after-ssh >"$SCRATCH/out-drysplit2" 2>&1
 [ "$(tree_sum "$R")" = "$BEFORE" ]
 ok $? "dry run of the after-ssh stage: nothing written"
+
+# --- the keygen stage (vagent-keygen.service): spare keys, taken instead of ssh-keygen ---------
+SPARE=run/vagent/host-keys-spare
+sparesum() { (cd "$R/$SPARE" && sha256sum ssh_host_*_key ssh_host_*_key.pub 2>/dev/null | sort); }
+fresh spare
+vag -v boot --stage=keygen >"$SCRATCH/out-spare" 2>"$SCRATCH/err-spare"
+ok $? "keygen stage on an image without keys or cache exits 0"
+spare_pairs_ok() {
+	local t
+	[ "$(stat -c %a "$R/$SPARE")" = 700 ] && [ "$(ls "$R/$SPARE" | wc -l)" = 6 ] || return 1
+	for t in rsa ecdsa ed25519; do
+		[ "$(stat -c %a "$R/$SPARE/ssh_host_${t}_key")" = 600 ] &&
+			[ "$(stat -c %a "$R/$SPARE/ssh_host_${t}_key.pub")" = 644 ] &&
+			cmp -s <(cut -d' ' -f1-2 "$R/$SPARE/ssh_host_${t}_key.pub") \
+				<(ssh-keygen -y -f "$R/$SPARE/ssh_host_${t}_key" | cut -d' ' -f1-2) ||
+			return 1
+	done
+}
+spare_pairs_ok
+ok $? "keygen: three spare pairs in $SPARE (0700), 0600/0644, each .pub its key's"
+[ -z "$(ls -A "$R/etc/ssh")" ]
+ok $? "keygen: nothing written to /etc/ssh"
+[ "$(step_field host-keys-spare result)" = changed ] &&
+	step_field host-keys-spare message | grep -q "^made spare rsa, ecdsa, ed25519 host keys in /run/vagent/host-keys-spare (no cached document: a first boot); rsa under SCHED_IDLE until the boot waited for it$"
+ok $? "keygen: status says what it made, why, and that rsa ran under SCHED_IDLE"
+! grep -q -- "-----BEGIN" "$SCRATCH/out-spare" "$SCRATCH/err-spare"
+ok $? "keygen: no private key in the output"
+SPARE_SUM=$(sparesum)
+vag boot --stage=keygen >/dev/null 2>&1
+[ "$(step_field host-keys-spare result)" = unchanged ] && [ "$(sparesum)" = "$SPARE_SUM" ]
+ok $? "keygen again: unchanged, the spares are not made twice"
+vag boot --stage=keygen,boot >/dev/null 2>&1
+[ $? = 2 ]
+ok $? "--stage=keygen,boot: a usage error (keygen runs alone)"
+set_id 0a1b2c3d-0000-4000-8000-000000000130
+vag -v boot --stage=boot >"$SCRATCH/out-take" 2>"$SCRATCH/err-take"
+ok $? "the boot stage with three spares exits 0"
+[ "$( (cd "$R/etc/ssh" && sha256sum ssh_host_*_key ssh_host_*_key.pub | sort))" = "$SPARE_SUM" ] &&
+	modes_ok
+ok $? "boot stage: the keys in /etc/ssh are the spares, byte for byte, modes 0600/0644"
+[ -z "$(ls -A "$R/$SPARE")" ]
+ok $? "boot stage: every spare taken is gone from $SPARE (a key is used once)"
+[ ! -e "$R/$MARK" ] && step_field host-keys message | grep -q "new host keys for the new instance: rsa, ecdsa, ed25519" &&
+	! step_field host-keys message | grep -q "after ssh.service"
+ok $? "boot stage: the rsa spare was ready, so rsa went in before ssh (nothing left for after it)"
+grep -q "Took the spare rsa, ecdsa, ed25519 host keys made at the start of this boot." "$SCRATCH/err-take"
+ok $? "boot stage: the log says the spares were taken"
+
+# Only what is missing once there is a cache; nothing with every key there.
+vag boot --stage=keygen >/dev/null 2>&1
+[ "$(step_field host-keys-spare result)" = unchanged ] &&
+	step_field host-keys-spare message | grep -q "^no spare host key to make (keys: rsa, ecdsa, ed25519)$" &&
+	[ -z "$(ls -A "$R/$SPARE")" ]
+ok $? "keygen with every key and a cache: nothing to make"
+rm -f "$R/etc/ssh/ssh_host_ed25519_key" "$R/etc/ssh/ssh_host_ed25519_key.pub"
+vag boot --stage=keygen >/dev/null 2>&1
+[ "$(ls "$R/$SPARE")" = "$(printf 'ssh_host_ed25519_key\nssh_host_ed25519_key.pub')" ] &&
+	step_field host-keys-spare message | grep -q "^made spare ed25519 host keys in .* (missing from /etc/ssh)$"
+ok $? "keygen with ed25519 missing: an ed25519 spare only"
+
+# The RSA spare made after the boot stage looked: vagent-hostkeys.service (after-ssh) takes it.
+fresh spare-late
+vag boot --stage=keygen >/dev/null 2>&1
+mkdir "$SCRATCH/held" && mv "$R/$SPARE"/ssh_host_rsa_key* "$SCRATCH/held/"
+set_id 0a1b2c3d-0000-4000-8000-000000000131
+vag boot --stage=boot >/dev/null 2>&1
+[ "$(cat "$R/$MARK")" = rsa ] && [ ! -e "$R/etc/ssh/ssh_host_rsa_key" ]
+ok $? "no rsa spare yet at the boot stage: rsa left to after ssh.service"
+mv "$SCRATCH/held"/* "$R/$SPARE/"
+HELD=$(cd "$R/$SPARE" && sha256sum ssh_host_rsa_key ssh_host_rsa_key.pub)
+vag -v boot --stage=after-ssh >/dev/null 2>"$SCRATCH/err-late-take"
+[ "$(cd "$R/etc/ssh" && sha256sum ssh_host_rsa_key ssh_host_rsa_key.pub)" = "$HELD" ] &&
+	[ -z "$(ls -A "$R/$SPARE")" ] && [ ! -e "$R/$MARK" ] &&
+	grep -q "Took the spare rsa host key" "$SCRATCH/err-late-take"
+ok $? "after-ssh: the rsa spare is installed (no ssh-keygen), taken from $SPARE"
+
+# A spare directory others can read is never used: the keys are made anew.
+fresh spare-open
+vag boot --stage=keygen >/dev/null 2>&1
+SPARE_SUM=$(sparesum)
+chmod 0755 "$R/$SPARE"
+set_id 0a1b2c3d-0000-4000-8000-000000000132
+vag -v boot --stage=boot,after-ssh >/dev/null 2>"$SCRATCH/err-open"
+ok $? "the boot with a spare directory of mode 0755 exits 0"
+[ -s "$R/etc/ssh/ssh_host_rsa_key" ] &&
+	[ -z "$(cd "$R/etc/ssh" && sha256sum ssh_host_*_key | sort | cut -d' ' -f1 | grep -Ff <(echo "$SPARE_SUM" | cut -d' ' -f1))" ] &&
+	[ "$(sparesum)" = "$SPARE_SUM" ] &&
+	grep -q "'/run/vagent/host-keys-spare' is not a directory only root can read: its keys are not used." "$SCRATCH/err-open"
+ok $? "a spare directory of mode 0755: its keys not used (warned), new ones made"
+
+# [ssh] rsa-host-key = before-ssh: vagent.service makes RSA at full speed, no RSA spare.
+fresh spare-before
+printf '[ssh]\nrsa-host-key = before-ssh\n' | cat "$CONF" - >"$SCRATCH/before.conf"
+"$VAGENT" -c "$SCRATCH/before.conf" --root "$R" boot --stage=keygen >/dev/null 2>&1
+[ "$(ls "$R/$SPARE" | grep -c rsa)" = 0 ] && [ "$(ls "$R/$SPARE" | wc -l)" = 4 ]
+ok $? "rsa-host-key = before-ssh: spares of ecdsa and ed25519 only"
+fresh spare-dry
+BEFORE=$(tree_sum "$R")
+vag --dry-run boot --stage=keygen >"$SCRATCH/out-spare-dry" 2>&1
+[ "$(tree_sum "$R")" = "$BEFORE" ] &&
+	grep -q "host-keys-spare: would make spare rsa, ecdsa, ed25519 keys in /run/vagent/host-keys-spare" "$SCRATCH/out-spare-dry"
+ok $? "dry run of the keygen stage: nothing written, the plan names the spares"
 
 # The fingerprints come from one ssh-keygen run over every .pub; a .pub ssh-keygen cannot read
 # (it would skip it without a word) sends them key by key: the good ones listed, the bad named.

@@ -82,6 +82,22 @@ static struct result run(struct config *cfg, const char *id, const char *data, b
 	return res;
 }
 
+static void keep_first(const char *line, void *userdata)
+{
+	char *buf = userdata;
+
+	if (!buf[0])
+		snprintf(buf, 64, "%s", line);
+}
+
+static void append_line(const char *line, void *userdata)
+{
+	char *buf = userdata;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 64 - n, "%s%s", n ? " " : "", line);
+}
+
 static void count_line(const char *line, void *userdata)
 {
 	(void)line;
@@ -177,6 +193,57 @@ int main(void)
 		ok(r == 0 && ex[0] == 4 && ex[1] == 0 && la == 2 && lb == 1,
 		   "spawn_run_all: both at once (r=%d, exits %d %d, lines %d %d)", r, ex[0], ex[1],
 		   la, lb);
+	}
+	{
+		/* The scheduling policy is field 41 of /proc/PID/stat (5 SCHED_IDLE, 0 normal). A
+		 * reads it only once B, started after A, wrote the fifo: so what A reads is what
+		 * spawn_run_all() set before it started the next program, never a race. */
+		char fifo[600], wait_cmd[800], go_cmd[700];
+		char idle[64] = "", normal[64] = "";
+		int ex[3] = { -1, -1, -1 };
+
+		snprintf(fifo, sizeof(fifo), "%s/sched-fifo", root);
+		ok(mkfifo(fifo, 0600) == 0, "a fifo for the scheduling check");
+		snprintf(wait_cmd, sizeof(wait_cmd),
+			 "read go <%s; awk '{ print $41 }' /proc/self/stat", fifo);
+		snprintf(go_cmd, sizeof(go_cmd), "echo go >%s", fifo);
+		char *a[] = { "/bin/sh", "-c", wait_cmd, NULL };
+		char *b[] = { "/bin/sh", "-c", go_cmd, NULL };
+		char *n[] = { "/bin/sh", "-c", "awk '{ print $41 }' /proc/self/stat", NULL };
+		char *const *argvs[] = { a, b, n };
+		struct spawn_options oa = { .log_fd = -1, .line_cb = keep_first, .userdata = idle,
+					    .sched_idle = true, .timeout_usec = 20000000 };
+		struct spawn_options ob = { .log_fd = -1, .timeout_usec = 20000000 };
+		struct spawn_options on = { .log_fd = -1, .line_cb = keep_first, .userdata = normal };
+		const struct spawn_options *opts[] = { &oa, &ob, &on };
+
+		r = spawn_run_all(3, argvs, opts, ex);
+		ok(r == 0 && ex[0] == 0 && ex[1] == 0 && streq(idle, "5"),
+		   "spawn_run_all with sched_idle: the program runs under SCHED_IDLE (policy '%s')",
+		   idle);
+		ok(ex[2] == 0 && streq(normal, "0"),
+		   "without it: SCHED_OTHER, as its parent (policy '%s')", normal);
+	}
+	{
+		/* idle_until: the program makes the path itself, then waits (at most 5 s) to be
+		 * taken off SCHED_IDLE; its two lines are its policy before and after. */
+		char until[600], cmd[1200], policies[64] = "";
+		int ex = -1;
+
+		snprintf(until, sizeof(until), "%s/sched-until", root);
+		snprintf(cmd, sizeof(cmd),
+			 "p() { awk '{ print $41 }' /proc/$$/stat; }; p; : >%s; i=0; "
+			 "while [ \"$(p)\" != 0 ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; p",
+			 until);
+		char *a[] = { "/bin/sh", "-c", cmd, NULL };
+		struct spawn_options oa = { .log_fd = -1, .line_cb = append_line,
+					    .userdata = policies, .sched_idle = true,
+					    .idle_until = until, .timeout_usec = 20000000 };
+
+		r = spawn_run(a, &oa, &ex);
+		ok(r == 0 && ex == 0 && streq(policies, "5 0"),
+		   "spawn_run with idle_until: SCHED_IDLE, then SCHED_OTHER once the path exists "
+		   "(policies '%s')", policies);
 	}
 	{
 		char *a[] = { "/bin/sh", "-c", "exit 0", NULL };

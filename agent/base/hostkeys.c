@@ -7,7 +7,9 @@
  * old pair or the new one (a new instance's pair half-renamed is generated again at the next
  * boot, which is still the instance's first). The directory is opened without following
  * symlinks; a key file that is a symlink counts as missing and is replaced, never followed.
- * Only ssh-keygen reads a private key; nothing here logs or prints one.
+ * Spare keys made early in the boot (vagent-keygen.service) wait in /run/vagent/host-keys-spare
+ * and are copied in, byte for byte, instead of running ssh-keygen. Only ssh-keygen parses a
+ * private key; nothing here logs or prints one.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -137,8 +139,8 @@ static DIR *opendir_at(int dfd)
 	return d;
 }
 
-/* Remove the temp directories an interrupted run left behind. */
-static void remove_leftovers(const char *root, int dfd)
+/* Remove the temp directories an interrupted run left behind in DFD (PATH inside ROOT). */
+static void remove_leftovers(const char *root, const char *path, int dfd)
 {
 	DIR *d = opendir_at(dfd);
 	struct dirent *de;
@@ -150,7 +152,7 @@ static void remove_leftovers(const char *root, int dfd)
 
 		if (!startswith(de->d_name, TMP_PREFIX))
 			continue;
-		if (asprintf(&p, "%s/%s", HOSTKEYS_DIR, de->d_name) >= 0)
+		if (asprintf(&p, "%s/%s", path, de->d_name) >= 0)
 			(void)rm_rf(root, p);
 	}
 	closedir(d);
@@ -212,9 +214,11 @@ static int derive_public(const char *dir, int dfd, enum hostkey_type t)
 /*
  * `ssh-keygen -q -N '' -t TYPE [-b 3072] -f DIR/TMP/ssh_host_TYPE_key` for each type of TYPES,
  * side by side: each is one process on one CPU, and a new instance's ecdsa and ed25519 keys are
- * on the way to its first login. Errors are logged, the first type's in the list.
+ * on the way to its first login. The types of IDLE run under SCHED_IDLE (until IDLE_UNTIL
+ * exists, when not NULL). Errors are logged, the first type's in the list.
  */
-static int keygen_all(const char *dir, const char *tmp, unsigned types)
+static int keygen_all(const char *dir, const char *tmp, unsigned types, unsigned idle,
+		      const char *idle_until)
 {
 	char *paths[_HOSTKEY_MAX] = {}, *argv[_HOSTKEY_MAX][11] = {};
 	char *const *argvs[_HOSTKEY_MAX];
@@ -257,6 +261,8 @@ static int keygen_all(const char *dir, const char *tmp, unsigned types)
 			.log_fd = -1,
 			.line_cb = keep_line,
 			.userdata = &out[n],
+			.sched_idle = idle & (1U << i),
+			.idle_until = idle_until,
 		};
 		o[n] = &opts[n];
 		which[n++] = (enum hostkey_type)i;
@@ -280,11 +286,203 @@ out:
 	return r;
 }
 
+/*
+ * The spare keys (hostkeys.h): ROOT/run/vagent/host-keys-spare, 0700 and ours, or nothing.
+ * -ENOENT when there is none and not CREATE; -EPERM when it is not a directory only we can read.
+ */
+static int open_spare_dir(const char *root, bool create)
+{
+	_cleanup_close_ int run = -1;
+	struct stat st;
+	int fd;
+
+	run = path_open_dir(root, HOSTKEYS_SPARE_PARENT, create, 0755);
+	if (run < 0)
+		return run;
+	if (create && mkdirat(run, HOSTKEYS_SPARE_NAME, 0700) < 0 && errno != EEXIST)
+		return negative_errno();
+	fd = openat(run, HOSTKEYS_SPARE_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		safe_close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static unsigned spares_in(int sfd)
+{
+	unsigned ready = 0;
+
+	for (size_t i = 0; sfd >= 0 && i < _HOSTKEY_MAX; i++) {
+		char priv[64], pub[64];
+
+		key_names((enum hostkey_type)i, priv, pub);
+		if (regular_at(sfd, priv) && regular_at(sfd, pub))
+			ready |= 1U << i;
+	}
+	return ready;
+}
+
+unsigned hostkeys_spare_ready(const char *root)
+{
+	_cleanup_close_ int sfd = open_spare_dir(root, false);
+
+	return spares_in(sfd);
+}
+
+/* Copy NAME from SFD into DFD (a fresh temp directory of ours) with MODE. */
+static int copy_key_file(int sfd, int dfd, const char *name, mode_t mode)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_file_at(sfd, name, 64U * 1024U, &text, &len);
+	if (r < 0)
+		return r;
+	r = write_file_atomic_at(dfd, name, text, len, mode, 0, 0);
+	explicit_bzero(text, len);
+	return r;
+}
+
+/*
+ * Move the spare pairs of TYPES into TFD, the temp directory beside the keys: copied, then
+ * removed from the spare directory (a spare that cannot be removed is not used: a key is used
+ * once or never). Returns the types taken; a spare that fails is made anew instead (warned).
+ */
+static unsigned take_spares(const char *root, int tfd, unsigned types)
+{
+	_cleanup_close_ int sfd = open_spare_dir(root, false);
+	unsigned taken = 0, ready;
+	char buf[64];
+
+	if (sfd == -EPERM)
+		log_warning("'%s' is not a directory only root can read: its keys are not used.",
+			    HOSTKEYS_SPARE_DIR);
+	ready = spares_in(sfd) & types;
+	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
+		char priv[64], pub[64];
+		int r;
+
+		if (!(ready & (1U << i)))
+			continue;
+		key_names((enum hostkey_type)i, priv, pub);
+		r = copy_key_file(sfd, tfd, pub, 0644);
+		if (r >= 0)
+			r = copy_key_file(sfd, tfd, priv, 0600);
+		if (r >= 0 && (unlinkat(sfd, priv, 0) < 0 || unlinkat(sfd, pub, 0) < 0))
+			r = negative_errno();
+		if (r < 0) {
+			(void)unlinkat(tfd, priv, 0);
+			(void)unlinkat(tfd, pub, 0);
+			log_warning_errno(r, "Failed to take the spare %s key from '%s': %m; "
+					  "generating one.", type_names[i], HOSTKEYS_SPARE_DIR);
+			continue;
+		}
+		taken |= 1U << i;
+	}
+	if (taken)
+		log_info("Took the spare %s host key%s made at the start of this boot.",
+			 hostkey_types_format(taken, buf, sizeof(buf)),
+			 __builtin_popcount(taken) == 1 ? "" : "s");
+	return taken;
+}
+
+/* One round of hostkeys_make_spares(): TYPES made in a temp directory of SFD, then renamed
+ * in, each .pub before its private key (a private key there means its pair is complete). */
+static int make_spare_round(const char *root, const char *dir, int sfd, unsigned types,
+			    unsigned idle, const char *idle_until)
+{
+	_cleanup_close_ int tfd = -1;
+	char tmp[64];
+	int r;
+
+	r = make_tmpdir(sfd, tmp);
+	if (r < 0)
+		return log_error_errno(r, "Failed to make a directory in '%s': %m",
+				       HOSTKEYS_SPARE_DIR);
+	tfd = openat(sfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tfd < 0)
+		r = log_error_errno(errno, "Failed to open '%s/%s': %m", HOSTKEYS_SPARE_DIR, tmp);
+	else
+		r = keygen_all(dir, tmp, types, idle, idle_until);
+	for (size_t i = 0; r >= 0 && i < _HOSTKEY_MAX; i++) {
+		char priv[64], pub[64];
+
+		if (!(types & (1U << i)))
+			continue;
+		key_names((enum hostkey_type)i, priv, pub);
+		r = settle(tfd, priv, 0600);
+		if (r >= 0)
+			r = settle(tfd, pub, 0644);
+		if (r >= 0 && (renameat(tfd, pub, sfd, pub) < 0 || renameat(tfd, priv, sfd, priv) < 0))
+			r = negative_errno();
+		if (r < 0)
+			log_error_errno(r, "Failed to put the spare %s key in '%s': %m", type_names[i],
+					HOSTKEYS_SPARE_DIR);
+	}
+	if (tfd >= 0)
+		(void)unlinkat(sfd, tmp, AT_REMOVEDIR); /* empty once renamed */
+	if (r < 0) {
+		_cleanup_free_ char *p = NULL;
+
+		if (asprintf(&p, "%s/%s", HOSTKEYS_SPARE_DIR, tmp) >= 0)
+			(void)rm_rf(root, p);
+	}
+	return r;
+}
+
+int hostkeys_make_spares(const char *root, unsigned types, unsigned idle, const char *idle_until,
+			 bool dry_run, FILE *plan, unsigned *ret_made)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int sfd = -1;
+	unsigned rounds[2];
+	char buf[64];
+	int r;
+
+	*ret_made = 0;
+	types &= HOSTKEY_ALL & ~hostkeys_spare_ready(root);
+	if (types == 0)
+		return 0;
+	if (dry_run) {
+		if (plan)
+			fprintf(plan, "host-keys-spare: would make spare %s keys in %s\n",
+				hostkey_types_format(types, buf, sizeof(buf)), HOSTKEYS_SPARE_DIR);
+		*ret_made = types;
+		return 1;
+	}
+	sfd = open_spare_dir(root, true);
+	if (sfd < 0)
+		return log_error_errno(sfd, "Failed to open '%s'%s: %m", HOSTKEYS_SPARE_DIR,
+				       sfd == -EPERM ? " (not a directory only root can read)" : "");
+	dir = path_join_root(root, HOSTKEYS_SPARE_DIR);
+	if (!dir)
+		return -ENOMEM;
+	remove_leftovers(root, HOSTKEYS_SPARE_DIR, sfd);
+	/* The quick types first, published at once; then the slow ones under SCHED_IDLE until
+	 * IDLE_UNTIL says somebody waits for them. */
+	rounds[0] = types & ~idle;
+	rounds[1] = types & idle;
+	for (size_t k = 0; k < ARRAY_SIZE(rounds); k++) {
+		if (!rounds[k])
+			continue;
+		r = make_spare_round(root, dir, sfd, rounds[k], idle, idle_until);
+		if (r < 0)
+			return r;
+		*ret_made |= rounds[k];
+	}
+	return 1;
+}
+
 /* Generate TYPES into a fresh directory beside the keys, then move them in. */
 static int generate(const char *root, const char *dir, int dfd, unsigned types, bool regenerate,
 		    size_t *ret_removed)
 {
 	_cleanup_close_ int tfd = -1;
+	unsigned taken;
 	char tmp[64];
 	int r;
 
@@ -297,9 +495,12 @@ static int generate(const char *root, const char *dir, int dfd, unsigned types, 
 		goto out;
 	}
 
-	r = keygen_all(dir, tmp, types);
-	if (r < 0)
-		goto out;
+	taken = take_spares(root, tfd, types);
+	if (types & ~taken) {
+		r = keygen_all(dir, tmp, types & ~taken, 0, NULL);
+		if (r < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
 		char priv[64], pub[64];
 
@@ -501,7 +702,7 @@ int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_
 	dir = path_join_root(root, HOSTKEYS_DIR);
 	if (!dir)
 		return -ENOMEM;
-	remove_leftovers(root, dfd);
+	remove_leftovers(root, HOSTKEYS_DIR, dfd);
 	ret->removed = 0;
 	if (ret->generated) {
 		r = generate(root, dir, dfd, ret->generated, regenerate, &ret->removed);

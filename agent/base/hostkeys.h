@@ -3,7 +3,8 @@
  * hostkeys.h: the SSH host keys in ROOT/etc/ssh (ssh_host_<type>_key and .pub): which types are
  * there, generating the missing ones (or all of them, for a new instance) with ssh-keygen from
  * an argv, their fingerprints and public lines for the console, and removing them for a golden
- * image. Private keys are never read, logged or printed here: only ssh-keygen touches them.
+ * image. Private keys are never parsed, logged or printed here: only ssh-keygen reads them (a
+ * spare key is copied as bytes).
  */
 #pragma once
 
@@ -13,6 +14,10 @@
 #define HOSTKEYS_DIR "/etc/ssh"
 /* What says an OpenSSH server is installed: without it there is nothing to do. */
 #define HOSTKEYS_SSHD "/usr/sbin/sshd"
+/* Spare keys made at the start of a boot (hostkeys_make_spares()); tmpfs, never in an image. */
+#define HOSTKEYS_SPARE_PARENT "/run/vagent"
+#define HOSTKEYS_SPARE_NAME "host-keys-spare"
+#define HOSTKEYS_SPARE_DIR HOSTKEYS_SPARE_PARENT "/" HOSTKEYS_SPARE_NAME
 
 enum hostkey_type {
 	HOSTKEY_RSA,
@@ -40,9 +45,9 @@ struct hostkeys_result {
 /*
  * Make ROOT/etc/ssh hold a key pair of each type in TYPES. A type whose private key is missing
  * is generated (`ssh-keygen -q -N '' -t TYPE [-b 3072] -f TMP`, one process per type side by
- * side, in a fresh directory beside the keys, modes fixed to 0600/0644, fsynced, then renamed
- * into place: a crash leaves the old keys or the new ones); one whose .pub alone is missing
- * gets it back with `ssh-keygen -y`.
+ * side, or a spare of this boot taken instead, in a fresh directory beside the keys, modes
+ * fixed to 0600/0644, fsynced, then renamed into place: a crash leaves the old keys or the new
+ * ones); one whose .pub alone is missing gets it back with `ssh-keygen -y`.
  * REGENERATE (a new instance): every type of TYPES is generated anew and every other
  * ssh_host_*key* file (another type, a certificate) is removed once the new keys are ready.
  * With DRY_RUN nothing is written and the plan goes to PLAN (when not NULL).
@@ -50,6 +55,22 @@ struct hostkeys_result {
  */
 int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_run, FILE *plan,
 		    struct hostkeys_result *ret);
+
+/*
+ * Spare keys: a pair of each type of TYPES made now (those of IDLE after the others, under
+ * SCHED_IDLE until the path IDLE_UNTIL exists, when not NULL) in
+ * ROOT/run/vagent/host-keys-spare (0700; tmpfs, so a spare never reaches an image, a snapshot
+ * or a later boot), each published by rename once complete. hostkeys_ensure() takes
+ * (copies, then removes) a spare of a type it has to generate instead of running ssh-keygen:
+ * a spare key is used once or never. Types already there are not made again. *RET_MADE: the
+ * types made (or that would be, with DRY_RUN: the plan to PLAN). Returns <0 error (logged), 0
+ * nothing to do, 1 made.
+ */
+int hostkeys_make_spares(const char *root, unsigned types, unsigned idle, const char *idle_until,
+			 bool dry_run, FILE *plan, unsigned *ret_made);
+
+/* The types with a complete spare pair in ROOT/run/vagent/host-keys-spare. */
+unsigned hostkeys_spare_ready(const char *root);
 
 /* The types whose private key and .pub are both in ROOT/etc/ssh (regular, not empty). */
 unsigned hostkeys_present(const char *root);

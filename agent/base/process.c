@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -70,7 +71,29 @@ struct child {
 	size_t len;
 	uint64_t deadline, kill_at;
 	bool timed_out;
+	bool idle; /* under SCHED_IDLE, waiting for o->idle_until */
 };
+
+#define IDLE_CHECK_MS 100
+
+/* C back to SCHED_OTHER once its idle_until path exists. Returns how long poll() may wait for
+ * it in ms (-1: no limit). */
+static int check_idle(struct child *c)
+{
+	struct sched_param none = { .sched_priority = 0 };
+
+	if (!c->idle)
+		return -1;
+	if (access(c->o->idle_until, F_OK) < 0)
+		return IDLE_CHECK_MS;
+	c->idle = false;
+	if (sched_setscheduler(c->pid, SCHED_OTHER, &none) < 0)
+		log_warning_errno(errno, "Failed to take PID %d off SCHED_IDLE: %m, ignoring.",
+				  (int)c->pid);
+	else
+		log_debug("'%s' exists: PID %d off SCHED_IDLE.", c->o->idle_until, (int)c->pid);
+	return -1;
+}
 
 static const struct spawn_options no_options = { .log_fd = -1 };
 
@@ -122,6 +145,16 @@ static int start(char *const argv[], struct child *c)
 		return -r;
 	}
 	c->fd = pipefd[0];
+	/* Set once it runs: glibc's posix_spawnattr_setschedpolicy() takes no SCHED_IDLE. */
+	if (o->sched_idle) {
+		struct sched_param none = { .sched_priority = 0 };
+
+		if (sched_setscheduler(c->pid, SCHED_IDLE, &none) < 0)
+			log_warning_errno(errno, "Failed to put %s under SCHED_IDLE: %m, ignoring.",
+					  argv[0]);
+		else
+			c->idle = o->idle_until != NULL;
+	}
 	if (o->timeout_usec)
 		c->deadline = now_usec() + o->timeout_usec;
 	return 0;
@@ -225,11 +258,14 @@ int spawn_run_all(size_t n, char *const *const argvs[], const struct spawn_optio
 
 		for (size_t i = 0; i < started; i++) {
 			int t = c[i].fd >= 0 ? check_timeout(&c[i], now) : -1;
+			int w = c[i].fd >= 0 ? check_idle(&c[i]) : -1;
 
 			if (c[i].fd < 0)
 				continue;
 			if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
 				timeout_ms = t;
+			if (w >= 0 && (timeout_ms < 0 || w < timeout_ms))
+				timeout_ms = w;
 			p[np++] = (struct pollfd){ .fd = c[i].fd, .events = POLLIN };
 		}
 		if (np == 0)

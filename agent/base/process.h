@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,10 @@ struct spawn_options {
 				* /dev/null */
 	int exec_fd;           /* > 2: run this open file (argv[0] only names it), not a path
 				* someone could swap; 0 (unset) runs argv[0] */
+	bool sched_idle;       /* SCHED_IDLE (only on a CPU nothing else wants), set as soon as
+				* it started: before spawn_run_all() starts the next */
+	const char *idle_until; /* with sched_idle: back to SCHED_OTHER once this path exists
+				 * (looked at every 100 ms) */
 };
 
 /* The fd number the program gets in the child with exec_fd (it runs as /proc/self/fd/3). */

@@ -63,7 +63,8 @@ static void help(void)
 	       "      --dump-config       print the effective configuration and exit\n"
 	       "      --stage LIST        boot: only these stages, comma-separated: boot\n"
 	       "                          (vagent.service), storage, userdata, after-ssh;\n"
-	       "                          or early alone (before networkd, from the cache)\n"
+	       "                          or early alone (before networkd, from the cache),\n"
+	       "                          or keygen alone (spare host keys, early in the boot)\n"
 	       "      --no-userdata       boot: leave the user-data stage to 'vagent userdata'\n"
 	       "      --no-storage        boot: leave the storage stage to 'vagent mount'\n"
 	       "      --wait              status: block until every vagent unit of this boot\n"
@@ -110,7 +111,8 @@ static int parse_stages(const char *arg, unsigned *ret)
 			return -EINVAL;
 		m |= STAGE_MASK(s);
 	}
-	if (m == 0 || ((m & STAGE_MASK(STAGE_EARLY)) && m != STAGE_MASK(STAGE_EARLY)))
+	if (m == 0 || ((m & STAGE_MASK(STAGE_EARLY)) && m != STAGE_MASK(STAGE_EARLY)) ||
+	    ((m & STAGE_MASK(STAGE_KEYGEN)) && m != STAGE_MASK(STAGE_KEYGEN)))
 		return -EINVAL;
 	*ret = m;
 	return 0;
@@ -192,6 +194,7 @@ int cli_parse(int argc, char **argv, struct invocation *inv)
 			if (parse_stages(optarg, &inv->stages) < 0)
 				return usage_error("--stage takes boot, storage, userdata or "
 						   "after-ssh (comma-separated), or early alone, "
+						   "or keygen alone, "
 						   "got '%s'", optarg);
 			break;
 		case ARG_WAIT:

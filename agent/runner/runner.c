@@ -252,8 +252,9 @@ int runner_boot_progress(const char *root, const struct boot_report *b, char ***
 	int r;
 
 	for (size_t s = 0; s < _STAGE_MAX; s++)
-		/* (the early stage is before vagent.service: nothing waits for it) */
-		if (s != STAGE_SHUTDOWN && s != STAGE_EARLY &&
+		/* (the early stage is before vagent.service, and nothing waits for the keygen
+		 * stage but vagent-hostkeys.service, ordered after it) */
+		if (s != STAGE_SHUTDOWN && s != STAGE_EARLY && s != STAGE_KEYGEN &&
 		    !strv_contains(b->stages, stage_to_string((enum step_stage)s)) &&
 		    (!stage_condition((enum step_stage)s) ||
 		     exists_in(root, stage_condition((enum step_stage)s))))
@@ -320,8 +321,9 @@ static void record(struct run *run, const struct boot_report *report)
 		return;
 	}
 	/* The early stage is never the last: vagent.service is ordered after it (and it would
-	 * load libsystemd before systemd-networkd starts for nothing). */
-	if (run->o->stages != STAGE_MASK(STAGE_EARLY))
+	 * load libsystemd before systemd-networkd starts for nothing); the keygen stage's keys
+	 * are waited for by the stage that takes them, not by the boot's progress. */
+	if (run->o->stages != STAGE_MASK(STAGE_EARLY) && run->o->stages != STAGE_MASK(STAGE_KEYGEN))
 		mark_finished(root, &b);
 }
 

@@ -26,6 +26,10 @@ static const struct step table[] = {
 	 * every file as it would write it, and networkd reloads nothing */
 	{ "network-early", step_network_early, STAGE_EARLY,
 	  STEP_NEEDS_METADATA | STEP_CACHE_ONLY | STEP_NO_DEVICES, MSGID_NETWORK },
+	/* early and beside everything: the keys a fresh image's first boot will need, made while
+	 * the boot waits for the network; host-keys (and host-keys-after-ssh) take them */
+	{ "host-keys-spare", step_hostkeys_spare, STAGE_KEYGEN,
+	  STEP_NO_RUN_LOCK | STEP_NO_DEVICES, MSGID_HOSTKEYS },
 	{ "metadata", step_metadata, STAGE_BOOT, 0, MSGID_METADATA },
 	{ "ssh-keys", step_sshkeys, STAGE_BOOT, STEP_NEEDS_METADATA | STEP_NEEDS_SERVICE,
 	  MSGID_SSHKEYS },
@@ -79,6 +83,7 @@ size_t step_index(const char *name)
 
 static const char *const stages[_STAGE_MAX] = {
 	[STAGE_EARLY] = "early",
+	[STAGE_KEYGEN] = "keygen",
 	[STAGE_BOOT] = "boot",
 	[STAGE_STORAGE] = "storage",
 	[STAGE_USERDATA] = "userdata",
@@ -88,6 +93,7 @@ static const char *const stages[_STAGE_MAX] = {
 
 static const char *const units[_STAGE_MAX] = {
 	[STAGE_EARLY] = "vagent-early.service",
+	[STAGE_KEYGEN] = "vagent-keygen.service",
 	[STAGE_BOOT] = "vagent.service",
 	[STAGE_STORAGE] = "vagent-storage.service",
 	[STAGE_USERDATA] = "vagent-userdata.service",

@@ -100,6 +100,9 @@ static bool defer_rsa(const struct step_context *c, unsigned generate, unsigned 
 		return false;
 	if (!(generate & RSA) || !((generate & ~RSA) | given))
 		return false;
+	/* an RSA spare already made (vagent-keygen.service) costs nothing to install now */
+	if (hostkeys_spare_ready(c->root) & RSA)
+		return false;
 	return regenerate || !(hostkeys_present(c->root) & RSA);
 }
 
@@ -263,6 +266,48 @@ int step_hostkeys(struct step_context *c, struct step_outcome *o)
 		return step_set(o, STEP_CHANGED, "keys: %s%s%s", have, from_ud, later);
 	return step_set(o, STEP_UNCHANGED, "host keys present: %s%s%s%s", have,
 			kept ? " (kept for the new instance: " : "", kept ? kept : "", kept ? ")" : "");
+}
+
+int step_hostkeys_spare(struct step_context *c, struct step_outcome *o)
+{
+	_cleanup_free_ char *cache = path_join_root(c->root, STATE_CACHE);
+	_cleanup_free_ char *waited = path_join_root(c->root, RUN_HOSTKEYS_AFTER_SSH);
+	unsigned present, types, made;
+	const char *why;
+	char buf[64], have[64];
+	int r;
+
+	if (!cache || !waited)
+		return step_fail(o, -ENOMEM, "out of memory");
+	if (!sshd_installed(c->root))
+		return step_set(o, STEP_SKIPPED, "no OpenSSH server (%s) here", HOSTKEYS_SSHD);
+	present = hostkeys_present(c->root);
+	types = HOSTKEY_ALL & ~present;
+	why = "missing from " HOSTKEYS_DIR;
+	/* No cached document: the image's first boot, whose host-keys step makes every type for
+	 * the new instance (unless the user data says otherwise: then a spare goes unused). */
+	if (c->cfg->hostkeys_policy != HOSTKEYS_KEEP && access(cache, F_OK) < 0) {
+		types = HOSTKEY_ALL;
+		why = "no cached document: a first boot";
+	}
+	if (c->cfg->rsa_host_key != RSA_HOST_KEY_AFTER_SSH)
+		types &= ~RSA;
+	hostkey_types_format(present, have, sizeof(have));
+	if (types == 0)
+		return step_set(o, STEP_UNCHANGED, "no spare host key to make (keys: %s)", have);
+
+	/* RSA under SCHED_IDLE while the login path needs the CPU, at full speed once the boot
+	 * stage has left it to vagent-hostkeys.service (which then waits for it) */
+	r = hostkeys_make_spares(c->root, types, RSA, waited, c->dry_run, c->plan, &made);
+	if (r < 0)
+		return step_fail(o, r, "spare host keys in %s: %m", HOSTKEYS_SPARE_DIR);
+	if (r == 0)
+		return step_set(o, STEP_UNCHANGED, "spare %s host keys already in %s",
+				hostkey_types_format(types, buf, sizeof(buf)), HOSTKEYS_SPARE_DIR);
+	return step_set(o, STEP_CHANGED, "%s spare %s host keys in %s (%s)%s",
+			c->dry_run ? "would make" : "made", hostkey_types_format(made, buf, sizeof(buf)),
+			HOSTKEYS_SPARE_DIR, why,
+			(made & RSA) ? "; rsa under SCHED_IDLE until the boot waited for it" : "");
 }
 
 int step_hostkeys_after_ssh(struct step_context *c, struct step_outcome *o)

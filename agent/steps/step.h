@@ -29,6 +29,9 @@ enum step_stage {
 	/* vagent-early.service: `vagent boot --stage=early`, before systemd-networkd, from the
 	 * cached document only (never the service: there is no network yet) */
 	STAGE_EARLY,
+	/* vagent-keygen.service: `vagent boot --stage=keygen`, early in the boot, beside
+	 * everything (no lock, no metadata): spare host keys for the host-keys steps to take */
+	STAGE_KEYGEN,
 	STAGE_BOOT,     /* vagent.service: `vagent boot --stage=boot`, before ssh and logins */
 	STAGE_STORAGE,  /* vagent-storage.service: `vagent mount`, beside vagent.service */
 	STAGE_USERDATA, /* vagent-userdata.service: `vagent userdata`, after both */

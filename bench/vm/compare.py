@@ -44,8 +44,8 @@ import time
 VARIANTS = ("floor", "vagent", "cloud-init")
 AGENT_UNITS = {
     "floor": [],
-    "vagent": ["vagent-early.service", "vagent.service", "vagent-storage.service",
-               "vagent-userdata.service", "vagent-hostkeys.service"],
+    "vagent": ["vagent-early.service", "vagent-keygen.service", "vagent.service",
+               "vagent-storage.service", "vagent-userdata.service", "vagent-hostkeys.service"],
     "cloud-init": ["cloud-init-local.service", "cloud-init.service", "cloud-config.service",
                    "cloud-final.service"],
 }
