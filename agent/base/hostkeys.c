@@ -311,25 +311,26 @@ static int open_spare_dir(const char *root, bool create)
 	return fd;
 }
 
-static unsigned spares_in(int sfd)
+/* The types with both files of their pair in DFD (regular, not empty); none when DFD < 0. */
+static unsigned pairs_in(int dfd)
 {
-	unsigned ready = 0;
+	unsigned present = 0;
 
-	for (size_t i = 0; sfd >= 0 && i < _HOSTKEY_MAX; i++) {
+	for (size_t i = 0; dfd >= 0 && i < _HOSTKEY_MAX; i++) {
 		char priv[64], pub[64];
 
 		key_names((enum hostkey_type)i, priv, pub);
-		if (regular_at(sfd, priv) && regular_at(sfd, pub))
-			ready |= 1U << i;
+		if (regular_at(dfd, priv) && regular_at(dfd, pub))
+			present |= 1U << i;
 	}
-	return ready;
+	return present;
 }
 
 unsigned hostkeys_spare_ready(const char *root)
 {
 	_cleanup_close_ int sfd = open_spare_dir(root, false);
 
-	return spares_in(sfd);
+	return pairs_in(sfd);
 }
 
 /* Copy NAME from SFD into DFD (a fresh temp directory of ours) with MODE. */
@@ -361,7 +362,7 @@ static unsigned take_spares(const char *root, int tfd, unsigned types)
 	if (sfd == -EPERM)
 		log_warning("'%s' is not a directory only root can read: its keys are not used.",
 			    HOSTKEYS_SPARE_DIR);
-	ready = spares_in(sfd) & types;
+	ready = pairs_in(sfd) & types;
 	for (size_t i = 0; i < _HOSTKEY_MAX; i++) {
 		char priv[64], pub[64];
 		int r;
@@ -627,16 +628,8 @@ int hostkeys_install(const char *root, enum hostkey_type t, const char *private_
 unsigned hostkeys_present(const char *root)
 {
 	_cleanup_close_ int dfd = path_open_dir(root, HOSTKEYS_DIR, false, 0);
-	unsigned present = 0;
 
-	for (size_t i = 0; dfd >= 0 && i < _HOSTKEY_MAX; i++) {
-		char priv[64], pub[64];
-
-		key_names((enum hostkey_type)i, priv, pub);
-		if (regular_at(dfd, priv) && regular_at(dfd, pub))
-			present |= 1U << i;
-	}
-	return present;
+	return pairs_in(dfd);
 }
 
 int hostkeys_ensure(const char *root, unsigned types, bool regenerate, bool dry_run, FILE *plan,
